@@ -1,0 +1,274 @@
+/*
+ * pwtool - administer authd's credential store; the only writer of it.
+ *
+ * Untrusted input: the command line, the configuration file, passwords
+ * and import files.  Passwords never come from argv (it is visible in
+ * ps(1)); see password_input.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+
+#include "build_config.h"
+#include "log.h"
+#include "pwtool.h"
+#include "settings.h"
+
+static const struct {
+	const char *name, *alias;
+	int (*run)(struct pwtool *);
+	int operands;		/* -1: optional FILE */
+} commands[] = {
+	{ "add", NULL, cmd_add, 1 },
+	{ "passwd", "change", cmd_passwd, 1 },
+	{ "delete", "del", cmd_delete, 1 },
+	{ "lock", NULL, cmd_lock, 1 },
+	{ "unlock", NULL, cmd_unlock, 1 },
+	{ "show", NULL, cmd_show, 1 },
+	{ "check", NULL, cmd_check, 1 },
+	{ "list", NULL, cmd_list, 0 },
+	{ "realms", NULL, cmd_realms, 0 },
+	{ "import", NULL, cmd_import, -1 },
+	{ "export", NULL, cmd_export, -1 },
+};
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: pwtool [options] COMMAND [USER | FILE]\n"
+	      "commands:\n"
+	      "  add USER        create a user (fails if it exists)\n"
+	      "  passwd USER     set a new password (alias: change)\n"
+	      "  delete USER     remove a user (alias: del)\n"
+	      "  lock USER       refuse every login of the user\n"
+	      "  unlock USER     allow logins again\n"
+	      "  show USER       print a user's status and verifiers\n"
+	      "  check USER      verify a password (exit 0 ok, 1 wrong)\n"
+	      "  list            print every user@realm (-u: one realm)\n"
+	      "  realms          print each realm and its number of users\n"
+	      "  import [FILE]   add users from lines USER@REALM:FLAGS:VERIFIERS\n"
+	      "  export [FILE]   write users in the import format\n"
+	      "options:\n"
+	      "  -c, --config FILE     configuration (default " AUTHD_CONFIG_PATH ")\n"
+	      "  -f, --file STORE      store file (default: store_path)\n"
+	      "  -u, --realm REALM     realm for a USER without @REALM\n"
+	      "  -p, --pipe            read the password from standard input\n"
+	      "      --password-fd N   read the password from descriptor N\n"
+	      "  -m, --mechs LIST      verifiers: plain scram scram-sha-256 scram-sha-1\n"
+	      "                        cram-md5 digest-md5 cleartext all\n"
+	      "      --disabled        add the user locked\n"
+	      "      --replace         import: replace users that exist\n"
+	      "  -n, --dry-run         import: check everything, write nothing\n"
+	      "  -j, --json            machine-readable output\n"
+	      "  -V, --version         print the version\n"
+	      "exit: 0 ok, 1 wrong password, 2 usage, 3 no such user, 4 exists,\n"
+	      "      5 store error, 6 bad input, 7 account locked, 8 bad config\n",
+	      f);
+}
+
+int
+pwtool_error(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pwtool: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+pwtool_name(struct pwtool *pw, struct userdb_name *name)
+{
+	const char *arg = pw->args[0], *why;
+
+	if (pw->realm != NULL && strchr(arg, '@') != NULL)
+		return pwtool_error(PWTOOL_USAGE, "%s: realm given twice "
+				    "(both @REALM and -u)", arg);
+	why = userdb_name_parse(arg, strlen(arg), pw->realm,
+				pw->realm != NULL ? strlen(pw->realm) : 0,
+				&pw->rules, name);
+	if (why != NULL)
+		return pwtool_error(PWTOOL_INPUT, "%s: %s", arg, why);
+	return PWTOOL_OK;
+}
+
+/* settings_apply - fill the tool's parameters from the configuration. */
+static int
+settings_apply(struct pwtool *pw, const char *store_arg)
+{
+	const char *owner = config_str(pw->cfg, "store_owner");
+	const char *group = config_str(pw->cfg, "store_group");
+
+	pw->rules.default_realm = config_str(pw->cfg, "default_realm");
+	pw->rules.fold_case = config_bool(pw->cfg, "username_fold_case");
+	if (pw->rules.default_realm[0] != '\0') {
+		char tmp[USERDB_REALM_MAX + 1];
+		const char *why = userdb_name_check_realm(
+			pw->rules.default_realm,
+			strlen(pw->rules.default_realm), tmp);
+
+		if (why != NULL)
+			return pwtool_error(PWTOOL_CONFIG, "default_realm: %s", why);
+	}
+	pw->hash.scheme = config_str(pw->cfg, "password_scheme");
+	pw->hash.cost = config_uint(pw->cfg, "password_cost");
+	pw->hash.scram_iterations = (unsigned int)config_uint(pw->cfg,
+							      "scram_iterations");
+	pw->file.path = store_arg != NULL ? store_arg :
+			config_str(pw->cfg, "store_path");
+	pw->file.mode = (mode_t)config_uint(pw->cfg, "store_mode");
+	pw->file.mode_set = config_is_set(pw->cfg, "store_mode");
+	pw->file.lock_timeout = (unsigned int)config_uint(pw->cfg,
+							  "store_lock_timeout");
+	pw->file.uid = (uid_t)-1;
+	pw->file.gid = (gid_t)-1;
+	if (owner[0] != '\0') {
+		struct passwd *p = getpwnam(owner);
+
+		if (p == NULL)
+			return pwtool_error(PWTOOL_CONFIG, "store_owner: no user %s",
+					    owner);
+		pw->file.uid = p->pw_uid;
+	}
+	if (group[0] != '\0') {
+		struct group *g = getgrnam(group);
+
+		if (g == NULL)
+			return pwtool_error(PWTOOL_CONFIG, "store_group: no group %s",
+					    group);
+		pw->file.gid = g->gr_gid;
+	}
+	return PWTOOL_OK;
+}
+
+/* no_core - a core file of a process that held passwords is a leak. */
+static void
+no_core(void)
+{
+	struct rlimit rl = { 0, 0 };
+
+	(void)setrlimit(RLIMIT_CORE, &rl);
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	enum { OPT_PWFD = 256, OPT_DISABLED, OPT_REPLACE };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "realm", required_argument, NULL, 'u' },
+		{ "pipe", no_argument, NULL, 'p' },
+		{ "password-fd", required_argument, NULL, OPT_PWFD },
+		{ "mechs", required_argument, NULL, 'm' },
+		{ "disabled", no_argument, NULL, OPT_DISABLED },
+		{ "replace", no_argument, NULL, OPT_REPLACE },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct pwtool pw;
+	const char *config_path = AUTHD_CONFIG_PATH, *store_arg = NULL;
+	bool config_given = false;
+	char *error = NULL, *end;
+	size_t i;
+	int c, code;
+
+	no_core();
+	log_init("pwtool", false, 0, true);
+	memset(&pw, 0, sizeof(pw));
+	pw.password_fd = -1;
+	while ((c = getopt_long(argc, argv, "c:f:u:pm:njhV", longopts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			config_given = true;
+			break;
+		case 'f':
+			store_arg = optarg;
+			break;
+		case 'u':
+			pw.realm = optarg;
+			break;
+		case 'p':
+			pw.pipe = true;
+			break;
+		case OPT_PWFD:
+			errno = 0;
+			pw.password_fd = (int)strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || pw.password_fd < 0 ||
+			    optarg[0] == '\0')
+				return pwtool_error(PWTOOL_USAGE,
+						    "--password-fd: not a descriptor");
+			break;
+		case 'm':
+			pw.mechs_arg = optarg;
+			break;
+		case OPT_DISABLED:
+			pw.disabled = true;
+			break;
+		case OPT_REPLACE:
+			pw.replace = true;
+			break;
+		case 'n':
+			pw.dry_run = true;
+			break;
+		case 'j':
+			pw.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return PWTOOL_OK;
+		case 'V':
+			puts("pwtool " AUTHD_VERSION);
+			return PWTOOL_OK;
+		default:
+			usage(stderr);
+			return PWTOOL_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return PWTOOL_USAGE;
+	}
+	if (pw.pipe && pw.password_fd >= 0)
+		return pwtool_error(PWTOOL_USAGE, "-p and --password-fd exclude each other");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[optind], commands[i].name) == 0 ||
+		    (commands[i].alias != NULL &&
+		     strcmp(argv[optind], commands[i].alias) == 0))
+			break;
+	if (i == sizeof(commands) / sizeof(commands[0]))
+		return pwtool_error(PWTOOL_USAGE, "unknown command \"%s\" "
+				    "(see pwtool --help)", argv[optind]);
+	pw.args = argv + optind + 1;
+	pw.nargs = argc - optind - 1;
+	if (commands[i].operands == 1 && pw.nargs != 1)
+		return pwtool_error(PWTOOL_USAGE, "%s takes exactly one USER",
+				    commands[i].name);
+	pw.cfg = settings_new();
+	if (!config_load(pw.cfg, config_path, !config_given, &error)) {
+		code = pwtool_error(PWTOOL_CONFIG, "%s", error);
+		free(error);
+		config_free(pw.cfg);
+		return code;
+	}
+	if ((code = settings_apply(&pw, store_arg)) == PWTOOL_OK)
+		code = commands[i].run(&pw);
+	config_free(pw.cfg);
+	return code;
+}

@@ -1,0 +1,139 @@
+/*
+ * name - normalisation of user names and realms into store keys.
+ * See name.h for the rule.  Untrusted input: everything passed in.
+ */
+#include <string.h>
+
+#include "name.h"
+
+bool
+userdb_utf8_valid(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t len;
+		unsigned int cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			len = 2; cp = c & 0x1f; min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			len = 3; cp = c & 0x0f; min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			len = 4; cp = c & 0x07; min = 0x10000;
+		} else {
+			return false;
+		}
+		if (n - i < len)
+			return false;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		/* Overlong forms, UTF-16 surrogates and > U+10FFFF. */
+		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		i += len;
+	}
+	return true;
+}
+
+const char *
+userdb_name_check_realm(const char *realm, size_t len, char *out)
+{
+	size_t i;
+
+	if (len == 0)
+		return "empty realm";
+	if (len > USERDB_REALM_MAX)
+		return "realm too long";
+	for (i = 0; i < len; i++) {
+		char c = realm[i];
+
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return "invalid character in realm";
+		if (c == '.' && (i == 0 || i == len - 1 || realm[i - 1] == '.'))
+			return "empty label in realm";
+		out[i] = c;
+	}
+	out[len] = '\0';
+	return NULL;
+}
+
+static const char *
+check_user(const char *user, size_t len, bool fold, char *out)
+{
+	size_t i;
+
+	if (len == 0)
+		return "empty user name";
+	if (len > USERDB_USER_MAX)
+		return "user name too long";
+	if (user[0] == ' ' || user[len - 1] == ' ')
+		return "leading or trailing space in user name";
+	if (!userdb_utf8_valid((const unsigned char *)user, len))
+		return "user name is not valid UTF-8";
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)user[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return "control character in user name";
+		if (c == '@' || c == ':')
+			return "'@' or ':' in user name";
+		if (fold && c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c - 'A' + 'a');
+		out[i] = (char)c;
+	}
+	out[len] = '\0';
+	return NULL;
+}
+
+const char *
+userdb_name_parse(const char *login, size_t login_len, const char *realm,
+		  size_t realm_len, const struct userdb_name_rules *rules,
+		  struct userdb_name *name_r)
+{
+	const char *at = NULL, *why;
+	size_t user_len = login_len, i;
+
+	/* Split at the last '@' (libsasl2 does the same). */
+	for (i = login_len; i > 0; i--) {
+		if (login[i - 1] == '@') {
+			at = login + i - 1;
+			break;
+		}
+	}
+	if (at != NULL) {
+		user_len = (size_t)(at - login);
+		realm = at + 1;
+		realm_len = login_len - user_len - 1;
+		if (realm_len == 0)
+			return "empty realm after '@'";
+	} else if (realm == NULL || realm_len == 0) {
+		realm = rules->default_realm;
+		realm_len = realm != NULL ? strlen(realm) : 0;
+		if (realm_len == 0)
+			return "no realm given and no default_realm set";
+	}
+	if ((why = check_user(login, user_len, rules->fold_case,
+			      name_r->user)) != NULL)
+		return why;
+	if ((why = userdb_name_check_realm(realm, realm_len,
+					   name_r->realm)) != NULL)
+		return why;
+	name_r->user_len = user_len;
+	name_r->realm_len = realm_len;
+	memcpy(name_r->key, name_r->user, user_len);
+	name_r->key[user_len] = '@';
+	memcpy(name_r->key + user_len + 1, name_r->realm, realm_len + 1);
+	name_r->key_len = user_len + 1 + realm_len;
+	return NULL;
+}

@@ -1,0 +1,54 @@
+/*
+ * password - from a password to verifiers, and a candidate password
+ * against a record.
+ *
+ * userdb_verify() is what authd's PLAIN/LOGIN and the mux socket call.
+ * It checks the strongest verifier the record has, once, and returns a
+ * yes/no that took about as long as the verifier costs.  For a user that
+ * does not exist, callers run userdb_verify_dummy() instead, which spends
+ * the same time on a verifier made with the configured default scheme, so
+ * timing does not reveal whether a user exists.
+ */
+#ifndef AUTHD_USERDB_PASSWORD_H
+#define AUTHD_USERDB_PASSWORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "name.h"
+#include "record.h"
+
+struct userdb_hash_params {
+	const char *scheme;		/* yescrypt | sha512-crypt | bcrypt */
+	unsigned long cost;		/* 0: libxcrypt's default */
+	unsigned int scram_iterations;
+};
+
+/* userdb_password_check - NULL if (pw, len) is acceptable as a password:
+ * 1..1024 bytes, no NUL.  Else a static reason. */
+const char *userdb_password_check(const char *pw, size_t len);
+
+/* userdb_record_set_password - replace the record's verifiers with fresh
+ * ones for the mechs (USERDB_V_* bits) and set changed= to now.  The
+ * DIGEST-MD5 hash binds name->user and name->realm.  NULL or a reason. */
+const char *userdb_record_set_password(struct userdb_record *rec,
+				       const struct userdb_name *name,
+				       const char *pw, size_t len,
+				       unsigned int mechs,
+				       const struct userdb_hash_params *p);
+
+/* userdb_verify - whether pw matches the record's strongest verifier.
+ * Does not look at the disabled flag: callers decide that, after the
+ * check, so a locked account costs the same time as any other. */
+bool userdb_verify(const struct userdb_record *rec,
+		   const struct userdb_name *name, const char *pw, size_t len);
+
+/* userdb_verify_dummy_init - make the dummy verifier with p.  Call once
+ * at start-up (not thread-safe); userdb_verify_dummy() calls it lazily
+ * otherwise. */
+void userdb_verify_dummy_init(const struct userdb_hash_params *p);
+/* userdb_verify_dummy - spend the time of a real check; always false. */
+bool userdb_verify_dummy(const struct userdb_hash_params *p, const char *pw,
+			 size_t len);
+
+#endif

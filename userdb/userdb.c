@@ -1,0 +1,475 @@
+/*
+ * userdb - the GDBM credential store.  The consistency design is explained
+ * in userdb.h.  Untrusted input: the store file itself (records are decoded
+ * by record.c, which checks every byte).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gdbm.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "secret.h"
+#include "userdb.h"
+#include "xalloc.h"
+
+struct userdb {
+	char *path;
+	GDBM_FILE dbf;
+	dev_t dev;
+	ino_t ino;
+	bool pinned;
+	char err[512];
+};
+
+struct userdb_txn {
+	char *path, *new_path, *lock_path;
+	int lock_fd;
+	bool locked;
+	GDBM_FILE dbf;
+	bool existed;
+	struct stat old_st;
+	struct userdb_file_params p;
+	char err[512];
+};
+
+static const char *
+set_err(char *err, size_t n, const char *what, const char *detail)
+{
+	(void)snprintf(err, n, "%s: %s", what, detail);
+	return err;
+}
+
+#define DB_ERR(db, what, detail) set_err((db)->err, sizeof((db)->err), what, detail)
+
+struct userdb *
+userdb_new(const char *path)
+{
+	struct userdb *db = xcalloc(1, sizeof(*db));
+
+	db->path = xstrdup(path);
+	return db;
+}
+
+void
+userdb_free(struct userdb *db)
+{
+	if (db == NULL)
+		return;
+	if (db->dbf != NULL)
+		gdbm_close(db->dbf);
+	free(db->path);
+	free(db);
+}
+
+/* reader_refresh - (re)open the file if PATH now names another inode. */
+static bool
+reader_refresh(struct userdb *db, const char **error_r)
+{
+	struct stat st;
+	GDBM_FILE f;
+
+	if (db->dbf != NULL && db->pinned)
+		return true;
+	if (stat(db->path, &st) < 0) {
+		*error_r = DB_ERR(db, db->path, strerror(errno));
+		return false;
+	}
+	if (db->dbf != NULL && st.st_ino == db->ino && st.st_dev == db->dev)
+		return true;
+	/* No GDBM lock: the file is never written after it is renamed in. */
+	f = gdbm_open(db->path, 0, GDBM_READER | GDBM_NOLOCK, 0, NULL);
+	if (f == NULL) {
+		*error_r = DB_ERR(db, db->path, gdbm_strerror(gdbm_errno));
+		return false;
+	}
+	/* Remember the inode actually opened, not the one stat() saw: a
+	 * commit may have happened in between. */
+	if (fstat(gdbm_fdesc(f), &st) < 0) {
+		gdbm_close(f);
+		*error_r = DB_ERR(db, db->path, strerror(errno));
+		return false;
+	}
+	if (db->dbf != NULL)
+		gdbm_close(db->dbf);
+	db->dbf = f;
+	db->dev = st.st_dev;
+	db->ino = st.st_ino;
+	return true;
+}
+
+/* fetch_decode - shared by readers and the writer's batch. */
+static int
+fetch_decode(GDBM_FILE dbf, const char *key, size_t key_len,
+	     struct userdb_record *rec, char *err, size_t errlen,
+	     const char **error_r)
+{
+	datum k = { (char *)key, (int)key_len }, v;
+	const char *why;
+
+	userdb_record_init(rec);
+	v = gdbm_fetch(dbf, k);
+	if (v.dptr == NULL) {
+		if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
+			return 0;
+		*error_r = set_err(err, errlen, "store read",
+				   gdbm_strerror(gdbm_errno));
+		return -1;
+	}
+	why = userdb_record_decode(v.dptr, (size_t)v.dsize, rec);
+	secret_free(v.dptr, (size_t)v.dsize);
+	if (why != NULL) {
+		*error_r = set_err(err, errlen, "damaged record", why);
+		return -1;
+	}
+	return 1;
+}
+
+void
+userdb_pin(struct userdb *db, bool on)
+{
+	db->pinned = on;
+}
+
+int
+userdb_txn_exists(struct userdb_txn *txn, const char *key)
+{
+	datum k = { (char *)key, (int)strlen(key) };
+
+	return gdbm_exists(txn->dbf, k);
+}
+
+int
+userdb_lookup(struct userdb *db, const char *key, size_t key_len,
+	      struct userdb_record *rec, const char **error_r)
+{
+	userdb_record_init(rec);
+	if (!reader_refresh(db, error_r))
+		return -1;
+	return fetch_decode(db->dbf, key, key_len, rec, db->err,
+			    sizeof(db->err), error_r);
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+bool
+userdb_keys(struct userdb *db, char ***keys_r, size_t *n_r,
+	    const char **error_r)
+{
+	size_t n = 0, cap = 1024;
+	char **keys;
+	datum k;
+
+	if (!reader_refresh(db, error_r))
+		return false;
+	keys = xmalloc(cap * sizeof(char *));
+	for (k = gdbm_firstkey(db->dbf); k.dptr != NULL;) {
+		datum next = gdbm_nextkey(db->dbf, k);
+
+		if (n == cap)
+			keys = xrealloc(keys, (cap *= 2) * sizeof(char *));
+		keys[n++] = xstrndup(k.dptr, (size_t)k.dsize);
+		free(k.dptr);
+		k = next;
+	}
+	if (gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR) {
+		userdb_keys_free(keys, n);
+		*error_r = DB_ERR(db, "store iteration", gdbm_strerror(gdbm_errno));
+		return false;
+	}
+	qsort(keys, n, sizeof(char *), key_cmp);
+	*keys_r = keys;
+	*n_r = n;
+	return true;
+}
+
+void
+userdb_keys_free(char **keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+/* copy_fd - copy all of src into dst, in the kernel when it can. */
+static bool
+copy_fd(int src, int dst)
+{
+	char buf[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = copy_file_range(src, NULL, dst, NULL, 1 << 30, 0);
+		if (n == 0)
+			return true;
+		if (n < 0)
+			break;
+	}
+	if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
+	    errno != EOPNOTSUPP)
+		return false;
+	while ((n = read(src, buf, sizeof(buf))) > 0) {
+		char *p = buf;
+
+		while (n > 0) {
+			ssize_t w = write(dst, p, (size_t)n);
+
+			if (w < 0)
+				return false;
+			p += w;
+			n -= w;
+		}
+	}
+	return n == 0;
+}
+
+static void
+txn_free(struct userdb_txn *txn)
+{
+	if (txn->dbf != NULL)
+		gdbm_close(txn->dbf);
+	if (txn->lock_fd >= 0)
+		close(txn->lock_fd);	/* releases the flock */
+	free(txn->path);
+	free(txn->new_path);
+	free(txn->lock_path);
+	free(txn);
+}
+
+/* txn_lock - wait up to lock_timeout seconds for the writer lock. */
+static bool
+txn_lock(struct userdb_txn *txn, const char **error_r)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	time_t deadline = time(NULL) + (time_t)txn->p.lock_timeout;
+
+	txn->lock_fd = open(txn->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (txn->lock_fd < 0) {
+		*error_r = set_err(txn->err, sizeof(txn->err), txn->lock_path,
+				   strerror(errno));
+		return false;
+	}
+	while (flock(txn->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK && errno != EINTR) {
+			*error_r = set_err(txn->err, sizeof(txn->err),
+					   txn->lock_path, strerror(errno));
+			return false;
+		}
+		if (time(NULL) >= deadline) {
+			*error_r = set_err(txn->err, sizeof(txn->err),
+					   txn->lock_path,
+					   "locked by another writer (timed out)");
+			return false;
+		}
+		nanosleep(&pause, NULL);
+	}
+	txn->locked = true;
+	return true;
+}
+
+struct userdb_txn *
+userdb_txn_begin(const struct userdb_file_params *p, const char **error_r)
+{
+	struct userdb_txn *txn = xcalloc(1, sizeof(*txn));
+	int src = -1, dst = -1;
+
+	txn->lock_fd = -1;
+	txn->p = *p;
+	txn->path = xstrdup(p->path);
+	txn->new_path = xasprintf("%s.new", p->path);
+	txn->lock_path = xasprintf("%s.lock", p->path);
+	if (!txn_lock(txn, error_r))
+		goto fail;
+	/* Holding the lock, any PATH.new is left over from a crash. */
+	if (unlink(txn->new_path) < 0 && errno != ENOENT)
+		goto syserr_new;
+	src = open(txn->path, O_RDONLY | O_CLOEXEC);
+	if (src < 0 && errno != ENOENT) {
+		*error_r = set_err(txn->err, sizeof(txn->err), txn->path,
+				   strerror(errno));
+		goto fail;
+	}
+	if (src >= 0) {
+		txn->existed = true;
+		if (fstat(src, &txn->old_st) < 0)
+			goto syserr_new;
+		dst = open(txn->new_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			   0600);
+		if (dst < 0 || !copy_fd(src, dst))
+			goto syserr_new;
+		close(dst);
+		dst = -1;
+		close(src);
+		src = -1;
+		txn->dbf = gdbm_open(txn->new_path, 0, GDBM_WRITER | GDBM_NOLOCK,
+				     0600, NULL);
+	} else {
+		txn->dbf = gdbm_open(txn->new_path, 0, GDBM_NEWDB | GDBM_NOLOCK,
+				     0600, NULL);
+	}
+	if (txn->dbf == NULL) {
+		*error_r = set_err(txn->err, sizeof(txn->err), txn->path,
+				   gdbm_strerror(gdbm_errno));
+		goto fail;
+	}
+	return txn;
+syserr_new:
+	*error_r = set_err(txn->err, sizeof(txn->err), txn->new_path,
+			   strerror(errno));
+fail:
+	if (src >= 0)
+		close(src);
+	if (dst >= 0)
+		close(dst);
+	/* Copy the message out before the handle goes. */
+	{
+		static _Thread_local char msg[512];
+
+		(void)snprintf(msg, sizeof(msg), "%s", *error_r);
+		*error_r = msg;
+	}
+	if (txn->locked)	/* never another writer's file */
+		(void)unlink(txn->new_path);
+	txn_free(txn);
+	return NULL;
+}
+
+int
+userdb_txn_get(struct userdb_txn *txn, const char *key,
+	       struct userdb_record *rec, const char **error_r)
+{
+	return fetch_decode(txn->dbf, key, strlen(key), rec, txn->err,
+			    sizeof(txn->err), error_r);
+}
+
+bool
+userdb_txn_put_raw(struct userdb_txn *txn, const char *key, const char *value,
+		   size_t len, const char **error_r)
+{
+	datum k = { (char *)key, (int)strlen(key) };
+	datum v = { (char *)value, (int)len };
+
+	if (gdbm_store(txn->dbf, k, v, GDBM_REPLACE) != 0) {
+		*error_r = set_err(txn->err, sizeof(txn->err), "store write",
+				   gdbm_strerror(gdbm_errno));
+		return false;
+	}
+	return true;
+}
+
+bool
+userdb_txn_put(struct userdb_txn *txn, const char *key,
+	       const struct userdb_record *rec, const char **error_r)
+{
+	struct buf b;
+	bool ok;
+
+	buf_init(&b);
+	userdb_record_encode(rec, &b);
+	ok = userdb_txn_put_raw(txn, key, b.data, b.len, error_r);
+	buf_free_secret(&b);
+	return ok;
+}
+
+int
+userdb_txn_delete(struct userdb_txn *txn, const char *key,
+		  const char **error_r)
+{
+	datum k = { (char *)key, (int)strlen(key) };
+
+	if (gdbm_delete(txn->dbf, k) == 0)
+		return 1;
+	if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
+		return 0;
+	*error_r = set_err(txn->err, sizeof(txn->err), "store delete",
+			   gdbm_strerror(gdbm_errno));
+	return -1;
+}
+
+/* fsync_dir - make the rename itself durable. */
+static bool
+fsync_dir(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool ok = fd >= 0 && fsync(fd) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return ok;
+}
+
+bool
+userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
+{
+	static _Thread_local char msg[512];
+	mode_t mode = txn->p.mode_set ? txn->p.mode :
+		      txn->existed ? (txn->old_st.st_mode & 07777) : 0640;
+	uid_t uid = txn->p.uid;
+	gid_t gid = txn->p.gid;
+	const char *what = txn->new_path;
+	int fd = -1;
+
+	if (txn->existed) {
+		if (uid == (uid_t)-1)
+			uid = txn->old_st.st_uid;
+		if (gid == (gid_t)-1)
+			gid = txn->old_st.st_gid;
+	}
+	if (gdbm_sync(txn->dbf) != 0) {
+		(void)snprintf(msg, sizeof(msg), "%s: %s", what,
+			       gdbm_strerror(gdbm_errno));
+		goto fail;
+	}
+	gdbm_close(txn->dbf);
+	txn->dbf = NULL;
+	fd = open(txn->new_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		goto syserr;
+	/* Ownership only matters when we may change it (root); a non-root
+	 * writer keeps its own ids. */
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0 &&
+	    geteuid() == 0)
+		goto syserr;
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
+		goto syserr;
+	close(fd);
+	fd = -1;
+	what = txn->path;
+	if (rename(txn->new_path, txn->path) < 0 || !fsync_dir(txn->path))
+		goto syserr;
+	txn_free(txn);
+	return true;
+syserr:
+	(void)snprintf(msg, sizeof(msg), "%s: %s", what, strerror(errno));
+fail:
+	if (fd >= 0)
+		close(fd);
+	*error_r = msg;
+	userdb_txn_abort(txn);
+	return false;
+}
+
+void
+userdb_txn_abort(struct userdb_txn *txn)
+{
+	if (txn->dbf != NULL) {
+		gdbm_close(txn->dbf);
+		txn->dbf = NULL;
+	}
+	(void)unlink(txn->new_path);
+	txn_free(txn);
+}

@@ -1,0 +1,94 @@
+/*
+ * userdb - the credential store: a GDBM file of user@realm -> record.
+ *
+ * How readers and the writer stay consistent and crash-safe
+ * ----------------------------------------------------------
+ * GDBM lets one writer or many readers hold a file, never both: a reader
+ * that keeps the file open (authd does, for speed) would lock pwtool out,
+ * and GDBM itself is not crash-safe (a kill -9 mid-update can leave a
+ * corrupt file).  So the live file is never modified in place:
+ *
+ *  - A writer (pwtool) takes an exclusive flock() on PATH.lock, so writers
+ *    queue behind each other; readers never touch that lock.
+ *  - It copies PATH to PATH.new, applies every change of the batch to the
+ *    copy, fsyncs it, renames it over PATH and fsyncs the directory.
+ *    rename(2) is atomic: at every instant PATH is either the old complete
+ *    file or the new complete file.  A kill -9 anywhere leaves PATH intact
+ *    and at most a stale PATH.new, which the next writer removes.  A batch
+ *    (import) is one copy, so it lands whole or not at all.
+ *  - Readers open PATH without GDBM locks (the file they hold is never
+ *    written again) and, before each lookup, stat() PATH: a new inode means
+ *    a commit happened, and they reopen.  A change is therefore visible to
+ *    the next lookup, no reader ever sees a torn record, and no reader ever
+ *    blocks a writer.
+ *
+ * The price is that one change copies the whole file (about a second per
+ * few hundred MB); batches amortise it, and the scale-out path for very
+ * large user bases is a database server back-end.
+ */
+#ifndef AUTHD_USERDB_H
+#define AUTHD_USERDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "record.h"
+
+struct userdb;
+struct userdb_txn;
+
+/* userdb_new - a reader for the store at path; opens lazily. */
+struct userdb *userdb_new(const char *path);
+void userdb_free(struct userdb *db);
+
+/* userdb_lookup - fetch and decode key.  Returns 1 (found; rec filled),
+ * 0 (no such key), or -1 (store unreadable or record damaged: a temporary
+ * failure, never "wrong password"), with *error_r set. */
+int userdb_lookup(struct userdb *db, const char *key, size_t key_len,
+		  struct userdb_record *rec, const char **error_r);
+
+/* userdb_pin - while on, lookups keep using the file already open instead
+ * of following commits, so that a listing or an export is one snapshot. */
+void userdb_pin(struct userdb *db, bool on);
+
+/* userdb_keys - every key of the current file, sorted (bytewise).  Returns
+ * false with *error_r on failure.  Free with userdb_keys_free(). */
+bool userdb_keys(struct userdb *db, char ***keys_r, size_t *n_r,
+		 const char **error_r);
+void userdb_keys_free(char **keys, size_t n);
+
+struct userdb_file_params {
+	const char *path;
+	mode_t mode;		/* for the new file, when mode_set */
+	bool mode_set;
+	uid_t uid;		/* (uid_t)-1: keep the old file's, or ours */
+	gid_t gid;		/* (gid_t)-1: likewise */
+	unsigned int lock_timeout;	/* seconds to wait for another writer */
+};
+
+/* userdb_txn_begin - lock the store and start a batch on a private copy.
+ * NULL with *error_r on failure (lock timeout, I/O error...). */
+struct userdb_txn *userdb_txn_begin(const struct userdb_file_params *p,
+				    const char **error_r);
+/* userdb_txn_get - like userdb_lookup, inside the batch. */
+int userdb_txn_get(struct userdb_txn *txn, const char *key,
+		   struct userdb_record *rec, const char **error_r);
+/* userdb_txn_exists - whether key is in the batch. */
+int userdb_txn_exists(struct userdb_txn *txn, const char *key);
+/* userdb_txn_put - insert or replace key. */
+bool userdb_txn_put(struct userdb_txn *txn, const char *key,
+		    const struct userdb_record *rec, const char **error_r);
+/* userdb_txn_put_raw - store an already encoded record (import). */
+bool userdb_txn_put_raw(struct userdb_txn *txn, const char *key,
+			const char *value, size_t len, const char **error_r);
+/* userdb_txn_delete - 1 deleted, 0 no such key, -1 error. */
+int userdb_txn_delete(struct userdb_txn *txn, const char *key,
+		      const char **error_r);
+/* userdb_txn_commit - make the batch the live store, durably, and end the
+ * transaction (the handle is freed either way). */
+bool userdb_txn_commit(struct userdb_txn *txn, const char **error_r);
+/* userdb_txn_abort - drop the batch; the live store is untouched. */
+void userdb_txn_abort(struct userdb_txn *txn);
+
+#endif
