@@ -32,7 +32,7 @@ log_set_debug(bool on)
 }
 
 /* log_vemit - format once, then send to every configured sink. */
-static void
+static void __attribute__((format(printf, 3, 0)))
 log_vemit(int prio, int errnum, const char *fmt, va_list ap)
 {
 	char msg[2048];

@@ -73,6 +73,31 @@ scheme_crypt_verify(const char *hash, const char *pw, size_t pw_len)
 	return ok;
 }
 
+/* hash_len_ok - the checksum after the last '$' has the length its method
+ * produces, so a truncated hash is refused at import instead of becoming
+ * an account nobody can log in to.  Unknown methods are left to libcrypt. */
+static bool
+hash_len_ok(const char *s, size_t len)
+{
+	static const struct { const char *prefix; size_t n; } m[] = {
+		{ "$y$", 43 }, { "$gy$", 43 }, { "$7$", 43 }, { "$6$", 86 },
+		{ "$5$", 43 }, { "$1$", 22 },
+	};
+	const char *last = s + len;
+	size_t i;
+
+	if (len == 60 && s[1] == '2' && s[3] == '$')	/* bcrypt: fixed size */
+		return true;
+	if (len > 2 && s[1] == '2')
+		return false;
+	while (last > s && last[-1] != '$')
+		last--;
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (strncmp(s, m[i].prefix, strlen(m[i].prefix)) == 0)
+			return (size_t)(s + len - last) == m[i].n;
+	return true;
+}
+
 const char *
 scheme_crypt_check(const char *s, size_t len, bool *legacy_r)
 {
@@ -82,6 +107,10 @@ scheme_crypt_check(const char *s, size_t len, bool *legacy_r)
 	*legacy_r = false;
 	if (len == 0 || len >= sizeof(tmp))
 		return "crypt string empty or too long";
+	/* Only modular-crypt strings: 13-character DES hashes would make
+	 * almost any word "valid". */
+	if (s[0] != '$')
+		return "not a $id$ crypt string";
 	for (i = 0; i < len; i++)
 		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f ||
 		    s[i] == ':')
@@ -90,10 +119,10 @@ scheme_crypt_check(const char *s, size_t len, bool *legacy_r)
 	tmp[len] = '\0';
 	switch (crypt_checksalt(tmp)) {
 	case CRYPT_SALT_OK:
-		return NULL;
+		return hash_len_ok(s, len) ? NULL : "crypt hash has the wrong length";
 	case CRYPT_SALT_METHOD_LEGACY:
 		*legacy_r = true;
-		return NULL;
+		return hash_len_ok(s, len) ? NULL : "crypt hash has the wrong length";
 	case CRYPT_SALT_METHOD_DISABLED:
 		return "crypt method disabled in this libcrypt";
 	default:
