@@ -398,6 +398,9 @@ cmd_import(struct pwtool *pw)
 		return pwtool_error(PWTOOL_INPUT, "%s: %s", path, strerror(errno));
 	memset(&st, 0, sizeof(st));
 	st.pw = pw;
+	/* -u REALM is the realm of lines without @REALM. */
+	if (pw->realm != NULL)
+		pw->rules.default_realm = pw->realm;
 	st.src = strcmp(path, "-") == 0 ? "stdin" : path;
 	if ((st.txn = userdb_txn_begin(&pw->file, &why)) == NULL) {
 		if (f != stdin)

@@ -29,8 +29,7 @@ mechs_for(struct pwtool *pw, unsigned int *mechs_r)
 	const char *why = userdb_mechs_parse(s, mechs_r);
 
 	if (why != NULL)
-		return pwtool_error(pw->mechs_arg != NULL ? PWTOOL_USAGE :
-				    PWTOOL_CONFIG, "--mechs: %s", why);
+		return pwtool_error(PWTOOL_USAGE, "--mechs: %s", why);
 	return PWTOOL_OK;
 }
 

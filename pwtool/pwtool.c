@@ -122,6 +122,19 @@ settings_apply(struct pwtool *pw, const char *store_arg)
 	}
 	pw->hash.scheme = config_str(pw->cfg, "password_scheme");
 	pw->hash.cost = config_uint(pw->cfg, "password_cost");
+	{
+		/* Check what the scheme accepts now, not at the first add. */
+		unsigned int m;
+		const char *why = userdb_hash_params_check(&pw->hash);
+
+		if (why != NULL)
+			return pwtool_error(PWTOOL_CONFIG, "password_cost: %s", why);
+		why = userdb_mechs_parse(config_str(pw->cfg,
+						    "pwtool_default_mechs"), &m);
+		if (why != NULL)
+			return pwtool_error(PWTOOL_CONFIG,
+					    "pwtool_default_mechs: %s", why);
+	}
 	pw->hash.scram_iterations = (unsigned int)config_uint(pw->cfg,
 							      "scram_iterations");
 	pw->file.path = store_arg != NULL ? store_arg :

@@ -14,6 +14,15 @@
 #include "xalloc.h"
 
 const char *
+userdb_hash_params_check(const struct userdb_hash_params *p)
+{
+	if (!scheme_crypt_cost_ok(p->scheme, p->cost))
+		return "out of range for password_scheme (yescrypt 1..11, "
+		       "sha512-crypt 1000..999999999, bcrypt 4..31; 0: default)";
+	return NULL;
+}
+
+const char *
 userdb_password_check(const char *pw, size_t len)
 {
 	if (len == 0)

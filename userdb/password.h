@@ -24,6 +24,10 @@ struct userdb_hash_params {
 	unsigned int scram_iterations;
 };
 
+/* userdb_hash_params_check - NULL if the scheme accepts the cost (0 is
+ * always fine), else a static reason. */
+const char *userdb_hash_params_check(const struct userdb_hash_params *p);
+
 /* userdb_password_check - NULL if (pw, len) is acceptable as a password:
  * 1..1024 bytes, no NUL.  Else a static reason. */
 const char *userdb_password_check(const char *pw, size_t len);

@@ -27,6 +27,8 @@
  * Returns an allocated crypt string, or NULL with *error_r set. */
 char *scheme_crypt_make(const char *scheme, unsigned long cost,
 			const char *pw, size_t pw_len, const char **error_r);
+/* scheme_crypt_cost_ok - whether libxcrypt accepts cost for scheme. */
+bool scheme_crypt_cost_ok(const char *scheme, unsigned long cost);
 /* scheme_crypt_verify - whether pw matches the crypt string. */
 bool scheme_crypt_verify(const char *hash, const char *pw, size_t pw_len);
 /* scheme_crypt_check - NULL if (s, len) is a crypt string this libcrypt

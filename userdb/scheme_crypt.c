@@ -24,6 +24,21 @@ crypt_prefix(const char *scheme)
 	return NULL;
 }
 
+bool
+scheme_crypt_cost_ok(const char *scheme, unsigned long cost)
+{
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	const char *prefix = crypt_prefix(scheme);
+
+	/* sha512-crypt clamps small round counts to 1000: refuse them rather
+	 * than store something other than what was configured. */
+	if (prefix == NULL ||
+	    (strcmp(scheme, "sha512-crypt") == 0 && cost != 0 && cost < 1000))
+		return false;
+	return crypt_gensalt_rn(prefix, cost, NULL, 0, setting,
+				sizeof(setting)) != NULL;
+}
+
 char *
 scheme_crypt_make(const char *scheme, unsigned long cost, const char *pw,
 		  size_t pw_len, const char **error_r)
@@ -119,10 +134,10 @@ scheme_crypt_check(const char *s, size_t len, bool *legacy_r)
 	tmp[len] = '\0';
 	switch (crypt_checksalt(tmp)) {
 	case CRYPT_SALT_OK:
-		return hash_len_ok(s, len) ? NULL : "crypt hash has the wrong length";
+		return hash_len_ok(tmp, len) ? NULL : "crypt hash has the wrong length";
 	case CRYPT_SALT_METHOD_LEGACY:
 		*legacy_r = true;
-		return hash_len_ok(s, len) ? NULL : "crypt hash has the wrong length";
+		return hash_len_ok(tmp, len) ? NULL : "crypt hash has the wrong length";
 	case CRYPT_SALT_METHOD_DISABLED:
 		return "crypt method disabled in this libcrypt";
 	default:
