@@ -98,6 +98,34 @@ parse_ulong(const char *v, int base, unsigned long *out)
 	return errno == 0 && *end == '\0';
 }
 
+/* parse_time - "250ms", "5s", "5" (seconds), "2m" into milliseconds. */
+static bool
+parse_time(const char *v, unsigned long *ms)
+{
+	char num[32];
+	size_t n = strspn(v, "0123456789");
+	unsigned long u, mult;
+
+	if (n == 0 || n >= sizeof(num))
+		return false;
+	memcpy(num, v, n);
+	num[n] = '\0';
+	if (!parse_ulong(num, 10, &u))
+		return false;
+	if (strcmp(v + n, "ms") == 0)
+		mult = 1;
+	else if (v[n] == '\0' || strcmp(v + n, "s") == 0)
+		mult = 1000;
+	else if (strcmp(v + n, "m") == 0)
+		mult = 60000;
+	else
+		return false;
+	if (u > 0xffffffffUL / mult)
+		return false;
+	*ms = u * mult;
+	return true;
+}
+
 /* enum_has - whether word is one of the '|'-separated choices. */
 static bool
 enum_has(const char *choices, const char *word)
@@ -145,6 +173,12 @@ config_check_value(const struct config_key *k, const char *v)
 		return NULL;
 	case CONFIG_ENUM:
 		return enum_has(k->choices, v) ? NULL : "not one of the allowed values";
+	case CONFIG_TIME:
+		if (!parse_time(v, &u))
+			return "expected a time such as 500ms, 5s or 2m";
+		if (u < k->min || u > k->max)
+			return "time out of range";
+		return NULL;
 	}
 	return "unknown type";
 }
@@ -324,6 +358,16 @@ config_uint(const struct config *cfg, const char *key)
 	(void)parse_ulong(config_str(cfg, key),
 			  cfg->keys[i].type == CONFIG_MODE ? 8 : 10, &u);
 	return u;
+}
+
+unsigned long
+config_time(const struct config *cfg, const char *key)
+{
+	unsigned long ms = 0;
+
+	(void)config_must(cfg, key);
+	(void)parse_time(config_str(cfg, key), &ms);
+	return ms;
 }
 
 bool

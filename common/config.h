@@ -18,6 +18,7 @@ enum config_type {
 	CONFIG_UINT,	/* decimal within [min, max] */
 	CONFIG_MODE,	/* octal file mode, at most 0777 */
 	CONFIG_ENUM,	/* one of the words in choices, '|'-separated */
+	CONFIG_TIME,	/* number with unit ms, s (default) or m; [min, max] ms */
 };
 
 struct config_key {
@@ -51,6 +52,8 @@ bool config_set(struct config *cfg, const char *key, const char *value,
 const char *config_str(const struct config *cfg, const char *key);
 bool config_bool(const struct config *cfg, const char *key);
 unsigned long config_uint(const struct config *cfg, const char *key);
+/* config_time - a CONFIG_TIME value in milliseconds. */
+unsigned long config_time(const struct config *cfg, const char *key);
 /* config_is_set - whether the file or config_set() gave the key a value. */
 bool config_is_set(const struct config *cfg, const char *key);
 

@@ -20,6 +20,37 @@ const struct config_key settings_keys[] = {
 	{ "password_cost", CONFIG_UINT, "0", 0, 999999999, NULL },
 	{ "scram_iterations", CONFIG_UINT, "4096", 4096, 10000000, NULL },
 	{ "pwtool_default_mechs", CONFIG_STR, "plain scram", 0, 0, NULL },
+	/* The daemon: sockets, process, privileges. */
+	{ "socket_dir", CONFIG_STR, "/run/authd", 0, 0, NULL },
+	{ "socket_owner", CONFIG_STR, "", 0, 0, NULL },
+	{ "socket_group", CONFIG_STR, "", 0, 0, NULL },
+	{ "socket_mode", CONFIG_MODE, "0660", 0, 0, NULL },
+	{ "socket_dir_mode", CONFIG_MODE, "0750", 0, 0, NULL },
+	{ "socket_peer_users", CONFIG_STR, "", 0, 0, NULL },
+	{ "socket_peer_groups", CONFIG_STR, "", 0, 0, NULL },
+	{ "pid_file", CONFIG_STR, "", 0, 0, NULL },
+	{ "user", CONFIG_STR, "authd", 0, 0, NULL },
+	{ "group", CONFIG_STR, "", 0, 0, NULL },
+	{ "chroot", CONFIG_STR, "", 0, 0, NULL },
+	{ "log_facility", CONFIG_ENUM, "auth", 0, 0,
+	  "auth|authpriv|mail|daemon|user|local0|local1|local2|local3|"
+	  "local4|local5|local6|local7" },
+	{ "max_connections", CONFIG_UINT, "4096", 16, 1000000, NULL },
+	/* Checking passwords. */
+	{ "auth_backend", CONFIG_ENUM, "store", 0, 0, "store|pam" },
+	{ "auth_workers", CONFIG_UINT, "0", 0, 256, NULL },
+	{ "auth_reply_max", CONFIG_TIME, "8s", 1000, 60000, NULL },
+	{ "auth_failure_delay", CONFIG_TIME, "1s", 0, 30000, NULL },
+	{ "auth_failure_delay_max", CONFIG_TIME, "5s", 0, 60000, NULL },
+	{ "auth_cache", CONFIG_BOOL, "no", 0, 0, NULL },
+	{ "auth_cache_ttl", CONFIG_TIME, "5m", 1000, 86400000, NULL },
+	{ "auth_cache_size", CONFIG_UINT, "10000", 16, 10000000, NULL },
+	{ "pam_service", CONFIG_STR, "", 0, 0, NULL },
+	{ "pam_append_realm", CONFIG_BOOL, "no", 0, 0, NULL },
+	{ "pam_workers", CONFIG_UINT, "16", 1, 256, NULL },
+	{ "pam_groups", CONFIG_STR, "", 0, 0, NULL },
+	/* The mux (saslauthd) socket. */
+	{ "mux_timeout", CONFIG_TIME, "5s", 100, 600000, NULL },
 	{ NULL, CONFIG_STR, NULL, 0, 0, NULL },
 };
 
