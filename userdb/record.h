@@ -64,6 +64,9 @@ struct userdb_record {
 	unsigned char digest_md5[16];
 	char *plain;			/* cleartext, plain_len bytes + NUL */
 	size_t plain_len;
+	/* SHA-256 of the stored bytes, set by userdb lookups: any change to
+	 * the record (password, lock, re-creation) changes it. */
+	unsigned char fingerprint[32];
 };
 
 /* userdb_record_init - an empty record (no verifiers, no flags). */

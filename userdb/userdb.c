@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "secret.h"
 #include "userdb.h"
 #include "xalloc.h"
@@ -123,6 +125,9 @@ fetch_decode(GDBM_FILE dbf, const char *key, size_t key_len,
 		return -1;
 	}
 	why = userdb_record_decode(v.dptr, (size_t)v.dsize, rec);
+	if (why == NULL)
+		EVP_Digest(v.dptr, (size_t)v.dsize, rec->fingerprint, NULL,
+			   EVP_sha256(), NULL);
 	secret_free(v.dptr, (size_t)v.dsize);
 	if (why != NULL) {
 		*error_r = set_err(err, errlen, "damaged record", why);

@@ -1,0 +1,374 @@
+/*
+ * auth - the password-check pipeline.  See auth.h.
+ * Untrusted input: every field of the request (copied, bounded, and
+ * sanitised before it reaches a log line).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "authd.h"
+#include "backend_pam.h"
+#include "cache.h"
+#include "log.h"
+#include "loop.h"
+#include "secret.h"
+#include "throttle.h"
+#include "userdb.h"
+#include "worker.h"
+#include "xalloc.h"
+
+#define LOG_FIELD	(4 * 64 + 1)
+
+enum check_state { ST_WORKING, ST_DELAYING };
+
+struct auth_check {
+	struct job job;
+	struct loop_timer timer;
+	enum check_state state;
+	bool cancelled;
+	bool cached;
+	bool client_known;
+	char via[8];
+	char login_log[LOG_FIELD], service[LOG_FIELD], client[LOG_FIELD];
+	char service_raw[65];
+	char *pw;
+	size_t pw_len;
+	struct userdb_name name;
+	bool name_ok;
+	char id[USERDB_KEY_MAX + 1];	/* who, for cache and throttle */
+	struct userdb_record rec;
+	int found;
+	enum auth_result result;
+	const char *reason;		/* for the log only */
+	char reason_buf[160];
+	uint64_t start, deadline_mono;
+	struct userdb_hash_params hash;
+	enum authd_backend backend;
+	void (*done)(void *, enum auth_result, const struct userdb_name *);
+	void *ctx;
+};
+
+static unsigned int pending;
+
+unsigned int
+auth_pending(void)
+{
+	return pending;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+check_free(struct auth_check *c)
+{
+	if (c->pw != NULL)
+		secret_free(c->pw, c->pw_len + 1);
+	userdb_record_clear(&c->rec);
+	secret_wipe(c, sizeof(*c));
+	free(c);
+	pending--;
+}
+
+static void
+deliver(struct auth_check *c)
+{
+	if (!c->cancelled)
+		c->done(c->ctx, c->result, c->name_ok ? &c->name : NULL);
+	check_free(c);
+}
+
+static void
+delay_fired(struct loop_timer *t)
+{
+	deliver((struct auth_check *)((char *)t - offsetof(struct auth_check,
+							   timer)));
+}
+
+static void
+log_result(const struct auth_check *c, uint64_t delay)
+{
+	const char *who = c->name_ok ? c->name.key : c->login_log;
+
+	if (c->result == AUTH_OK)
+		log_info("%s: user=%s service=%s client=%s result=ok%s", c->via,
+			 who, c->service, c->client, c->cached ? " cached=yes" : "");
+	else if (c->result == AUTH_FAIL)
+		log_notice("%s: user=%s service=%s client=%s result=fail "
+			   "reason=\"%s\" delay=%llums", c->via, who, c->service,
+			   c->client, c->reason,
+			   (unsigned long long)delay);
+	else
+		log_warnx("%s: user=%s service=%s client=%s result=tempfail "
+			  "reason=\"%s\"", c->via, who, c->service, c->client,
+			  c->reason);
+}
+
+/* finish - cache, throttle, log, then deliver now or after the delay.
+ * Returns true if delivered (c is gone), false if a delay is pending. */
+static bool
+finish(struct auth_check *c)
+{
+	uint64_t now = loop_now(authd.loop), delay = 0, elapsed;
+	const struct authd_settings *s = authd.set;
+
+	if (c->result == AUTH_OK && authd.cache != NULL && !c->cached)
+		cache_insert(authd.cache, c->id, c->pw, c->pw_len,
+			     c->backend == BACKEND_STORE ? c->rec.fingerprint : NULL,
+			     now);
+	if (c->pw != NULL) {
+		secret_free(c->pw, c->pw_len + 1);
+		c->pw = NULL;
+	}
+	userdb_record_clear(&c->rec);
+	if (c->result == AUTH_OK) {
+		throttle_success(authd.throttle, c->id, now);
+	} else if (c->result == AUTH_FAIL) {
+		/* Without a known address there is no address to count:
+		 * lumping all such clients together would let one attacker
+		 * slow down everybody. */
+		unsigned int n = throttle_failure(authd.throttle, c->id,
+						  c->client_known ? c->client : NULL,
+						  now);
+
+		delay = throttle_delay(n, s->fail_delay, s->fail_delay_max);
+		/* Never let the delay push the reply past auth_reply_max: a
+		 * late reply is worse than a fast one (the MTA gives up and
+		 * reports a lost connection). */
+		elapsed = now - c->start;
+		if (elapsed + delay > s->reply_max)
+			delay = elapsed < s->reply_max ? s->reply_max - elapsed : 0;
+	}
+	log_result(c, delay);
+	if (delay > 0) {
+		c->state = ST_DELAYING;
+		loop_timer_init(&c->timer, delay_fired);
+		loop_timer_set(authd.loop, &c->timer, delay);
+		return false;
+	}
+	deliver(c);
+	return true;
+}
+
+/* --- worker side --- */
+
+static void
+store_run(struct job *job)
+{
+	struct auth_check *c = (struct auth_check *)job;
+	bool ok;
+
+	/* A request that waited longer than the reply budget is answered
+	 * without spending a hash on it: the client has given up by now. */
+	if (mono_ms() > c->deadline_mono) {
+		c->result = AUTH_TEMPFAIL;
+		c->reason = "overloaded: request waited too long";
+		return;
+	}
+	if (c->found == 1) {
+		ok = userdb_verify(&c->rec, &c->name, c->pw, c->pw_len);
+		if (!ok) {
+			c->result = AUTH_FAIL;
+			c->reason = "wrong password";
+		} else if (c->rec.flags & USERDB_FLAG_DISABLED) {
+			c->result = AUTH_FAIL;
+			c->reason = "account locked";
+		} else {
+			c->result = AUTH_OK;
+		}
+	} else {
+		(void)userdb_verify_dummy(&c->hash, c->pw, c->pw_len);
+		c->result = AUTH_FAIL;
+		c->reason = "unknown user";
+	}
+}
+
+static void
+pam_run(struct job *job)
+{
+	struct auth_check *c = (struct auth_check *)job;
+
+	if (mono_ms() > c->deadline_mono) {
+		c->result = AUTH_TEMPFAIL;
+		c->reason = "overloaded: request waited too long";
+		return;
+	}
+	c->result = backend_pam_check(c->service_raw, c->id, c->pw, c->pw_len,
+				      c->client_known ? c->client : NULL,
+				      c->reason_buf,
+				      sizeof(c->reason_buf));
+	c->reason = c->reason_buf;
+}
+
+static void
+job_complete(struct job *job)
+{
+	struct auth_check *c = (struct auth_check *)job;
+
+	if (c->cancelled) {
+		check_free(c);
+		return;
+	}
+	(void)finish(c);
+}
+
+/* --- loop side --- */
+
+/* pam_name - the PAM user: the login as sent (system accounts have no
+ * realms and are case-sensitive), with "@realm" only if asked to. */
+static const char *
+pam_name(struct auth_check *c, const struct auth_request *r)
+{
+	size_t i;
+
+	if (r->login_len == 0 || r->login_len > USERDB_USER_MAX)
+		return "invalid user name";
+	for (i = 0; i < r->login_len; i++)
+		if ((unsigned char)r->login[i] < 0x20 || r->login[i] == 0x7f ||
+		    r->login[i] == ':')
+			return "invalid user name";
+	if (!userdb_utf8_valid((const unsigned char *)r->login, r->login_len))
+		return "invalid user name";
+	if (authd.set->pam_append_realm && r->realm_len > 0 &&
+	    memchr(r->login, '@', r->login_len) == NULL &&
+	    r->realm_len <= USERDB_REALM_MAX)
+		snprintf(c->id, sizeof(c->id), "%.*s@%.*s", (int)r->login_len,
+			 r->login, (int)r->realm_len, r->realm);
+	else
+		snprintf(c->id, sizeof(c->id), "%.*s", (int)r->login_len,
+			 r->login);
+	return NULL;
+}
+
+static bool
+pam_service_ok(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0' || s[0] == '.')
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
+		      s[i] == '.'))
+			return false;
+	return true;
+}
+
+struct auth_check *
+auth_check_start(const struct auth_request *r)
+{
+	const struct authd_settings *s = authd.set;
+	struct auth_check *c = xcalloc(1, sizeof(*c));
+	const char *why;
+
+	pending++;
+	c->start = loop_now(authd.loop);
+	c->deadline_mono = mono_ms() + s->reply_max;
+	c->done = r->done;
+	c->ctx = r->ctx;
+	c->hash = s->hash;
+	c->backend = s->backend;
+	c->state = ST_WORKING;
+	snprintf(c->via, sizeof(c->via), "%s", r->via);
+	authd_log_safe(r->login, r->login_len, c->login_log, sizeof(c->login_log));
+	authd_log_safe(r->service ? r->service : "", r->service ? r->service_len : 0,
+		       c->service, sizeof(c->service));
+	authd_log_safe(r->client ? r->client : "", r->client ? r->client_len : 0,
+		       c->client, sizeof(c->client));
+	c->client_known = c->client[0] != '\0';
+	if (!c->client_known)
+		snprintf(c->client, sizeof(c->client), "-");
+	if (s->pam_service[0] != '\0')
+		snprintf(c->service_raw, sizeof(c->service_raw), "%s",
+			 s->pam_service);
+	else if (r->service != NULL && r->service_len < sizeof(c->service_raw))
+		snprintf(c->service_raw, sizeof(c->service_raw), "%.*s",
+			 (int)r->service_len, r->service);
+	c->result = AUTH_FAIL;
+
+	if (s->backend == BACKEND_STORE) {
+		why = userdb_name_parse(r->login, r->login_len, r->realm,
+					r->realm_len, &s->rules, &c->name);
+		if (why == NULL) {
+			c->name_ok = true;
+			memcpy(c->id, c->name.key, c->name.key_len + 1);
+		}
+	} else {
+		why = pam_name(c, r);
+		/* The service names a file under /etc/pam.d: a client must not
+		 * be able to point it anywhere else. */
+		if (why == NULL && !pam_service_ok(c->service_raw))
+			why = "invalid PAM service name";
+	}
+	if (why == NULL)
+		why = userdb_password_check(r->password, r->password_len);
+	if (why != NULL) {
+		/* Malformed names cannot exist, so answering at once reveals
+		 * nothing about any user. */
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "%s", why);
+		c->reason = c->reason_buf;
+		if (c->id[0] == '\0')
+			snprintf(c->id, sizeof(c->id), "%s", c->login_log);
+		return finish(c) ? NULL : c;
+	}
+	c->pw = xmalloc(r->password_len + 1);
+	memcpy(c->pw, r->password, r->password_len);
+	c->pw[r->password_len] = '\0';
+	c->pw_len = r->password_len;
+	c->job.complete = job_complete;
+
+	if (s->backend == BACKEND_PAM) {
+		if (authd.cache != NULL &&
+		    cache_lookup(authd.cache, c->id, c->pw, c->pw_len, NULL,
+				 c->start)) {
+			c->cached = true;
+			c->result = AUTH_OK;
+			return finish(c) ? NULL : c;
+		}
+		c->job.run = pam_run;
+		worker_submit(authd.pam_pool, &c->job);
+		return c;
+	}
+	c->found = userdb_lookup(authd.db, c->name.key, c->name.key_len,
+				 &c->rec, &why);
+	if (c->found < 0) {
+		c->result = AUTH_TEMPFAIL;
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "%s", why);
+		c->reason = c->reason_buf;
+		return finish(c) ? NULL : c;
+	}
+	if (c->found == 1 && authd.cache != NULL &&
+	    !(c->rec.flags & USERDB_FLAG_DISABLED) &&
+	    cache_lookup(authd.cache, c->id, c->pw, c->pw_len,
+			 c->rec.fingerprint, c->start)) {
+		c->cached = true;
+		c->result = AUTH_OK;
+		return finish(c) ? NULL : c;
+	}
+	c->job.run = store_run;
+	worker_submit(authd.hash_pool, &c->job);
+	return c;
+}
+
+void
+auth_check_cancel(struct auth_check *c)
+{
+	if (c == NULL)
+		return;
+	if (c->state == ST_DELAYING) {
+		loop_timer_cancel(authd.loop, &c->timer);
+		check_free(c);
+		return;
+	}
+	c->cancelled = true;	/* job_complete frees it */
+}

@@ -1,0 +1,42 @@
+/*
+ * cache - remembers successful password checks, so that a client that
+ * logs in again and again does not pay for the strong hash each time.
+ *
+ * What saslauthd's cache gets wrong and this one does not:
+ *  - Nothing in it is usable outside this process: entries are keyed and
+ *    hold the password as HMAC-SHA256 under a random per-process secret,
+ *    not a plain MD5.
+ *  - A password change, a lock or a deletion takes effect at once: every
+ *    hit is confirmed against a fingerprint (SHA-256) of the user's current
+ *    store record, which the loop fetches anyway (microseconds).  Any
+ *    change to the record changes the fingerprint, and a deleted user has
+ *    no record.  Back-ends without a record (PAM) rely on the TTL alone.
+ *  - Only successes are stored; memory is bounded (a fixed table, 4-way
+ *    set-associative, oldest entry of a set replaced); the TTL applies.
+ * Used on the loop thread only: no locks.
+ */
+#ifndef AUTHD_CACHE_H
+#define AUTHD_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CACHE_FP_LEN	32
+
+struct cache;
+
+/* cache_new - room for at least size entries, each valid ttl_ms. */
+struct cache *cache_new(size_t size, uint64_t ttl_ms);
+void cache_free(struct cache *c);
+/* cache_lookup - whether (id, password) succeeded within the TTL and the
+ * record fingerprint still matches (fp NULL: no record, TTL only). */
+bool cache_lookup(struct cache *c, const char *id, const char *pw,
+		  size_t pw_len, const unsigned char *fp, uint64_t now);
+/* cache_insert - remember a success. */
+void cache_insert(struct cache *c, const char *id, const char *pw,
+		  size_t pw_len, const unsigned char *fp, uint64_t now);
+/* cache_entries - live entries (for tests and statistics). */
+size_t cache_entries(const struct cache *c, uint64_t now);
+
+#endif

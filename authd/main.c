@@ -1,0 +1,472 @@
+/*
+ * main - authd start-up, signals, reload and shutdown.
+ *
+ * Start-up order matters: as root, read the configuration, lock the pid
+ * file (one instance), create the socket directory and sockets, and open
+ * syslog; then fork into the background (unless -d/-F), drop privileges,
+ * start the worker threads (after the fork: threads do not survive it),
+ * and report readiness to the waiting parent, so `authd` exits non-zero
+ * if anything failed before the daemon could serve.
+ *
+ * Untrusted input: the configuration file and the command line.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "authd.h"
+#include "build_config.h"
+#include "cache.h"
+#include "conn_mux.h"
+#include "listener.h"
+#include "log.h"
+#include "loop.h"
+#include "privs.h"
+#include "settings.h"
+#include "throttle.h"
+#include "userdb.h"
+#include "worker.h"
+#include "xalloc.h"
+
+#define SHUTDOWN_GRACE_MS	3000
+
+static const char *config_path = AUTHD_CONFIG_PATH;
+static bool config_given;
+static struct listener *mux_listener;
+static struct loop_io signal_io;
+static struct loop_timer shutdown_timer;
+static char *pid_path;
+static const char *chroot_dir = "";
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: authd [-dFtV] [-c config] [-m socket_dir] [-a store|pam] "
+	      "[-n workers] [-r]\n"
+	      "  -c FILE   configuration (default " AUTHD_CONFIG_PATH ")\n"
+	      "  -m DIR    socket directory; the sockets are DIR/mux and DIR/auth\n"
+	      "  -a NAME   back-end: store (default) or pam\n"
+	      "  -n N      hash worker threads (0: one per core)\n"
+	      "  -r        PAM: pass user@realm, not just the user (saslauthd -r)\n"
+	      "  -d        debug: stay in the foreground, log to stderr\n"
+	      "  -F        stay in the foreground (for systemd), log to syslog\n"
+	      "  -t        check the configuration and exit\n"
+	      "  -V        print the version\n", f);
+}
+
+static int
+facility_of(const char *name)
+{
+	static const struct { const char *n; int f; } m[] = {
+		{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
+		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON },
+		{ "user", LOG_USER }, { "local0", LOG_LOCAL0 },
+		{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
+		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
+		{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
+		{ "local7", LOG_LOCAL7 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (strcmp(m[i].n, name) == 0)
+			return m[i].f;
+	return LOG_AUTH;
+}
+
+/* inside_chroot - a path as the daemon sees it after chroot(2). */
+static const char *
+inside_chroot(const char *path)
+{
+	size_t n = strlen(chroot_dir);
+
+	if (n == 0 || strncmp(path, chroot_dir, n) != 0)
+		return path;
+	return path[n] == '\0' ? "/" : path + n;
+}
+
+/* load_config - the file, then command-line overrides; NULL on error
+ * after printing it. */
+static struct authd_settings *
+load_config(struct config *overrides)
+{
+	struct config *cfg = settings_new();
+	struct authd_settings *s;
+	char *error = NULL;
+	const struct config_key *k;
+
+	if (!config_load(cfg, config_path, !config_given, &error))
+		goto fail;
+	for (k = settings_keys; overrides != NULL && k->name != NULL; k++)
+		if (config_is_set(overrides, k->name)) {
+			/* Clear the file's value first: the command line wins. */
+			struct config *tmp = cfg;
+
+			if (!config_set(tmp, k->name,
+					config_str(overrides, k->name), &error))
+				goto fail;
+		}
+	if ((s = authd_settings_load(cfg, &error)) == NULL)
+		goto fail;
+	return s;
+fail:
+	log_warnx("%s", error);
+	free(error);
+	config_free(cfg);
+	return NULL;
+}
+
+/* make_socket_dir - create socket_dir if missing, owned by the daemon's
+ * user and socket_group.  An existing directory is left as the admin made
+ * it (it may be the MTA's own, e.g. /var/spool/postfix/private). */
+static void
+make_socket_dir(const struct authd_settings *s, const struct privs *p,
+		gid_t sock_gid)
+{
+	const char *dir = s->socket_dir;
+	mode_t mode = (mode_t)config_uint(s->cfg, "socket_dir_mode");
+	struct stat st;
+
+	if (stat(dir, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			fatalx(1, "socket_dir %s is not a directory", dir);
+		return;
+	}
+	if (mkdir(dir, mode) < 0)
+		fatal(1, "mkdir %s", dir);
+	if (chown(dir, p->uid, sock_gid) < 0 || chmod(dir, mode) < 0)
+		fatal(1, "socket_dir %s", dir);
+}
+
+/* lock_pid_file - one authd per pid file.  The flock is inherited by the
+ * daemon child and released by the kernel whenever the process ends, so a
+ * crash never leaves a lock behind. */
+static int
+lock_pid_file(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	char buf[32] = "";
+	ssize_t n;
+
+	if (fd < 0)
+		fatal(1, "pid file %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		fatalx(1, "another authd is running (pid file %s, pid %s)", path,
+		       buf[0] ? buf : "?");
+	}
+	return fd;
+}
+
+static void
+write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		fatal(1, "writing the pid file");
+}
+
+/* daemonize - fork; the parent waits for the child's word on a pipe and
+ * exits with it.  Returns the write end in the child. */
+static int
+daemonize(void)
+{
+	int p[2], null;
+	pid_t pid;
+	char status = 1;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		fatal(1, "pipe");
+	if ((pid = fork()) < 0)
+		fatal(1, "fork");
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &status, 1) != 1)
+			status = 1;
+		_exit(status);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		fatal(1, "setsid");
+	if ((null = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		close(null);
+	}
+	return p[1];
+}
+
+static void
+raise_nofile(unsigned int want)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want + 64) {
+		rl.rlim_cur = rl.rlim_max < want + 64 ? rl.rlim_max : want + 64;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+make_cache(void)
+{
+	cache_free(authd.cache);
+	authd.cache = authd.set->cache ?
+		      cache_new(authd.set->cache_size, authd.set->cache_ttl) : NULL;
+}
+
+/* reload - SIGHUP: re-read the file; apply what can change at run time
+ * (names, hashing, delays, cache, store path, PAM); keep the old settings
+ * entirely if the new file has an error. */
+static void
+reload(void)
+{
+	struct authd_settings *s = load_config(NULL), *old = authd.set;
+	bool cache_changed;
+
+	if (s == NULL) {
+		log_warnx("reload failed: keeping the running configuration");
+		return;
+	}
+	if (strcmp(s->socket_dir, old->socket_dir) != 0 ||
+	    s->workers != old->workers || s->pam_workers != old->pam_workers)
+		log_warnx("reload: socket_dir and worker counts change only "
+			  "on restart");
+	cache_changed = s->cache != old->cache || s->cache_ttl != old->cache_ttl ||
+			s->cache_size != old->cache_size;
+	authd.set = s;
+	if (strcmp(s->store_path, old->store_path) != 0) {
+		userdb_free(authd.db);
+		authd.db = userdb_new(inside_chroot(s->store_path));
+	}
+	if (cache_changed)
+		make_cache();
+	authd_settings_free(old);
+	log_info("configuration reloaded from %s", config_path);
+}
+
+static void
+shutdown_now(struct loop_timer *t)
+{
+	(void)t;
+	loop_stop(authd.loop);
+}
+
+/* begin_shutdown - stop taking connections; let checks in flight answer
+ * for a short grace period, then stop. */
+static void
+begin_shutdown(int sig)
+{
+	if (authd.stopping)
+		return;
+	authd.stopping = true;
+	log_info("signal %d: shutting down", sig);
+	listener_close(mux_listener, authd.loop, true);
+	mux_listener = NULL;
+	loop_timer_init(&shutdown_timer, shutdown_now);
+	loop_timer_set(authd.loop, &shutdown_timer,
+		       auth_pending() == 0 ? 0 : SHUTDOWN_GRACE_MS);
+}
+
+static void
+signal_event(struct loop_io *io, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP)
+			reload();
+		else
+			begin_shutdown((int)si.ssi_signo);
+	}
+}
+
+static void
+setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal_io.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	signal_io.cb = signal_event;
+	if (signal_io.fd < 0 || !loop_add(authd.loop, &signal_io, EPOLLIN))
+		fatal(1, "signalfd");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config *over = settings_new();
+	struct authd_settings *s;
+	struct privs privs;
+	bool debug = false, foreground = false, check_only = false;
+	char *error = NULL;
+	int c, pid_fd, ready_fd = -1;
+	gid_t sock_gid;
+	uid_t sock_uid;
+
+	/* Passwords pass through this process: no core files. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	log_init("authd", false, LOG_AUTH, true);
+	while ((c = getopt(argc, argv, "c:m:a:n:rdFtVh")) != -1) {
+		const char *key = NULL, *val = optarg;
+
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			config_given = true;
+			break;
+		case 'm': key = "socket_dir"; break;
+		case 'a': key = "auth_backend"; break;
+		case 'n': key = "auth_workers"; break;
+		case 'r': key = "pam_append_realm"; val = "yes"; break;
+		case 'd': debug = foreground = true; break;
+		case 'F': foreground = true; break;
+		case 't': check_only = true; break;
+		case 'V': puts("authd " AUTHD_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+		if (key != NULL && !config_set(over, key, val, &error)) {
+			fprintf(stderr, "authd: -%c %s: %s\n", c, val, error);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if ((s = load_config(over)) == NULL)
+		return 1;
+	config_free(over);
+	authd.set = s;
+	chroot_dir = config_str(s->cfg, "chroot");
+	if (!privs_resolve(config_str(s->cfg, "user"), config_str(s->cfg, "group"),
+			   s->backend == BACKEND_PAM ?
+			   config_str(s->cfg, "pam_groups") : "", &privs, &error)) {
+		log_warnx("%s: %s", config_path, error);
+		return 1;
+	}
+	sock_uid = privs.uid;
+	sock_gid = privs.gid;
+	if (config_str(s->cfg, "socket_group")[0] != '\0') {
+		struct group *gr = getgrnam(config_str(s->cfg, "socket_group"));
+
+		if (gr == NULL) {
+			log_warnx("socket_group: no such group \"%s\"",
+				  config_str(s->cfg, "socket_group"));
+			return 1;
+		}
+		sock_gid = gr->gr_gid;
+	}
+	if (config_str(s->cfg, "socket_owner")[0] != '\0') {
+		struct passwd *pw = getpwnam(config_str(s->cfg, "socket_owner"));
+
+		if (pw == NULL) {
+			log_warnx("socket_owner: no such user \"%s\"",
+				  config_str(s->cfg, "socket_owner"));
+			return 1;
+		}
+		sock_uid = pw->pw_uid;
+	}
+	if (check_only) {
+		printf("authd: %s: configuration OK\n", config_path);
+		return 0;
+	}
+	if (geteuid() != 0)
+		fatalx(1, "must be started as root (it binds its sockets, then "
+		       "drops to user %s)", config_str(s->cfg, "user"));
+
+	log_init("authd", !debug, facility_of(config_str(s->cfg, "log_facility")),
+		 foreground);
+	log_set_debug(debug);
+	make_socket_dir(s, &privs, sock_gid);
+	pid_path = s->pid_file[0] != '\0' ? xstrdup(s->pid_file) :
+		   xasprintf("%s/authd.pid", s->socket_dir);
+	pid_fd = lock_pid_file(pid_path);
+	if (fchown(pid_fd, privs.uid, privs.gid) < 0)
+		fatal(1, "pid file %s", pid_path);
+	mux_listener = listener_open(s->socket_dir, "mux",
+				     (mode_t)config_uint(s->cfg, "socket_mode"),
+				     sock_uid, sock_gid, conn_mux_accept, &error);
+	if (mux_listener == NULL)
+		fatalx(1, "%s", error);
+	raise_nofile(s->max_connections);
+	if (!foreground)
+		ready_fd = daemonize();
+	write_pid(pid_fd);
+	privs_drop(&privs, chroot_dir);
+
+	/* From here on: the unprivileged daemon. */
+	userdb_verify_dummy_init(&s->hash);
+	authd.loop = loop_new();
+	authd.db = userdb_new(inside_chroot(s->store_path));
+	{
+		struct userdb_record rec;
+		const char *why;
+
+		if (s->backend == BACKEND_STORE &&
+		    userdb_lookup(authd.db, "", 0, &rec, &why) < 0)
+			log_warnx("store not readable yet (%s); every check "
+				  "fails temporarily until it is", why);
+		userdb_record_clear(&rec);
+	}
+	authd.throttle = throttle_new(65536, 15 * 60 * 1000);
+	make_cache();
+	setup_signals();
+	authd.hash_pool = worker_pool_new(authd.loop, s->workers, "hash");
+	if (s->backend == BACKEND_PAM)
+		authd.pam_pool = worker_pool_new(authd.loop, s->pam_workers, "pam");
+	listener_start(mux_listener, authd.loop);
+	log_info("ready: %s/mux, back-end %s, %u hash workers, cache %s",
+		 s->socket_dir, s->backend == BACKEND_PAM ? "pam" : "store",
+		 s->workers, s->cache ? "on" : "off");
+	if (ready_fd >= 0) {
+		char ok = 0;
+
+		(void)!write(ready_fd, &ok, 1);
+		close(ready_fd);
+	}
+
+	loop_run(authd.loop);
+
+	listener_close(mux_listener, authd.loop, true);
+	worker_pool_free(authd.hash_pool);
+	worker_pool_free(authd.pam_pool);
+	if (unlink(inside_chroot(pid_path)) < 0 && errno != ENOENT)
+		log_warn("unlink %s", pid_path);
+	log_info("stopped");
+	cache_free(authd.cache);
+	throttle_free(authd.throttle);
+	userdb_free(authd.db);
+	loop_free(authd.loop);
+	authd_settings_free(authd.set);
+	free(pid_path);
+	close(pid_fd);
+	return 0;
+}

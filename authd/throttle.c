@@ -1,0 +1,135 @@
+/*
+ * throttle - failure counting.  See throttle.h.
+ */
+#include <stdbool.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "log.h"
+#include "throttle.h"
+#include "xalloc.h"
+
+#define PROBE	16
+
+struct throttle_entry {
+	unsigned char id[16];
+	unsigned int count;
+	uint64_t last;		/* 0: empty */
+};
+
+struct throttle {
+	unsigned char secret[32];
+	size_t mask;
+	uint64_t window;
+	struct throttle_entry *e;
+};
+
+struct throttle *
+throttle_new(size_t size, uint64_t window_ms)
+{
+	struct throttle *t = xcalloc(1, sizeof(*t));
+	size_t n = 64;
+
+	while (n < size)
+		n *= 2;
+	t->mask = n - 1;
+	t->window = window_ms;
+	t->e = xcalloc(n, sizeof(*t->e));
+	if (RAND_bytes(t->secret, sizeof(t->secret)) != 1)
+		fatalx(1, "no random bytes for the throttle key");
+	return t;
+}
+
+void
+throttle_free(struct throttle *t)
+{
+	if (t == NULL)
+		return;
+	free(t->e);
+	free(t);
+}
+
+/* slot - the entry for kind+name; create it (evicting the stalest in the
+ * probe window) when create is set.  Keyed hashing stops an attacker from
+ * choosing names that collide. */
+static struct throttle_entry *
+slot(struct throttle *t, char kind, const char *name, uint64_t now,
+     int create)
+{
+	unsigned char mac[32];
+	unsigned int len;
+	struct throttle_entry *victim = NULL;
+	size_t i, start;
+	unsigned char *buf;
+	size_t n = strlen(name);
+
+	buf = xmalloc(n + 1);
+	buf[0] = (unsigned char)kind;
+	memcpy(buf + 1, name, n);
+	HMAC(EVP_sha256(), t->secret, sizeof(t->secret), buf, n + 1, mac, &len);
+	free(buf);
+	memcpy(&start, mac + 16, sizeof(start));
+	for (i = 0; i < PROBE; i++) {
+		struct throttle_entry *e = &t->e[(start + i) & t->mask];
+		bool live = e->last != 0 && now - e->last < t->window;
+
+		if (live && memcmp(e->id, mac, 16) == 0)
+			return e;
+		if (!live) {
+			if (victim == NULL || victim->last != 0)
+				victim = e;
+		} else if (victim == NULL ||
+			   (victim->last != 0 && e->last < victim->last)) {
+			victim = e;
+		}
+	}
+	if (!create)
+		return NULL;
+	memcpy(victim->id, mac, 16);
+	victim->count = 0;
+	victim->last = now;
+	return victim;
+}
+
+unsigned int
+throttle_failure(struct throttle *t, const char *user, const char *addr,
+		 uint64_t now)
+{
+	struct throttle_entry *e = slot(t, 'u', user, now, 1);
+	unsigned int n;
+
+	e->count++;
+	e->last = now;
+	n = e->count;
+	if (addr != NULL && addr[0] != '\0') {
+		e = slot(t, 'a', addr, now, 1);
+		e->count++;
+		e->last = now;
+		if (e->count > n)
+			n = e->count;
+	}
+	return n;
+}
+
+void
+throttle_success(struct throttle *t, const char *user, uint64_t now)
+{
+	struct throttle_entry *e = slot(t, 'u', user, now, 0);
+
+	if (e != NULL)
+		memset(e, 0, sizeof(*e));
+}
+
+uint64_t
+throttle_delay(unsigned int n, uint64_t base, uint64_t max)
+{
+	uint64_t d;
+
+	if (n == 0 || base == 0)
+		return 0;
+	d = n > 16 ? max : base << (n - 1);
+	return d > max ? max : d;
+}

@@ -1,0 +1,34 @@
+/*
+ * privs - dropping root for good.
+ *
+ * Names are resolved while still root (and before any chroot, where
+ * /etc/passwd may be missing).  The drop sets the supplementary groups
+ * first, then the gid, then the uid (each of real, effective and saved),
+ * and then verifies that root cannot be regained; any failure is fatal,
+ * because a daemon that believes it dropped privileges and did not is
+ * worse than one that does not start.
+ */
+#ifndef AUTHD_PRIVS_H
+#define AUTHD_PRIVS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct privs {
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[32];	/* supplementary groups kept */
+	size_t ngroups;
+};
+
+/* privs_resolve - user (required), group ("" = the user's primary group)
+ * and extra, a space/comma separated list of supplementary groups.
+ * false with *error_r (allocated) if a name is unknown. */
+bool privs_resolve(const char *user, const char *group, const char *extra,
+		   struct privs *p, char **error_r);
+/* privs_drop - chroot (if dir non-empty) and switch to p; fatal on any
+ * failure, including a successful attempt to regain root afterwards. */
+void privs_drop(const struct privs *p, const char *chroot_dir);
+
+#endif
