@@ -59,6 +59,11 @@ open_snapshot(struct pwtool *pw, struct userdb **db_r, char ***keys,
 	const char *why;
 
 	*db_r = userdb_new(pw->file.path);
+	if (pwtool_store_missing(pw)) {	/* not created yet: no users */
+		*keys = NULL;
+		*n = 0;
+		return PWTOOL_OK;
+	}
 	if (!userdb_keys(*db_r, keys, n, &why)) {
 		userdb_free(*db_r);
 		return pwtool_error(PWTOOL_STORE, "%s", why);

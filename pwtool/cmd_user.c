@@ -51,11 +51,9 @@ cmd_add(struct pwtool *pw)
 	/* Refuse early when the user exists, before asking for a password;
 	 * the transaction checks again under the lock. */
 	{
-		struct userdb *db = userdb_new(pw->file.path);
-		int r = userdb_lookup(db, name.key, name.key_len, &rec, &why);
+		int r = pwtool_lookup(pw, &name, &rec, &why);
 
 		userdb_record_clear(&rec);
-		userdb_free(db);
 		if (r == 1)
 			return pwtool_error(PWTOOL_EXISTS,
 					    "%s: user exists (use passwd to change it)",
@@ -152,7 +150,6 @@ cmd_passwd(struct pwtool *pw)
 	struct userdb_name name;
 	struct userdb_record rec;
 	struct new_password np;
-	struct userdb *db;
 	const char *why;
 	int code, r;
 
@@ -164,12 +161,11 @@ cmd_passwd(struct pwtool *pw)
 		if ((code = mechs_for(pw, &m)) != PWTOOL_OK)
 			return code;
 	}
-	db = userdb_new(pw->file.path);
-	r = userdb_lookup(db, name.key, name.key_len, &rec, &why);
+	r = pwtool_lookup(pw, &name, &rec, &why);
 	userdb_record_clear(&rec);
-	userdb_free(db);
-	if (r == 0)
-		return pwtool_error(PWTOOL_NOT_FOUND, "%s: no such user", name.key);
+	if (r <= 0)
+		return r == 0 ? pwtool_error(PWTOOL_NOT_FOUND, "%s: no such user",
+					     name.key) : store_fail(why);
 	if ((np.pass = password_read(pw, name.key, true, &np.len, &code)) == NULL)
 		return code;
 	code = modify(pw, &name, apply_password, &np);
@@ -372,15 +368,12 @@ cmd_show(struct pwtool *pw)
 {
 	struct userdb_name name;
 	struct userdb_record rec;
-	struct userdb *db;
 	const char *why;
 	int code, r;
 
 	if ((code = pwtool_name(pw, &name)) != PWTOOL_OK)
 		return code;
-	db = userdb_new(pw->file.path);
-	r = userdb_lookup(db, name.key, name.key_len, &rec, &why);
-	userdb_free(db);
+	r = pwtool_lookup(pw, &name, &rec, &why);
 	if (r <= 0)
 		return r == 0 ? pwtool_error(PWTOOL_NOT_FOUND, "%s: no such user",
 					     name.key) : store_fail(why);
@@ -396,7 +389,6 @@ cmd_check(struct pwtool *pw)
 {
 	struct userdb_name name;
 	struct userdb_record rec;
-	struct userdb *db;
 	const char *why;
 	char *pass;
 	size_t len;
@@ -407,9 +399,7 @@ cmd_check(struct pwtool *pw)
 		return code;
 	if ((pass = password_read(pw, name.key, false, &len, &code)) == NULL)
 		return code;
-	db = userdb_new(pw->file.path);
-	r = userdb_lookup(db, name.key, name.key_len, &rec, &why);
-	userdb_free(db);
+	r = pwtool_lookup(pw, &name, &rec, &why);
 	if (r <= 0) {
 		secret_free_str(pass);
 		return r == 0 ? pwtool_error(PWTOOL_NOT_FOUND, "%s: no such user",

@@ -4,7 +4,7 @@
  * Interactive: prompts on /dev/tty with echo off, twice when setting.
  * Scripted: -p reads one line from standard input, --password-fd N one
  * line from descriptor N.  A trailing "\n" (or "\r\n") is removed; the
- * line may not hold more than 1024 bytes.  Every buffer is wiped.
+ * line may not hold more than 511 bytes.  Every buffer is wiped.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +39,7 @@ read_line(int fd, size_t *len_r, const char **why_r)
 			break;
 		if (n == LINE_MAX_READ) {
 			secret_free(buf, LINE_MAX_READ + 1);
-			*why_r = "password longer than 1024 bytes";
+			*why_r = "password longer than 511 bytes";
 			return NULL;
 		}
 		buf[n++] = c;
@@ -56,19 +56,44 @@ read_line(int fd, size_t *len_r, const char **why_r)
 	return buf;
 }
 
+/* The terminal state to put back if a signal ends pwtool at a prompt:
+ * otherwise ^C would leave the admin's shell without echo. */
+static volatile sig_atomic_t saved_tty = -1;
+static struct termios saved_mode;
+
+static void
+restore_and_die(int sig)
+{
+	if (saved_tty >= 0)
+		(void)tcsetattr(saved_tty, TCSAFLUSH, &saved_mode);
+	(void)!write(saved_tty >= 0 ? saved_tty : STDERR_FILENO, "\n", 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* prompt - one password from the terminal with echo off. */
 static char *
 prompt(int tty, const char *text, size_t *len_r, const char **why_r)
 {
+	static const int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGTSTP };
+	struct sigaction sa, olds[5];
 	struct termios old, quiet;
 	bool restore = false;
 	char *line;
+	size_t i;
 
 	if (write(tty, text, strlen(text)) < 0) {
 		*why_r = strerror(errno);
 		return NULL;
 	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = restore_and_die;
+	sigemptyset(&sa.sa_mask);
 	if (tcgetattr(tty, &old) == 0) {
+		saved_mode = old;
+		saved_tty = tty;
+		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			sigaction(sigs[i], &sa, &olds[i]);
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
 		quiet.c_lflag |= ICANON;
@@ -77,6 +102,11 @@ prompt(int tty, const char *text, size_t *len_r, const char **why_r)
 	line = read_line(tty, len_r, why_r);
 	if (restore)
 		(void)tcsetattr(tty, TCSAFLUSH, &old);
+	if (saved_tty >= 0) {
+		saved_tty = -1;
+		for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			sigaction(sigs[i], &olds[i], NULL);
+	}
 	(void)!write(tty, "\n", 1);
 	return line;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "build_config.h"
 #include "log.h"
@@ -100,6 +101,38 @@ pwtool_name(struct pwtool *pw, struct userdb_name *name)
 	if (why != NULL)
 		return pwtool_error(PWTOOL_INPUT, "%s: %s", arg, why);
 	return PWTOOL_OK;
+}
+
+bool
+pwtool_store_missing(struct pwtool *pw)
+{
+	struct stat st;
+
+	return stat(pw->file.path, &st) < 0 && errno == ENOENT;
+}
+
+int
+pwtool_lookup(struct pwtool *pw, const struct userdb_name *name,
+	      struct userdb_record *rec, const char **why_r)
+{
+	struct userdb *db;
+	int r;
+
+	if (pwtool_store_missing(pw)) {
+		userdb_record_init(rec);
+		return 0;
+	}
+	db = userdb_new(pw->file.path);
+	r = userdb_lookup(db, name->key, name->key_len, rec, why_r);
+	if (r < 0) {
+		/* Keep the message: it points into the reader. */
+		static char msg[512];
+
+		snprintf(msg, sizeof(msg), "%s", *why_r);
+		*why_r = msg;
+	}
+	userdb_free(db);
+	return r;
 }
 
 /* settings_apply - fill the tool's parameters from the configuration. */

@@ -61,6 +61,14 @@ int pwtool_error(int code, const char *fmt, ...)
 /* pwtool_name - parse the single USER operand with -u and the rules. */
 int pwtool_name(struct pwtool *pw, struct userdb_name *name);
 
+/* pwtool_lookup - userdb_lookup on the store file, where a store that
+ * does not exist yet is an empty one (not found), so a fresh install
+ * answers "no such user" instead of a file error. */
+int pwtool_lookup(struct pwtool *pw, const struct userdb_name *name,
+		  struct userdb_record *rec, const char **why_r);
+/* pwtool_store_missing - whether the store file does not exist. */
+bool pwtool_store_missing(struct pwtool *pw);
+
 /* password_read - get a password: prompt twice on the terminal (confirm),
  * or once (check); or one line from stdin (-p) or --password-fd.  Returns
  * an allocated string (free with secret_free_str) or NULL after printing

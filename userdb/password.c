@@ -28,7 +28,7 @@ userdb_password_check(const char *pw, size_t len)
 	if (len == 0)
 		return "empty password";
 	if (len > USERDB_PASSWORD_MAX)
-		return "password longer than 1024 bytes";
+		return "password longer than 511 bytes";
 	if (memchr(pw, '\0', len) != NULL)
 		return "NUL byte in password";
 	return NULL;

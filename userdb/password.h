@@ -29,7 +29,7 @@ struct userdb_hash_params {
 const char *userdb_hash_params_check(const struct userdb_hash_params *p);
 
 /* userdb_password_check - NULL if (pw, len) is acceptable as a password:
- * 1..1024 bytes, no NUL.  Else a static reason. */
+ * 1..511 bytes, no NUL.  Else a static reason. */
 const char *userdb_password_check(const char *pw, size_t len);
 
 /* userdb_record_set_password - replace the record's verifiers with fresh

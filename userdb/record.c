@@ -137,11 +137,11 @@ set_plain(struct userdb_record *rec, const char *s, size_t len, bool b64)
 		tmp = xmalloc(len / 4 * 3 + 1);
 		if (!b64_field(s, len, tmp, 1, USERDB_PASSWORD_MAX, &n)) {
 			secret_free(tmp, len / 4 * 3 + 1);
-			return "cleartext is not base64 of 1..1024 bytes";
+			return "cleartext is not base64 of 1..511 bytes";
 		}
 	} else {
 		if (len == 0 || len > USERDB_PASSWORD_MAX)
-			return "cleartext must be 1..1024 bytes";
+			return "cleartext must be 1..511 bytes";
 		tmp = xmalloc(len + 1);
 		memcpy(tmp, s, len);
 	}

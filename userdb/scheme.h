@@ -18,7 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define USERDB_PASSWORD_MAX	1024
+#define USERDB_PASSWORD_MAX	511	/* libxcrypt refuses 512 and more */
 
 /* --- crypt(3) --- */
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gdbm.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,8 +258,12 @@ txn_free(struct userdb_txn *txn)
 static bool
 txn_lock(struct userdb_txn *txn, const char **error_r)
 {
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
-	time_t deadline = time(NULL) + (time_t)txn->p.lock_timeout;
+	struct timespec pause = { 0, 20 * 1000 * 1000 }, now;
+	uint64_t deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	deadline = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 +
+		   (uint64_t)txn->p.lock_timeout * 1000;
 
 	txn->lock_fd = open(txn->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (txn->lock_fd < 0) {
@@ -272,7 +277,9 @@ txn_lock(struct userdb_txn *txn, const char **error_r)
 					   txn->lock_path, strerror(errno));
 			return false;
 		}
-		if (time(NULL) >= deadline) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 >=
+		    deadline) {
 			*error_r = set_err(txn->err, sizeof(txn->err),
 					   txn->lock_path,
 					   "locked by another writer (timed out)");

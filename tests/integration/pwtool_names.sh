@@ -1,0 +1,132 @@
+#!/bin/bash
+# pwtool_names.sh - the name normalisation rule (userdb/name.h) as seen
+# through pwtool: lengths, UTF-8, forbidden characters, realm syntax.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+rep() {		# rep N CHAR - CHAR repeated N times
+	local s
+	printf -v s '%*s' "$1" ''
+	printf '%s' "${s// /$2}"
+}
+
+# The store must exist for "no such user" answers.
+expect_rc 0 pw add -p seed <<<"secret"
+
+# refuse WHY-RE DESC NAME [ARGS...] - add NAME must exit 6 naming WHY, and
+# nothing may be added.
+refuse() {
+	local why=$1 what=$2 name=$3
+	shift 3
+	desc "$what: add is refused with 6"
+	expect_rc 6 pw add -p "$@" "$name" <<<"secret"
+	desc "$what: the message says why"
+	expect_err "$why"
+	desc "$what: check is refused with 6 too (not 3)"
+	expect_rc 6 pw check -p "$@" "$name" <<<"secret"
+}
+
+# --- user length ------------------------------------------------------------
+u255=$(rep 255 a)
+desc "a 255-byte user name is accepted"
+expect_rc 0 pw add -p "$u255" <<<"secret"
+expect_rc 0 pw check -p "$u255@example.org" <<<"secret"
+expect_rc 0 pw show --json "$u255"
+json_check "d['user'] == 'a' * 255 and d['key'] == 'a' * 255 + '@example.org'"
+refuse 'user name too long' "a 256-byte user name" "$(rep 256 a)"
+# 255 bytes of UTF-8, counted in bytes not characters: 85 x U+00E9 (2 bytes)
+# = 170 bytes + 85 'x' = 255.
+u255utf=$(rep 85 $'\xc3\xa9')$(rep 85 x)
+desc "a 255-byte user name made of 2-byte characters is accepted"
+expect_rc 0 pw add -p "$u255utf" <<<"secret"
+refuse 'user name too long' "a 256-byte user name of 2-byte characters" "${u255utf}y"
+
+# --- realm length -----------------------------------------------------------
+# 253 bytes in labels of at most 63: 3 x 63 + 3 dots + 61.
+r253=$(rep 63 a).$(rep 63 b).$(rep 63 c).$(rep 61 d)
+desc "a 253-byte realm is accepted"
+expect_rc 0 pw add -p "longrealm@$r253" <<<"secret"
+expect_rc 0 pw check -p "longrealm@$r253" <<<"secret"
+refuse 'realm too long' "a 254-byte realm" "longrealm@${r253}d"
+refuse 'realm too long' "a 254-byte realm given with -u" "longrealm" -u "${r253}d"
+desc "the longest key (255 + 1 + 253 bytes) is accepted"
+expect_rc 0 pw add -p "$u255@$r253" <<<"secret"
+expect_rc 0 pw check -p "$u255@$r253" <<<"secret"
+desc "list shows the longest key intact"
+expect_rc 0 pw list -u "$r253"
+expect_out "^$u255@$r253\$"
+
+# --- UTF-8 ------------------------------------------------------------------
+refuse 'not valid UTF-8' "a lone 0xff byte" $'bad\xffuser'
+refuse 'not valid UTF-8' "a truncated 2-byte sequence" $'bad\xc3'
+refuse 'not valid UTF-8' "an overlong encoding of '/'" $'bad\xc0\xafuser'
+refuse 'not valid UTF-8' "a UTF-16 surrogate" $'bad\xed\xa0\x80user'
+refuse 'not valid UTF-8' "a code point above U+10FFFF" $'bad\xf4\x90\x80\x80user'
+desc "valid non-ASCII UTF-8 in a user name is accepted and kept"
+expect_rc 0 pw add -p $'J\xc3\xb6rg' <<<"secret"
+expect_rc 0 pw show --json $'j\xc3\xb6rg'
+json_check "d['user'] == 'j\u00f6rg'"
+desc "only ASCII letters are folded: JÖRG is another user than jörg"
+expect_rc 3 pw check -p $'J\xc3\x96RG' <<<"secret"
+
+# --- control characters and separators ---------------------------------------
+refuse 'control character' "a TAB in the user name" $'tab\tuser'
+refuse 'control character' "an ESC in the user name" $'esc\x1buser'
+refuse 'control character' "a DEL in the user name" $'del\x7fuser'
+refuse 'control character' "a newline in the user name" $'new\nline'
+refuse "'@' or ':'" "a ':' in the user name" "co:lon"
+refuse "'@' or ':'" "a ':' in the user name with -u" "co:lon" -u example.org
+refuse 'empty user name' "an empty user before @" "@example.org"
+refuse 'empty realm' "an empty realm after @" "empty@"
+desc "the user part keeps earlier '@'s: split at the last one, '@' refused"
+expect_rc 6 pw add -p "a@b@example.org" <<<"secret"
+expect_err "'@' or ':'"
+
+# --- spaces -----------------------------------------------------------------
+refuse 'leading or trailing space' "a leading space" " lead"
+refuse 'leading or trailing space' "a trailing space" "trail "
+refuse 'leading or trailing space' "a trailing space before @" "trail @example.org"
+desc "an inner space is allowed"
+expect_rc 0 pw add -p "in ner" <<<"secret"
+expect_rc 0 pw check -p "in ner@example.org" <<<"secret"
+
+# --- realm characters -------------------------------------------------------
+refuse 'invalid character in realm' "a realm with a space" "r@exa mple.org"
+refuse 'invalid character in realm' "a realm with '/'" "r@exa/mple.org"
+refuse 'invalid character in realm' "a realm with ':'" "r" -u "exa:mple.org"
+refuse 'invalid character in realm' "a realm with non-ASCII" $'r@b\xc3\xbccher.de'
+refuse 'empty label' "a realm with an empty label" "r@example..org"
+refuse 'empty label' "a realm with a leading dot" "r@.example.org"
+refuse 'empty label' "a realm with a trailing dot" "r@example.org."
+refuse 'invalid character in realm' "a realm with a control character" $'r@exam\x01ple.org'
+desc "a realm with '-' and '_' and digits is accepted, lower-cased"
+expect_rc 0 pw add -p "r@My-Realm_2.EXAMPLE.org" <<<"secret"
+expect_rc 0 pw show --json "R@my-realm_2.example.ORG"
+json_check 'd["realm"] == "my-realm_2.example.org" and d["user"] == "r"'
+
+# --- JSON escaping of odd but valid names ------------------------------------
+desc "a user name with '\"' and '\\' is valid"
+expect_rc 0 pw add -p -m cram-md5 'quo"te\back' <<<"secret"
+desc "show --json escapes '\"' and '\\'"
+expect_rc 0 pw show --json 'quo"te\back'
+json_check 'd["user"] == "quo\"te\\back" and d["key"] == "quo\"te\\back@example.org"'
+desc "list --json escapes them too"
+expect_rc 0 pw list --json
+json_check '"quo\"te\\back@example.org" in [u["key"] for u in d]'
+expect_rc 0 pw delete 'quo"te\back'
+
+# --- what was stored ----------------------------------------------------------
+desc "no refused name reached the store"
+expect_rc 0 pw list
+check test "$(wc -l <"$OUT")" -eq 8
+expect_out '^seed@example.org$'
+expect_out '^in ner@example.org$'
+expect_out '^r@my-realm_2.example.org$'
+desc "-u with a bad realm is a usage error for list"
+expect_rc 2 pw list -u "bad realm"
+desc "-u on list is case-insensitive"
+expect_rc 0 pw list -u EXAMPLE.ORG
+expect_out '^seed@example.org$'
+expect_no_out 'my-realm'
+
+finish

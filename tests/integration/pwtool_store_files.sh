@@ -1,0 +1,240 @@
+#!/bin/bash
+# pwtool_store_files.sh - the store file on disk: modes, the writer lock,
+# leftovers of a crashed writer, and damaged stores.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+umask 022
+
+# --- modes --------------------------------------------------------------------
+desc "the first add creates the store"
+expect_rc 0 pw add -p alice <<<"secret"
+check test -f "$DB"
+desc "a new store is mode 0640 by default (umask 022)"
+check test "$(mode_of "$DB")" = 640
+desc "the writer lock file exists next to the store, mode 0600"
+check test -f "$DB.lock"
+check test "$(mode_of "$DB.lock")" = 600
+desc "no $DB.new is left after a commit"
+check test ! -e "$DB.new"
+desc "each commit replaces the file (new inode), the mode stays 0640"
+ino1=$(stat -c %i "$DB")
+expect_rc 0 pw add -p bob <<<"secret"
+check test "$(stat -c %i "$DB")" != "$ino1"
+check test "$(mode_of "$DB")" = 640
+
+umask 077
+DB=$TMP/umask.db
+desc "a new store is 0640 even under umask 077"
+expect_rc 0 pw add -p alice <<<"secret"
+check test "$(mode_of "$DB")" = 640
+umask 022
+
+DB=$TMP/mode600.db
+cp "$CONF" "$TMP/mode600.conf"
+printf 'store_mode = 0600\n' >>"$TMP/mode600.conf"
+desc "store_mode = 0600 applies to a new store"
+expect_rc 0 "$PWTOOL" -c "$TMP/mode600.conf" -f "$DB" add -p alice <<<"secret"
+check test "$(mode_of "$DB")" = 600
+desc "store_mode = 0600 applies to an existing 0640 store on its next write"
+DB=$TMP/users.db
+check test "$(mode_of "$DB")" = 640
+expect_rc 0 "$PWTOOL" -c "$TMP/mode600.conf" -f "$DB" add -p carol <<<"secret"
+check test "$(mode_of "$DB")" = 600
+desc "store_mode = 0660 is applied too"
+cp "$CONF" "$TMP/mode660.conf"
+printf 'store_mode = 660\n' >>"$TMP/mode660.conf"
+expect_rc 0 "$PWTOOL" -c "$TMP/mode660.conf" -f "$DB" lock carol
+check test "$(mode_of "$DB")" = 660
+
+DB=$TMP/kept.db
+expect_rc 0 pw add -p alice <<<"secret"
+chmod 0600 "$DB"
+desc "an existing store's mode (0600 by hand) is kept when store_mode is not set: add"
+expect_rc 0 pw add -p bob <<<"secret"
+check test "$(mode_of "$DB")" = 600
+desc "... passwd"
+expect_rc 0 pw passwd -p bob <<<"secret2"
+check test "$(mode_of "$DB")" = 600
+desc "... lock"
+expect_rc 0 pw lock bob
+check test "$(mode_of "$DB")" = 600
+desc "... delete"
+expect_rc 0 pw delete bob
+check test "$(mode_of "$DB")" = 600
+desc "... import"
+expect_rc 0 pw import < <(printf 'dan@example.org::{PLAIN}x\n')
+check test "$(mode_of "$DB")" = 600
+chmod 0604 "$DB"
+desc "an odd hand-set mode (0604) is kept as well"
+expect_rc 0 pw add -p erin <<<"secret"
+check test "$(mode_of "$DB")" = 604
+desc "a dry-run import and a failed import leave the mode alone"
+chmod 0600 "$DB"
+expect_rc 0 pw import -n < <(printf 'fay@example.org::{PLAIN}x\n')
+expect_rc 6 pw import < <(printf 'broken\n')
+check test "$(mode_of "$DB")" = 600
+
+# --- the writer lock ----------------------------------------------------------------
+DB=$TMP/users.db
+cp "$CONF" "$TMP/lock1.conf"
+printf 'store_lock_timeout = 1\n' >>"$TMP/lock1.conf"
+# hold_lock SECONDS - hold the writer lock in a background process (one
+# process: the shell execs sleep, so killing $holder frees the lock).
+hold_lock() {
+	( exec 9>>"$DB.lock"; flock 9; exec sleep "$1" ) &
+	holder=$!
+	# Wait until the holder really has the lock.
+	local _
+	for _ in $(seq 1 200); do
+		flock -n "$DB.lock" true 2>/dev/null || return 0
+		sleep 0.02
+	done
+	echo "# could not see the lock held" >&2
+}
+hold_lock 30
+before_sha=$(sha "$DB")
+# Start just before a wall-clock second boundary: a deadline kept in whole
+# seconds (time(2)) would then expire almost at once.
+while :; do
+	frac=$(date +%N)
+	frac=$((10#$frac / 1000000))
+	[ "$frac" -ge 880 ] && [ "$frac" -le 950 ] && break
+	sleep 0.01
+done
+desc "a writer waits for the lock and gives up after store_lock_timeout (5)"
+start=$(date +%s%N)
+expect_rc 5 "$PWTOOL" -c "$TMP/lock1.conf" -f "$DB" add -p zoe <<<"secret"
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+expect_err 'locked by another writer'
+desc "the writer waited store_lock_timeout = 1 s (>= 950 ms, < 5 s): it waited ${elapsed_ms} ms"
+check test "$elapsed_ms" -ge 950 -a "$elapsed_ms" -lt 5000
+desc "import is refused the same way while the lock is held"
+expect_rc 5 "$PWTOOL" -c "$TMP/lock1.conf" -f "$DB" import < <(printf 'zoe@example.org::{PLAIN}x\n')
+desc "the store was not touched while locked"
+check test "$(sha "$DB")" = "$before_sha"
+desc "readers do not need the lock: list works while a writer holds it"
+expect_rc 0 pw list
+expect_out '^alice@example.org$'
+desc "readers do not need the lock: check works while a writer holds it"
+expect_rc 0 pw check -p alice <<<"secret"
+desc "readers do not need the lock: show and export work"
+expect_rc 0 pw show alice
+expect_rc 0 pw export
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+desc "once the lock is free the writer succeeds"
+expect_rc 0 "$PWTOOL" -c "$TMP/lock1.conf" -f "$DB" add -p zoe <<<"secret"
+expect_rc 0 pw check -p zoe <<<"secret"
+
+desc "a writer queued behind a lock held for 1 s succeeds (store_lock_timeout 30)"
+hold_lock 1
+expect_rc 0 pw add -p yan <<<"secret"
+wait "$holder" || true
+expect_rc 0 pw check -p yan <<<"secret"
+
+# --- a stale PATH.new ---------------------------------------------------------------
+head -c 5000 /dev/urandom >"$DB.new"
+desc "readers ignore a stale users.db.new"
+expect_rc 0 pw list
+expect_out '^zoe@example.org$'
+desc "the next write succeeds despite a stale users.db.new"
+expect_rc 0 pw add -p xia <<<"secret"
+desc "the stale users.db.new is gone"
+check test ! -e "$DB.new"
+desc "the store still works: old and new users check"
+expect_rc 0 pw check -p xia <<<"secret"
+expect_rc 0 pw check -p alice <<<"secret"
+desc "a stale users.db.new that is a copy of the store is replaced, not reused"
+cp "$DB" "$DB.new"
+expect_rc 0 pw delete xia
+check test ! -e "$DB.new"
+expect_rc 3 pw check -p xia <<<"secret"
+desc "a failed write (bad import) leaves no users.db.new either"
+expect_rc 6 pw import < <(printf 'good@example.org::{PLAIN}x\nbroken\n')
+check test ! -e "$DB.new"
+desc "a stale users.db.new (read-only mode) is removed too"
+printf 'junk' >"$DB.new"
+chmod 0400 "$DB.new"
+expect_rc 0 pw add -p wu <<<"secret"
+check test ! -e "$DB.new"
+
+# --- damaged stores ----------------------------------------------------------------
+# garbage_case NAME - every command on a garbage store exits 5 with a message
+garbage_case() {
+	local what=$1
+	for args in "list" "realms" "export" "show alice" "-p check alice" \
+		"-p add newuser" "-p passwd alice" "delete alice" "lock alice" \
+		"import"; do
+		desc "$what: pwtool $args exits 5"
+		# shellcheck disable=SC2086
+		expect_rc 5 pw $args < <(printf 'secret\n')
+		desc "$what: pwtool $args says why on stderr"
+		expect_err "^pwtool: .*$(basename "$DB")"
+	done
+	desc "$what: the damaged file was not replaced"
+	check test "$(sha "$DB")" = "$garbage_sha"
+	desc "$what: no users.db.new left"
+	check test ! -e "$DB.new"
+}
+DB=$TMP/garbage.db
+head -c 65536 /dev/urandom >"$DB"
+garbage_sha=$(sha "$DB")
+garbage_case "random bytes"
+desc "random bytes: import of a valid file exits 5 (store error)"
+expect_rc 5 pw import < <(printf 'x@example.org::{PLAIN}x\n')
+
+DB=$TMP/text.db
+printf 'alice@example.org::{PLAIN}secret\n' >"$DB"
+garbage_sha=$(sha "$DB")
+garbage_case "a text file"
+
+DB=$TMP/truncated.db
+"$PWTOOL" -c "$CONF" -f "$TMP/full.db" import < <(
+	awk 'BEGIN { for (i = 0; i < 2000; i++) printf "u%d@example.org::{PLAIN}x\n", i }') 2>/dev/null
+head -c 6000 "$TMP/full.db" >"$DB"
+garbage_sha=$(sha "$DB")
+desc "a truncated store: list exits 5, not a crash"
+expect_rc 5 pw list
+expect_err "^pwtool: "
+desc "a truncated store: check exits 5 (never 1 or 3), not a crash"
+expect_rc 5 pw check -p u1 <<<"x"
+
+DB=$TMP/empty.db
+: >"$DB"
+desc "an empty (0-byte) store: list exits 5 with a message"
+expect_rc 5 pw list
+expect_err 'empty.db'
+desc "an empty (0-byte) store: check exits 5"
+expect_rc 5 pw check -p alice <<<"x"
+
+DB=$TMP/dir.db
+mkdir "$DB"
+desc "a store path that is a directory: list exits 5"
+expect_rc 5 pw list
+desc "a store path that is a directory: add exits 5"
+expect_rc 5 pw add -p alice <<<"secret"
+
+DB=$TMP/never.db
+for args in "delete alice" "lock alice" "unlock alice" "-p passwd alice" "-n import"; do
+	desc "a store that does not exist: pwtool $args exits 3 or 0 and creates no store"
+	# shellcheck disable=SC2086
+	expect_rc "$([ "$args" = "-n import" ] && echo 0 || echo 3)" pw $args < <(printf 'alice@example.org::{PLAIN}x\n')
+	check test ! -e "$DB"
+	check test ! -e "$DB.new"
+done
+
+DB=$TMP/missing/users.db
+desc "a store in a missing directory: add exits 5"
+expect_rc 5 pw add -p alice <<<"secret"
+# A store not created yet is an empty store for every reading command.
+desc "a store that does not exist: show exits 3 (no such user)"
+expect_rc 3 pw show alice
+expect_err 'no such user'
+desc "a store that does not exist: check exits 3 (no such user)"
+expect_rc 3 pw check -p alice <<<"secret"
+desc "a store that does not exist: passwd exits 3 before asking"
+expect_rc 3 pw passwd alice </dev/null
+check test ! -e "$DB"
+
+finish
