@@ -1,0 +1,247 @@
+/*
+ * store-lookup - lookup latency of the credential store, as authd sees it.
+ *
+ * usage: store-lookup STORE KEYFILE N
+ *
+ * Reads KEYFILE (one stored key per line, "user@realm") into memory, opens
+ * one reader with userdb_new() and does N lookups of keys drawn with a
+ * fixed-seed PRNG; about 10% of them are keys that are not in the store.
+ * Each userdb_lookup() is timed on its own with CLOCK_MONOTONIC; what is
+ * timed is exactly what authd pays per login before the hash: the stat()
+ * that follows commits, the GDBM fetch and the decoding of the record.
+ * The one-time open of the file (first lookup) is reported apart.
+ *
+ * Prints one human line and one JSON line (prefixed "JSON ") on stdout.
+ * Exit 0 on success, 1 if any lookup failed or gave the wrong answer,
+ * 2 on usage errors.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "userdb.h"
+
+#define MISS_PERCENT	10
+#define SEED		0x5eed2024cafef00dULL
+
+struct query {
+	const char *key;
+	size_t len;
+	bool present;
+};
+
+/* splitmix64 - small, fast, and the same sequence on every machine. */
+static uint64_t
+rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* pct - nearest-rank percentile of sorted v[n], in microseconds. */
+static double
+pct(const uint64_t *v, size_t n, double p)
+{
+	size_t rank = (size_t)((p / 100.0) * (double)n + 0.999999);
+
+	if (rank < 1)
+		rank = 1;
+	if (rank > n)
+		rank = n;
+	return (double)v[rank - 1] / 1000.0;
+}
+
+/* read_keys - every non-empty line of path, without the newline. */
+static char **
+read_keys(const char *path, size_t *n_r)
+{
+	FILE *f = fopen(path, "re");
+	char **keys = NULL, *line = NULL;
+	size_t n = 0, cap = 0, lcap = 0;
+	ssize_t len;
+
+	if (f == NULL) {
+		fprintf(stderr, "store-lookup: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	while ((len = getline(&line, &lcap, f)) >= 0) {
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4096;
+			keys = realloc(keys, cap * sizeof(char *));
+			if (keys == NULL) {
+				perror("store-lookup");
+				exit(2);
+			}
+		}
+		if ((keys[n++] = strdup(line)) == NULL) {
+			perror("store-lookup");
+			exit(2);
+		}
+	}
+	free(line);
+	fclose(f);
+	*n_r = n;
+	return keys;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct userdb_record rec;
+	struct userdb *db;
+	struct query *q;
+	uint64_t *lat, seed = SEED, t0, t1, total = 0, open_ns;
+	char **keys, **missing;
+	const char *why;
+	size_t nkeys, n, i, found = 0, absent = 0, wrong = 0;
+	char *end;
+	int r;
+
+	if (argc != 4) {
+		fputs("usage: store-lookup STORE KEYFILE N\n", stderr);
+		return 2;
+	}
+	errno = 0;
+	n = (size_t)strtoull(argv[3], &end, 10);
+	if (errno != 0 || *end != '\0' || n == 0) {
+		fputs("store-lookup: N must be a positive number\n", stderr);
+		return 2;
+	}
+	if ((keys = read_keys(argv[2], &nkeys)) == NULL)
+		return 2;
+	if (nkeys == 0) {
+		fprintf(stderr, "store-lookup: %s: no keys\n", argv[2]);
+		return 2;
+	}
+
+	/* Draw every query before timing anything.  A missing key is a real
+	 * key with "nx" in front of the user: same realm, same length class,
+	 * never in the store. */
+	q = calloc(n, sizeof(*q));
+	lat = calloc(n, sizeof(*lat));
+	missing = calloc(n, sizeof(char *));
+	if (q == NULL || lat == NULL || missing == NULL) {
+		perror("store-lookup");
+		return 2;
+	}
+	for (i = 0; i < n; i++) {
+		const char *k = keys[rng_next(&seed) % nkeys];
+
+		if (rng_next(&seed) % 100 < MISS_PERCENT) {
+			size_t l = strlen(k) + 3;
+
+			if ((missing[i] = malloc(l)) == NULL) {
+				perror("store-lookup");
+				return 2;
+			}
+			snprintf(missing[i], l, "nx%s", k);
+			q[i].key = missing[i];
+			q[i].present = false;
+		} else {
+			q[i].key = k;
+			q[i].present = true;
+		}
+		q[i].len = strlen(q[i].key);
+	}
+
+	db = userdb_new(argv[1]);
+	/* The first lookup opens the file: timed, reported apart. */
+	t0 = now_ns();
+	r = userdb_lookup(db, keys[0], strlen(keys[0]), &rec, &why);
+	t1 = now_ns();
+	open_ns = t1 - t0;
+	userdb_record_clear(&rec);
+	if (r != 1) {
+		fprintf(stderr, "store-lookup: %s: %s\n", keys[0],
+			r < 0 ? why : "first key not in the store");
+		return 1;
+	}
+
+	for (i = 0; i < n; i++) {
+		t0 = now_ns();
+		r = userdb_lookup(db, q[i].key, q[i].len, &rec, &why);
+		t1 = now_ns();
+		lat[i] = t1 - t0;
+		total += lat[i];
+		if (r < 0) {
+			fprintf(stderr, "store-lookup: %s: %s\n", q[i].key, why);
+			return 1;
+		}
+		if (r == 1) {
+			found++;
+			/* Touch the decoded record, so nothing is skipped. */
+			if (rec.have == 0)
+				wrong++;
+		} else {
+			absent++;
+		}
+		if ((r == 1) != q[i].present)
+			wrong++;
+		userdb_record_clear(&rec);
+	}
+	userdb_free(db);
+
+	qsort(lat, n, sizeof(*lat), cmp_u64);
+	{
+		double mean = (double)total / (double)n / 1000.0;
+		double secs = (double)total / 1e9;
+		double rate = secs > 0 ? (double)n / secs : 0;
+
+		printf("lookups=%zu found=%zu missing=%zu wrong=%zu  "
+		       "mean=%.2fus p50=%.2fus p90=%.2fus p99=%.2fus "
+		       "p99.9=%.2fus max=%.2fus  %.0f lookups/s  "
+		       "(first lookup incl. open: %.1fus)\n",
+		       n, found, absent, wrong, mean, pct(lat, n, 50),
+		       pct(lat, n, 90), pct(lat, n, 99), pct(lat, n, 99.9),
+		       (double)lat[n - 1] / 1000.0, rate,
+		       (double)open_ns / 1000.0);
+		printf("JSON {\"bench\":\"store-lookup\",\"keys\":%zu,"
+		       "\"lookups\":%zu,\"found\":%zu,\"missing\":%zu,"
+		       "\"wrong\":%zu,\"mean_us\":%.3f,\"p50_us\":%.3f,"
+		       "\"p90_us\":%.3f,\"p99_us\":%.3f,\"p999_us\":%.3f,"
+		       "\"max_us\":%.3f,\"lookups_per_s\":%.0f,"
+		       "\"open_us\":%.3f}\n",
+		       nkeys, n, found, absent, wrong, mean, pct(lat, n, 50),
+		       pct(lat, n, 90), pct(lat, n, 99), pct(lat, n, 99.9),
+		       (double)lat[n - 1] / 1000.0, rate,
+		       (double)open_ns / 1000.0);
+	}
+
+	for (i = 0; i < n; i++)
+		free(missing[i]);
+	for (i = 0; i < nkeys; i++)
+		free(keys[i]);
+	free(missing);
+	free(keys);
+	free(q);
+	free(lat);
+	return wrong == 0 ? 0 : 1;
+}
