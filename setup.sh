@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # setup.sh - from a fresh Debian 12 to a working demo: installs packages,
-# builds, creates a credential store with a demo user under ./run/, and
-# shows pwtool managing it.  Safe to run again.
+# builds, creates a credential store with a demo user, starts authd on it
+# (sockets in /run/authd-demo), and shows how to try it.  Safe to run
+# again: it stops the demo daemon it started before.  Needs root (apt-get,
+# and authd binds its sockets as root before dropping to user "authd").
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -10,13 +12,25 @@ bash scripts/deps.sh
 [ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
 
-run=$top/run
+# The demo lives outside the source tree: the unprivileged daemon must be
+# able to reach it even when the tree is under a private home directory.
+run=/var/lib/authd-demo
+sock=/run/authd-demo
+id authd >/dev/null 2>&1 ||
+	useradd --system --no-create-home --shell /usr/sbin/nologin authd
 mkdir -p "$run"
+chmod 0755 "$run"
 cat >"$run/authd.conf" <<CONF
 # Demo configuration written by setup.sh.
 store_path = $run/users.db
+store_group = authd
 default_realm = example.org
+socket_dir = $sock
+user = authd
 CONF
+if [ -f "$sock/authd.pid" ] && kill "$(cat "$sock/authd.pid")" 2>/dev/null; then
+	for _ in $(seq 50); do [ -e "$sock/mux" ] || break; sleep 0.1; done
+fi
 pwtool="$top/build/pwtool/pwtool -c $run/authd.conf"
 demo_user=demo@example.org
 demo_pass=authd-demo
@@ -25,9 +39,13 @@ demo_pass=authd-demo
 rm -f "$run/users.db"
 printf '%s\n' "$demo_pass" | $pwtool -p -m all add "$demo_user"
 
+# Daemonised: authd returns only once it serves (or with an error).
+"$top/build/authd/authd" -c "$run/authd.conf"
+
 cat <<TXT
 
-authd is built; the demo store is $run/users.db
+authd is running (pid $(cat "$sock/authd.pid")), socket $sock/mux, logging to syslog (facility auth)
+the demo store is $run/users.db, config $run/authd.conf
   user $demo_user, password $demo_pass (all verifiers, so every mechanism works)
 
 What pwtool shows about it:
@@ -38,13 +56,18 @@ printf '%s\n' "$demo_pass" | $pwtool -p check "$demo_user" &&
 rc=0
 printf 'wrong\n' | $pwtool -p check "$demo_user" 2>/dev/null || rc=$?
 echo "  check with a wrong password: refused (exit $rc)"
+printf '  authtest through the mux socket: '
+"$top/build/client-lib/authtest" mux -f "$sock/mux" -u "$demo_user" -p "$demo_pass"
 cat <<TXT
 
 Try it yourself:
+  $top/build/client-lib/authtest mux -f $sock/mux -u $demo_user -p $demo_pass
+  testsaslauthd -f $sock/mux -u demo -r example.org -p $demo_pass   # Cyrus' own tester (sasl2-bin)
   $pwtool list
   $pwtool add alice                 # prompts twice; realm from default_realm
   echo 's3cret' | $pwtool -p add bob@example.net
   $pwtool --json show $demo_user
   $pwtool export | head
-  man ./man/pwtool.8                # every command, option and exit code
+  man ./man/pwtool.8 ./man/authd.8   # every command, option and exit code
+  kill \$(cat $sock/authd.pid)          # stop the demo daemon
 TXT

@@ -34,11 +34,13 @@ struct auth_check {
 	char via[8];
 	char login_log[LOG_FIELD], service[LOG_FIELD], client[LOG_FIELD];
 	char service_raw[65];
+	char client_addr[LOG_FIELD];	/* client without ";port" */
 	char *pw;
 	size_t pw_len;
 	struct userdb_name name;
 	bool name_ok;
 	char id[USERDB_KEY_MAX + 1];	/* who, for cache and throttle */
+	char cache_id[USERDB_KEY_MAX + 66];	/* id, or service/id for PAM */
 	struct userdb_record rec;
 	int found;
 	enum auth_result result;
@@ -99,7 +101,12 @@ log_result(const struct auth_check *c, uint64_t delay)
 {
 	const char *who = c->name_ok ? c->name.key : c->login_log;
 
-	if (c->result == AUTH_OK)
+	if (c->cancelled)
+		log_info("%s: user=%s service=%s client=%s: client went away "
+			 "before the answer (%s)", c->via, who, c->service,
+			 c->client, c->result == AUTH_OK ? "ok" :
+			 c->result == AUTH_FAIL ? c->reason : "tempfail");
+	else if (c->result == AUTH_OK)
 		log_info("%s: user=%s service=%s client=%s result=ok%s", c->via,
 			 who, c->service, c->client, c->cached ? " cached=yes" : "");
 	else if (c->result == AUTH_FAIL)
@@ -122,7 +129,7 @@ finish(struct auth_check *c)
 	const struct authd_settings *s = authd.set;
 
 	if (c->result == AUTH_OK && authd.cache != NULL && !c->cached)
-		cache_insert(authd.cache, c->id, c->pw, c->pw_len,
+		cache_insert(authd.cache, c->cache_id, c->pw, c->pw_len,
 			     c->backend == BACKEND_STORE ? c->rec.fingerprint : NULL,
 			     now);
 	if (c->pw != NULL) {
@@ -137,7 +144,7 @@ finish(struct auth_check *c)
 		 * lumping all such clients together would let one attacker
 		 * slow down everybody. */
 		unsigned int n = throttle_failure(authd.throttle, c->id,
-						  c->client_known ? c->client : NULL,
+						  c->client_known ? c->client_addr : NULL,
 						  now);
 
 		delay = throttle_delay(n, s->fail_delay, s->fail_delay_max);
@@ -149,6 +156,10 @@ finish(struct auth_check *c)
 			delay = elapsed < s->reply_max ? s->reply_max - elapsed : 0;
 	}
 	log_result(c, delay);
+	if (c->cancelled) {
+		check_free(c);
+		return true;
+	}
 	if (delay > 0) {
 		c->state = ST_DELAYING;
 		loop_timer_init(&c->timer, delay_fired);
@@ -203,7 +214,7 @@ pam_run(struct job *job)
 		return;
 	}
 	c->result = backend_pam_check(c->service_raw, c->id, c->pw, c->pw_len,
-				      c->client_known ? c->client : NULL,
+				      c->client_known ? c->client_addr : NULL,
 				      c->reason_buf,
 				      sizeof(c->reason_buf));
 	c->reason = c->reason_buf;
@@ -212,13 +223,9 @@ pam_run(struct job *job)
 static void
 job_complete(struct job *job)
 {
-	struct auth_check *c = (struct auth_check *)job;
-
-	if (c->cancelled) {
-		check_free(c);
-		return;
-	}
-	(void)finish(c);
+	/* A check whose client went away is still logged and counted: an
+	 * attacker must not dodge the throttle by hanging up. */
+	(void)finish((struct auth_check *)job);
 }
 
 /* --- loop side --- */
@@ -254,7 +261,9 @@ pam_service_ok(const char *s)
 {
 	size_t i;
 
-	if (s[0] == '\0' || s[0] == '.')
+	if (s[0] == '\0')	/* backend_pam uses "other" */
+		return true;
+	if (s[0] == '.')
 		return false;
 	for (i = 0; s[i] != '\0'; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
@@ -286,6 +295,14 @@ auth_check_start(const struct auth_request *r)
 	authd_log_safe(r->client ? r->client : "", r->client ? r->client_len : 0,
 		       c->client, sizeof(c->client));
 	c->client_known = c->client[0] != '\0';
+	/* libsasl2 sends "ip;port": the port changes with every connection,
+	 * so the address alone identifies the client for the throttle. */
+	if (r->client != NULL) {
+		const char *semi = memchr(r->client, ';', r->client_len);
+		size_t n = semi != NULL ? (size_t)(semi - r->client) : r->client_len;
+
+		authd_log_safe(r->client, n, c->client_addr, sizeof(c->client_addr));
+	}
 	if (!c->client_known)
 		snprintf(c->client, sizeof(c->client), "-");
 	if (s->pam_service[0] != '\0')
@@ -302,6 +319,7 @@ auth_check_start(const struct auth_request *r)
 		if (why == NULL) {
 			c->name_ok = true;
 			memcpy(c->id, c->name.key, c->name.key_len + 1);
+			memcpy(c->cache_id, c->name.key, c->name.key_len + 1);
 		}
 	} else {
 		why = pam_name(c, r);
@@ -328,8 +346,12 @@ auth_check_start(const struct auth_request *r)
 	c->job.complete = job_complete;
 
 	if (s->backend == BACKEND_PAM) {
+		/* PAM decides per service: a success for one service must not
+		 * open another from the cache. */
+		snprintf(c->cache_id, sizeof(c->cache_id), "%s/%s", c->service_raw,
+			 c->id);
 		if (authd.cache != NULL &&
-		    cache_lookup(authd.cache, c->id, c->pw, c->pw_len, NULL,
+		    cache_lookup(authd.cache, c->cache_id, c->pw, c->pw_len, NULL,
 				 c->start)) {
 			c->cached = true;
 			c->result = AUTH_OK;
@@ -349,7 +371,7 @@ auth_check_start(const struct auth_request *r)
 	}
 	if (c->found == 1 && authd.cache != NULL &&
 	    !(c->rec.flags & USERDB_FLAG_DISABLED) &&
-	    cache_lookup(authd.cache, c->id, c->pw, c->pw_len,
+	    cache_lookup(authd.cache, c->cache_id, c->pw, c->pw_len,
 			 c->rec.fingerprint, c->start)) {
 		c->cached = true;
 		c->result = AUTH_OK;

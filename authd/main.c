@@ -47,6 +47,7 @@
 
 static const char *config_path = AUTHD_CONFIG_PATH;
 static bool config_given;
+static struct config *overrides;	/* -m -a -n -r: re-applied on reload */
 static struct listener *mux_listener;
 static struct loop_io signal_io;
 static struct loop_timer shutdown_timer;
@@ -59,7 +60,7 @@ usage(FILE *f)
 	fputs("usage: authd [-dFtV] [-c config] [-m socket_dir] [-a store|pam] "
 	      "[-n workers] [-r]\n"
 	      "  -c FILE   configuration (default " AUTHD_CONFIG_PATH ")\n"
-	      "  -m DIR    socket directory; the sockets are DIR/mux and DIR/auth\n"
+	      "  -m DIR    socket directory; the mux socket is DIR/mux\n"
 	      "  -a NAME   back-end: store (default) or pam\n"
 	      "  -n N      hash worker threads (0: one per core)\n"
 	      "  -r        PAM: pass user@realm, not just the user (saslauthd -r)\n"
@@ -103,14 +104,14 @@ inside_chroot(const char *path)
 /* load_config - the file, then command-line overrides; NULL on error
  * after printing it. */
 static struct authd_settings *
-load_config(struct config *overrides)
+load_config(bool missing_ok)
 {
 	struct config *cfg = settings_new();
 	struct authd_settings *s;
 	char *error = NULL;
 	const struct config_key *k;
 
-	if (!config_load(cfg, config_path, !config_given, &error))
+	if (!config_load(cfg, config_path, missing_ok, &error))
 		goto fail;
 	for (k = settings_keys; overrides != NULL && k->name != NULL; k++)
 		if (config_is_set(overrides, k->name)) {
@@ -210,6 +211,7 @@ daemonize(void)
 	if ((null = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
 		close(null);
 	}
 	return p[1];
@@ -234,23 +236,52 @@ make_cache(void)
 		      cache_new(authd.set->cache_size, authd.set->cache_ttl) : NULL;
 }
 
+/* Keys whose new value a reload cannot apply: they shape what start-up
+ * built (sockets, privileges, threads, the dummy verifier). */
+static const char *const restart_keys[] = {
+	"socket_dir", "socket_owner", "socket_group", "socket_mode",
+	"socket_dir_mode", "pid_file", "user", "group", "chroot",
+	"log_facility", "auth_backend", "auth_workers", "pam_workers",
+	"pam_groups", "password_scheme", "password_cost", NULL,
+};
+
 /* reload - SIGHUP: re-read the file; apply what can change at run time
- * (names, hashing, delays, cache, store path, PAM); keep the old settings
- * entirely if the new file has an error. */
+ * (names, delays, cache, store path, PAM service, peer lists); keep the
+ * old settings entirely if the new file has an error.  A file that was
+ * there at start-up must still be there: reverting every key to its
+ * default because the file vanished would be a silent disaster. */
 static void
 reload(void)
 {
-	struct authd_settings *s = load_config(NULL), *old = authd.set;
+	struct authd_settings *s = load_config(false), *old = authd.set;
 	bool cache_changed;
+	size_t i;
 
 	if (s == NULL) {
 		log_warnx("reload failed: keeping the running configuration");
 		return;
 	}
-	if (strcmp(s->socket_dir, old->socket_dir) != 0 ||
-	    s->workers != old->workers || s->pam_workers != old->pam_workers)
-		log_warnx("reload: socket_dir and worker counts change only "
-			  "on restart");
+	for (i = 0; restart_keys[i] != NULL; i++) {
+		if (strcmp(config_str(s->cfg, restart_keys[i]),
+			   config_str(old->cfg, restart_keys[i])) == 0)
+			continue;
+		log_warnx("reload: %s changes only on restart; keeping %s",
+			  restart_keys[i], config_str(old->cfg, restart_keys[i]));
+		{
+			char *e = NULL;
+
+			(void)config_set(s->cfg, restart_keys[i],
+					 config_str(old->cfg, restart_keys[i]), &e);
+			free(e);
+		}
+	}
+	/* Derived values of restart-only keys stay as start-up made them. */
+	s->backend = old->backend;
+	s->workers = old->workers;
+	s->pam_workers = old->pam_workers;
+	s->socket_dir = config_str(s->cfg, "socket_dir");
+	s->pid_file = config_str(s->cfg, "pid_file");
+	s->hash = old->hash;
 	cache_changed = s->cache != old->cache || s->cache_ttl != old->cache_ttl ||
 			s->cache_size != old->cache_size;
 	authd.set = s;
@@ -264,11 +295,17 @@ reload(void)
 	log_info("configuration reloaded from %s", config_path);
 }
 
+static uint64_t shutdown_deadline;
+
+/* shutdown_poll - stop once no check is in flight, or at the deadline. */
 static void
-shutdown_now(struct loop_timer *t)
+shutdown_poll(struct loop_timer *t)
 {
-	(void)t;
-	loop_stop(authd.loop);
+	if (auth_pending() == 0 || loop_now(authd.loop) >= shutdown_deadline) {
+		loop_stop(authd.loop);
+		return;
+	}
+	loop_timer_set(authd.loop, t, 20);
 }
 
 /* begin_shutdown - stop taking connections; let checks in flight answer
@@ -282,9 +319,9 @@ begin_shutdown(int sig)
 	log_info("signal %d: shutting down", sig);
 	listener_close(mux_listener, authd.loop, true);
 	mux_listener = NULL;
-	loop_timer_init(&shutdown_timer, shutdown_now);
-	loop_timer_set(authd.loop, &shutdown_timer,
-		       auth_pending() == 0 ? 0 : SHUTDOWN_GRACE_MS);
+	shutdown_deadline = loop_now(authd.loop) + SHUTDOWN_GRACE_MS;
+	loop_timer_init(&shutdown_timer, shutdown_poll);
+	loop_timer_set(authd.loop, &shutdown_timer, 0);
 }
 
 static void
@@ -361,9 +398,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((s = load_config(over)) == NULL)
+	overrides = over;
+	if ((s = load_config(!config_given)) == NULL)
 		return 1;
-	config_free(over);
 	authd.set = s;
 	chroot_dir = config_str(s->cfg, "chroot");
 	if (!privs_resolve(config_str(s->cfg, "user"), config_str(s->cfg, "group"),
@@ -402,8 +439,12 @@ main(int argc, char **argv)
 		fatalx(1, "must be started as root (it binds its sockets, then "
 		       "drops to user %s)", config_str(s->cfg, "user"));
 
+	/* -d: stderr only; -F and background: syslog only (under systemd
+	 * stderr would land in the journal a second time). */
 	log_init("authd", !debug, facility_of(config_str(s->cfg, "log_facility")),
-		 foreground);
+		 debug);
+	if (privs.uid == 0)
+		log_warnx("user = root: authd will not drop privileges");
 	log_set_debug(debug);
 	make_socket_dir(s, &privs, sock_gid);
 	pid_path = s->pid_file[0] != '\0' ? xstrdup(s->pid_file) :
@@ -421,6 +462,9 @@ main(int argc, char **argv)
 		ready_fd = daemonize();
 	write_pid(pid_fd);
 	privs_drop(&privs, chroot_dir);
+	/* The drop resets the dumpable flag to fs.suid_dumpable: set it
+	 * again, passwords are in this process's memory. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	/* From here on: the unprivileged daemon. */
 	userdb_verify_dummy_init(&s->hash);
@@ -430,6 +474,7 @@ main(int argc, char **argv)
 		struct userdb_record rec;
 		const char *why;
 
+		userdb_record_init(&rec);
 		if (s->backend == BACKEND_STORE &&
 		    userdb_lookup(authd.db, "", 0, &rec, &why) < 0)
 			log_warnx("store not readable yet (%s); every check "
@@ -466,6 +511,7 @@ main(int argc, char **argv)
 	userdb_free(authd.db);
 	loop_free(authd.loop);
 	authd_settings_free(authd.set);
+	config_free(overrides);
 	free(pid_path);
 	close(pid_fd);
 	return 0;
