@@ -65,8 +65,11 @@ open_snapshot(struct pwtool *pw, struct userdb **db_r, char ***keys,
 		return PWTOOL_OK;
 	}
 	if (!userdb_keys(*db_r, keys, n, &why)) {
+		/* why points into the reader: report before freeing it */
+		int code = pwtool_error(PWTOOL_STORE, "%s", why);
+
 		userdb_free(*db_r);
-		return pwtool_error(PWTOOL_STORE, "%s", why);
+		return code;
 	}
 	userdb_pin(*db_r, true);
 	return PWTOOL_OK;

@@ -42,11 +42,18 @@ struct userdb_txn {
 	char err[512];
 };
 
+/* Error messages live in one thread-local buffer, not in the handle, so
+ * a caller may free the handle (abort a transaction) and still print the
+ * message.  It stays valid until the next error on the same thread. */
+static _Thread_local char userdb_msg[512];
+
 static const char *
 set_err(char *err, size_t n, const char *what, const char *detail)
 {
-	(void)snprintf(err, n, "%s: %s", what, detail);
-	return err;
+	(void)err;
+	(void)n;
+	(void)snprintf(userdb_msg, sizeof(userdb_msg), "%s: %s", what, detail);
+	return userdb_msg;
 }
 
 #define DB_ERR(db, what, detail) set_err((db)->err, sizeof((db)->err), what, detail)
