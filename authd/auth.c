@@ -30,6 +30,7 @@ struct auth_check {
 	enum check_state state;
 	bool cancelled;
 	bool cached;
+	bool no_delay;
 	bool client_known;
 	char via[8];
 	char login_log[LOG_FIELD], service[LOG_FIELD], client[LOG_FIELD];
@@ -128,7 +129,8 @@ finish(struct auth_check *c)
 	uint64_t now = loop_now(authd.loop), delay = 0, elapsed;
 	const struct authd_settings *s = authd.set;
 
-	if (c->result == AUTH_OK && authd.cache != NULL && !c->cached)
+	if (c->result == AUTH_OK && authd.cache != NULL && !c->cached &&
+	    c->pw != NULL)
 		cache_insert(authd.cache, c->cache_id, c->pw, c->pw_len,
 			     c->backend == BACKEND_STORE ? c->rec.fingerprint : NULL,
 			     now);
@@ -147,7 +149,8 @@ finish(struct auth_check *c)
 						  c->client_known ? c->client_addr : NULL,
 						  now);
 
-		delay = throttle_delay(n, s->fail_delay, s->fail_delay_max);
+		delay = c->no_delay ? 0 :
+			throttle_delay(n, s->fail_delay, s->fail_delay_max);
 		/* Never let the delay push the reply past auth_reply_max: a
 		 * late reply is worse than a fast one (the MTA gives up and
 		 * reports a lost connection). */
@@ -273,18 +276,19 @@ pam_service_ok(const char *s)
 	return true;
 }
 
-struct auth_check *
-auth_check_start(const struct auth_request *r)
+/* check_new - copy what the log and throttle need from the request. */
+static struct auth_check *
+check_new(const struct auth_request *r)
 {
 	const struct authd_settings *s = authd.set;
 	struct auth_check *c = xcalloc(1, sizeof(*c));
-	const char *why;
 
 	pending++;
 	c->start = loop_now(authd.loop);
 	c->deadline_mono = mono_ms() + s->reply_max;
 	c->done = r->done;
 	c->ctx = r->ctx;
+	c->no_delay = r->no_delay;
 	c->hash = s->hash;
 	c->backend = s->backend;
 	c->state = ST_WORKING;
@@ -312,6 +316,35 @@ auth_check_start(const struct auth_request *r)
 		snprintf(c->service_raw, sizeof(c->service_raw), "%.*s",
 			 (int)r->service_len, r->service);
 	c->result = AUTH_FAIL;
+	return c;
+}
+
+struct auth_check *
+auth_report_start(const struct auth_request *r, const struct userdb_name *name,
+		  enum auth_result result, const char *reason)
+{
+	struct auth_check *c = check_new(r);
+
+	if (name != NULL) {
+		c->name = *name;
+		c->name_ok = true;
+		memcpy(c->id, name->key, name->key_len + 1);
+	} else {
+		snprintf(c->id, sizeof(c->id), "%s", c->login_log);
+	}
+	c->result = result;
+	snprintf(c->reason_buf, sizeof(c->reason_buf), "%s",
+		 reason != NULL ? reason : "");
+	c->reason = c->reason_buf;
+	return finish(c) ? NULL : c;
+}
+
+struct auth_check *
+auth_check_start(const struct auth_request *r)
+{
+	const struct authd_settings *s = authd.set;
+	struct auth_check *c = check_new(r);
+	const char *why;
 
 	if (s->backend == BACKEND_STORE) {
 		why = userdb_name_parse(r->login, r->login_len, r->realm,

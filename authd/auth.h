@@ -38,6 +38,7 @@ struct auth_request {
 	size_t client_len;
 	const char *password;		/* secret; copied and wiped */
 	size_t password_len;
+	bool no_delay;			/* trusted client asked: no failure delay */
 	/* called once with the result (unless cancelled); the check and
 	 * everything it points to is freed right after it returns */
 	void (*done)(void *ctx, enum auth_result result,
@@ -48,6 +49,14 @@ struct auth_request {
 /* auth_check_start - copy the request and start it.  Returns a handle for
  * auth_check_cancel() (valid until done() is called). */
 struct auth_check *auth_check_start(const struct auth_request *req);
+/* auth_report_start - a result a challenge-response mechanism decided
+ * itself (CRAM-MD5, DIGEST-MD5, SCRAM): goes through the same log and
+ * throttle as a password check, so policy is one.  name may be NULL.
+ * Returns like auth_check_start. */
+struct auth_check *auth_report_start(const struct auth_request *req,
+				     const struct userdb_name *name,
+				     enum auth_result result,
+				     const char *reason);
 /* auth_check_cancel - the requester went away: done() will not be called;
  * the check finishes its work (if a worker has it) and is freed. */
 void auth_check_cancel(struct auth_check *c);

@@ -32,10 +32,12 @@
 #include "authd.h"
 #include "build_config.h"
 #include "cache.h"
+#include "conn_auth.h"
 #include "conn_mux.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "mech.h"
 #include "privs.h"
 #include "settings.h"
 #include "throttle.h"
@@ -48,7 +50,7 @@
 static const char *config_path = AUTHD_CONFIG_PATH;
 static bool config_given;
 static struct config *overrides;	/* -m -a -n -r: re-applied on reload */
-static struct listener *mux_listener;
+static struct listener *mux_listener, *auth_listener;
 static struct loop_io signal_io;
 static struct loop_timer shutdown_timer;
 static char *pid_path;
@@ -60,7 +62,7 @@ usage(FILE *f)
 	fputs("usage: authd [-dFtV] [-c config] [-m socket_dir] [-a store|pam] "
 	      "[-n workers] [-r]\n"
 	      "  -c FILE   configuration (default " AUTHD_CONFIG_PATH ")\n"
-	      "  -m DIR    socket directory; the mux socket is DIR/mux\n"
+	      "  -m DIR    socket directory; the sockets are DIR/mux and DIR/auth\n"
 	      "  -a NAME   back-end: store (default) or pam\n"
 	      "  -n N      hash worker threads (0: one per core)\n"
 	      "  -r        PAM: pass user@realm, not just the user (saslauthd -r)\n"
@@ -124,7 +126,27 @@ load_config(bool missing_ok)
 		}
 	if ((s = authd_settings_load(cfg, &error)) == NULL)
 		goto fail;
+	{
+		const char *mechs = config_str(cfg, "auth_mechanisms"), *why;
+
+		if (strcasestr(mechs, "digest-md5") != NULL &&
+		    s->rules.default_realm[0] == '\0' &&
+		    config_str(cfg, "digest_md5_realms")[0] == '\0') {
+			error = xstrdup("auth_mechanisms: DIGEST-MD5 needs "
+					"default_realm or digest_md5_realms");
+			goto fail_settings;
+		}
+		if ((why = mech_enable(mechs)) != NULL) {
+			error = xasprintf("auth_mechanisms: %s", why);
+			goto fail_settings;
+		}
+	}
 	return s;
+fail_settings:
+	log_warnx("%s", error);
+	free(error);
+	authd_settings_free(s);
+	return NULL;
 fail:
 	log_warnx("%s", error);
 	free(error);
@@ -318,7 +340,8 @@ begin_shutdown(int sig)
 	authd.stopping = true;
 	log_info("signal %d: shutting down", sig);
 	listener_close(mux_listener, authd.loop, true);
-	mux_listener = NULL;
+	listener_close(auth_listener, authd.loop, true);
+	mux_listener = auth_listener = NULL;
 	shutdown_deadline = loop_now(authd.loop) + SHUTDOWN_GRACE_MS;
 	loop_timer_init(&shutdown_timer, shutdown_poll);
 	loop_timer_set(authd.loop, &shutdown_timer, 0);
@@ -457,6 +480,12 @@ main(int argc, char **argv)
 				     sock_uid, sock_gid, conn_mux_accept, &error);
 	if (mux_listener == NULL)
 		fatalx(1, "%s", error);
+	auth_listener = listener_open(s->socket_dir, "auth",
+				      (mode_t)config_uint(s->cfg, "socket_mode"),
+				      sock_uid, sock_gid, conn_auth_accept,
+				      &error);
+	if (auth_listener == NULL)
+		fatalx(1, "%s", error);
 	raise_nofile(s->max_connections);
 	if (!foreground)
 		ready_fd = daemonize();
@@ -488,9 +517,11 @@ main(int argc, char **argv)
 	if (s->backend == BACKEND_PAM)
 		authd.pam_pool = worker_pool_new(authd.loop, s->pam_workers, "pam");
 	listener_start(mux_listener, authd.loop);
-	log_info("ready: %s/mux, back-end %s, %u hash workers, cache %s",
-		 s->socket_dir, s->backend == BACKEND_PAM ? "pam" : "store",
-		 s->workers, s->cache ? "on" : "off");
+	listener_start(auth_listener, authd.loop);
+	log_info("ready: %s/mux and %s/auth, back-end %s, %u hash workers, "
+		 "cache %s, mechanisms %s", s->socket_dir, s->socket_dir,
+		 s->backend == BACKEND_PAM ? "pam" : "store", s->workers,
+		 s->cache ? "on" : "off", config_str(s->cfg, "auth_mechanisms"));
 	if (ready_fd >= 0) {
 		char ok = 0;
 
@@ -501,6 +532,7 @@ main(int argc, char **argv)
 	loop_run(authd.loop);
 
 	listener_close(mux_listener, authd.loop, true);
+	listener_close(auth_listener, authd.loop, true);
 	worker_pool_free(authd.hash_pool);
 	worker_pool_free(authd.pam_pool);
 	if (unlink(inside_chroot(pid_path)) < 0 && errno != ENOENT)

@@ -51,6 +51,13 @@ const struct config_key settings_keys[] = {
 	{ "pam_groups", CONFIG_STR, "", 0, 0, NULL },
 	/* The mux (saslauthd) socket. */
 	{ "mux_timeout", CONFIG_TIME, "5s", 100, 600000, NULL },
+	/* The auth (Dovecot auth-client) socket. */
+	{ "auth_mechanisms", CONFIG_STR, "plain login scram-sha-256 scram-sha-1",
+	  0, 0, NULL },
+	{ "auth_request_timeout", CONFIG_TIME, "60s", 1000, 600000, NULL },
+	{ "auth_disable_plaintext", CONFIG_BOOL, "no", 0, 0, NULL },
+	{ "auth_proxy_users", CONFIG_STR, "", 0, 0, NULL },
+	{ "digest_md5_realms", CONFIG_STR, "", 0, 0, NULL },
 	{ NULL, CONFIG_STR, NULL, 0, 0, NULL },
 };
 

@@ -1,0 +1,624 @@
+/*
+ * conn_auth - the auth-client protocol on one connection.  See
+ * conn_auth.h.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "authd.h"
+#include "codec.h"
+#include "conn_auth.h"
+#include "log.h"
+#include "loop.h"
+#include "mech.h"
+#include "secret.h"
+#include "xalloc.h"
+
+#include "authp.h"
+
+#define MAX_REQUESTS	128
+
+enum req_state { RQ_WAIT, RQ_BUSY, RQ_FINAL_WAIT };
+
+struct auth_conn;
+
+struct sasl_req {
+	struct sasl_req *next;
+	struct auth_conn *conn;
+	uint32_t id;
+	const struct mech *mech;
+	void *state;
+	enum req_state st;
+	struct loop_timer timer;
+	struct auth_check *check;
+	char service[65];
+	char rip[66];
+	bool secured, final_resp_ok, no_penalty;
+	char *authzid;			/* requested, from the mechanism */
+	char login[USERDB_KEY_MAX + 1];	/* as typed, for original_user */
+	char *final_b64;		/* server data awaiting an empty CONT */
+	struct userdb_name name;
+	bool name_ok;
+};
+
+struct auth_conn {
+	struct loop_io io;
+	char *in;
+	size_t in_len, in_cap;
+	struct buf out;
+	size_t out_off;
+	struct sasl_req *reqs;
+	unsigned int nreqs;
+	bool closed, dying;
+	unsigned long cuid;
+};
+
+static unsigned long next_cuid = 1;
+static char cookie[33];
+
+static void conn_flush(struct auth_conn *c);
+static void req_step(struct sasl_req *r, const unsigned char *in, size_t len,
+		     bool first);
+
+/* --- connection --- */
+
+static void
+conn_free(void *p)
+{
+	struct auth_conn *c = p;
+
+	free(c->in);
+	buf_free(&c->out);
+	free(c);
+	authd.connections--;
+}
+
+static void
+req_free(struct sasl_req *r)
+{
+	struct sasl_req **pp;
+
+	for (pp = &r->conn->reqs; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == r) {
+			*pp = r->next;
+			break;
+		}
+	r->conn->nreqs--;
+	loop_timer_cancel(authd.loop, &r->timer);
+	if (r->check != NULL)
+		auth_check_cancel(r->check);
+	if (r->state != NULL)
+		r->mech->state_free(r->state);
+	free(r->authzid);
+	free(r->final_b64);
+	secret_wipe(r, sizeof(*r));
+	free(r);
+}
+
+static void
+conn_close(struct auth_conn *c)
+{
+	if (c->closed)
+		return;
+	c->closed = true;
+	while (c->reqs != NULL)
+		req_free(c->reqs);
+	loop_del(authd.loop, &c->io);
+	close(c->io.fd);
+	loop_defer(authd.loop, conn_free, c);
+}
+
+static void
+conn_close_cb(void *p)
+{
+	conn_close(p);
+}
+
+static void
+conn_close_later(struct auth_conn *c)
+{
+	if (c->dying || c->closed)
+		return;
+	c->dying = true;
+	c->out.len = c->out_off = 0;
+	loop_defer(authd.loop, conn_close_cb, c);
+}
+
+static void
+conn_flush(struct auth_conn *c)
+{
+	if (c->dying) {
+		c->out.len = c->out_off = 0;
+		return;
+	}
+	while (!c->closed && c->out_off < c->out.len) {
+		ssize_t n = write(c->io.fd, c->out.data + c->out_off,
+				  c->out.len - c->out_off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				(void)loop_mod(authd.loop, &c->io,
+					       EPOLLIN | EPOLLOUT);
+				return;
+			}
+			/* Close after this batch: callers up the stack (a
+			 * finished check) still hold the request. */
+			conn_close_later(c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->closed)
+		return;
+	c->out.len = c->out_off = 0;
+	c->out.data[0] = '\0';
+	(void)loop_mod(authd.loop, &c->io, EPOLLIN);
+}
+
+/* --- replies --- */
+
+static void
+reply_fail(struct auth_conn *c, uint32_t id, const char *code,
+	   const char *reason)
+{
+	authp_put_fail(&c->out, id, NULL, code, reason);
+	conn_flush(c);
+}
+
+static void
+reply_ok(struct sasl_req *r, const char *user, const char *b64_final)
+{
+	struct auth_conn *c = r->conn;
+
+	buf_printf(&c->out, "OK\t%u\tuser=", r->id);
+	authp_escape(&c->out, user, strlen(user));
+	if (strcmp(r->login, user) != 0) {
+		buf_append_str(&c->out, "\toriginal_user=");
+		authp_escape(&c->out, r->login, strlen(r->login));
+	}
+	if (b64_final != NULL)
+		buf_printf(&c->out, "\tresp=%s", b64_final);
+	buf_append_c(&c->out, '\n');
+	conn_flush(c);
+}
+
+/* authz_identity - who the client acts as: the authenticated user, or
+ * the requested authzid when it names the same user or the user is in
+ * auth_proxy_users.  NULL when the authzid is refused. */
+static const char *
+authz_identity(struct sasl_req *r, char out[USERDB_KEY_MAX + 1])
+{
+	struct userdb_name z;
+	const char *list = config_str(authd.set->cfg, "auth_proxy_users");
+	char *copy, *tok, *save = NULL;
+	bool allowed = false;
+
+	snprintf(out, USERDB_KEY_MAX + 1, "%s", r->name.key);
+	if (r->authzid == NULL || r->authzid[0] == '\0')
+		return out;
+	if (userdb_name_parse(r->authzid, strlen(r->authzid), NULL, 0,
+			      &authd.set->rules, &z) != NULL)
+		return NULL;
+	/* RFC 4616 §2: an authzid equal to the authcid (after realm
+	 * normalisation) is no proxying at all; NeoMutt sends one. */
+	if (strcmp(z.key, r->name.key) == 0)
+		return out;
+	copy = xstrdup(list);
+	for (tok = strtok_r(copy, " ,\t", &save); tok != NULL && !allowed;
+	     tok = strtok_r(NULL, " ,\t", &save))
+		allowed = strcmp(tok, r->name.key) == 0;
+	free(copy);
+	if (!allowed)
+		return NULL;
+	snprintf(out, USERDB_KEY_MAX + 1, "%s", z.key);
+	return out;
+}
+
+/* finish_req - the check or report is done: answer the client. */
+static void
+finish_req(void *ctx, enum auth_result result, const struct userdb_name *name)
+{
+	struct sasl_req *r = ctx;
+	struct auth_conn *c = r->conn;
+	char who[USERDB_KEY_MAX + 1];
+
+	r->check = NULL;
+	if (result == AUTH_TEMPFAIL) {
+		reply_fail(c, r->id, "temp_fail", NULL);
+		req_free(r);
+		return;
+	}
+	if (result != AUTH_OK || name == NULL) {
+		/* No code, no reason: a wrong password, an unknown user and a
+		 * locked account look alike. */
+		reply_fail(c, r->id, NULL, NULL);
+		req_free(r);
+		return;
+	}
+	r->name = *name;
+	r->name_ok = true;
+	if (authz_identity(r, who) == NULL) {
+		log_notice("auth: user=%s may not act as the requested "
+			   "authorization identity", r->name.key);
+		reply_fail(c, r->id, "authz_fail", NULL);
+		req_free(r);
+		return;
+	}
+	if (r->final_b64 != NULL && !r->final_resp_ok) {
+		/* Final server data as one more challenge; OK follows the
+		 * client's empty answer. */
+		authp_put_cont(&c->out, r->id, r->final_b64);
+		r->st = RQ_FINAL_WAIT;
+		loop_timer_set(authd.loop, &r->timer,
+			       config_time(authd.set->cfg, "auth_request_timeout"));
+		conn_flush(c);
+		return;
+	}
+	reply_ok(r, who, r->final_b64);
+	req_free(r);
+}
+
+static void
+req_timeout(struct loop_timer *t)
+{
+	struct sasl_req *r = (struct sasl_req *)((char *)t -
+		offsetof(struct sasl_req, timer));
+	struct auth_conn *c = r->conn;
+
+	log_debug("auth: request %u expired waiting for the client", r->id);
+	reply_fail(c, r->id, NULL, NULL);
+	if (!c->closed)
+		req_free(r);
+}
+
+static struct auth_request
+request_of(struct sasl_req *r, const char *login, size_t login_len)
+{
+	struct auth_request ar;
+
+	memset(&ar, 0, sizeof(ar));
+	ar.via = "auth";
+	ar.login = login;
+	ar.login_len = login_len;
+	ar.service = r->service;
+	ar.service_len = strlen(r->service);
+	ar.client = r->rip[0] != '\0' ? r->rip : NULL;
+	ar.client_len = strlen(r->rip);
+	ar.no_delay = r->no_penalty;
+	ar.done = finish_req;
+	ar.ctx = r;
+	return ar;
+}
+
+static void
+req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
+{
+	struct mech_ctx mctx = { r->service };
+	struct mech_out out;
+	struct auth_request ar;
+	struct auth_check *chk;
+	enum mech_status st;
+
+	mech_out_init(&out);
+	st = r->mech->step(r->state, &mctx, in, len, first, &out);
+	switch (st) {
+	case MECH_CONTINUE: {
+		size_t n = codec_b64_encoded_len(out.challenge.len);
+		char *b64 = xmalloc(n + 1);
+
+		codec_b64_encode((unsigned char *)out.challenge.data,
+				 out.challenge.len, b64);
+		authp_put_cont(&r->conn->out, r->id, b64);
+		free(b64);
+		r->st = RQ_WAIT;
+		loop_timer_set(authd.loop, &r->timer,
+			       config_time(authd.set->cfg, "auth_request_timeout"));
+		conn_flush(r->conn);
+		break;
+	}
+	case MECH_PASSWORD:
+		snprintf(r->login, sizeof(r->login), "%.*s", (int)out.login_len,
+			 out.login);
+		r->authzid = out.authzid;
+		out.authzid = NULL;
+		r->st = RQ_BUSY;
+		ar = request_of(r, out.login, out.login_len);
+		ar.password = out.password;
+		ar.password_len = out.password_len;
+		/* NULL: answered already, and r may be gone. */
+		if ((chk = auth_check_start(&ar)) != NULL)
+			r->check = chk;
+		break;
+	case MECH_DONE:
+	case MECH_MALFORMED:
+		if (st == MECH_MALFORMED) {
+			out.result = AUTH_FAIL;
+			out.reason = "malformed mechanism data";
+		}
+		snprintf(r->login, sizeof(r->login), "%s",
+			 out.name_ok ? out.name.key : "");
+		r->authzid = out.authzid;
+		out.authzid = NULL;
+		if (out.has_final) {
+			size_t n = codec_b64_encoded_len(out.final.len);
+
+			r->final_b64 = xmalloc(n + 1);
+			codec_b64_encode((unsigned char *)out.final.data,
+					 out.final.len, r->final_b64);
+		}
+		r->st = RQ_BUSY;
+		ar = request_of(r, r->login, strlen(r->login));
+		if (!out.name_ok) {
+			ar.login = "(unknown)";
+			ar.login_len = 9;
+		}
+		if ((chk = auth_report_start(&ar, out.name_ok ? &out.name : NULL,
+					     out.result, out.reason)) != NULL)
+			r->check = chk;
+		break;
+	}
+	mech_out_clear(&out);
+}
+
+static struct sasl_req *
+req_find(struct auth_conn *c, uint32_t id)
+{
+	struct sasl_req *r;
+
+	for (r = c->reqs; r != NULL; r = r->next)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+/* decode_b64 - the client's base64, or NULL (invalid_base64). */
+static unsigned char *
+decode_b64(const char *s, size_t n, size_t *len_r)
+{
+	unsigned char *p = xmalloc(n / 4 * 3 + 1);
+	long dn = codec_b64_decode(s, n, p);
+
+	if (dn < 0) {
+		free(p);
+		return NULL;
+	}
+	*len_r = (size_t)dn;
+	return p;
+}
+
+static void
+cmd_auth(struct auth_conn *c, char **f, size_t *lens, int n)
+{
+	struct authp_auth a;
+	const struct mech *m;
+	struct sasl_req *r;
+	unsigned char *ir = NULL;
+	size_t irlen = 0;
+	const char *why;
+	bool id_ok;
+
+	if ((why = authp_parse_auth(f, lens, n, &a, &id_ok)) != NULL) {
+		if (id_ok)
+			reply_fail(c, a.id, NULL, why);
+		return;
+	}
+	if (req_find(c, a.id) != NULL) {
+		reply_fail(c, a.id, NULL, "duplicate request id");
+		return;
+	}
+	if (c->nreqs >= MAX_REQUESTS) {
+		reply_fail(c, a.id, "temp_fail", "too many requests in flight");
+		return;
+	}
+	if ((m = mech_find(a.mech)) == NULL) {
+		reply_fail(c, a.id, NULL, "Unsupported authentication mechanism");
+		return;
+	}
+	if (!a.secured && strstr(m->flags, "plaintext") != NULL &&
+	    config_bool(authd.set->cfg, "auth_disable_plaintext")) {
+		reply_fail(c, a.id, NULL, "Plaintext authentication disallowed "
+			   "on non-secure (SSL/TLS) connections");
+		return;
+	}
+	if (strlen(a.service) > 64) {
+		reply_fail(c, a.id, NULL, "service name too long");
+		return;
+	}
+	if (a.has_resp && (ir = decode_b64(a.resp, a.resp_len, &irlen)) == NULL) {
+		reply_fail(c, a.id, "invalid_base64", NULL);
+		return;
+	}
+	r = xcalloc(1, sizeof(*r));
+	r->conn = c;
+	r->id = a.id;
+	r->mech = m;
+	snprintf(r->service, sizeof(r->service), "%s", a.service);
+	snprintf(r->rip, sizeof(r->rip), "%.64s", a.rip != NULL ? a.rip : "");
+	r->secured = a.secured;
+	r->final_resp_ok = a.final_resp_ok;
+	r->no_penalty = a.no_penalty;
+	loop_timer_init(&r->timer, req_timeout);
+	{
+		struct mech_ctx mctx = { r->service };
+
+		r->state = m->state_new(&mctx);
+	}
+	r->next = c->reqs;
+	c->reqs = r;
+	c->nreqs++;
+	req_step(r, ir, irlen, true);
+	if (ir != NULL)
+		secret_free(ir, irlen + 1);
+}
+
+static void
+cmd_cont(struct auth_conn *c, char **f, size_t *lens, int n)
+{
+	struct sasl_req *r;
+	unsigned char *data;
+	uint32_t id;
+	size_t len = 0;
+
+	if (n < 2 || !authp_parse_id(f[1], &id))
+		return;
+	r = req_find(c, id);
+	if (r == NULL || r->st == RQ_BUSY) {
+		reply_fail(c, id, NULL, r == NULL ? "unknown request id" :
+			   "request is not waiting for a response");
+		return;
+	}
+	data = decode_b64(n > 2 ? f[2] : "", n > 2 ? lens[2] : 0, &len);
+	if (data == NULL) {
+		reply_fail(c, id, "invalid_base64", NULL);
+		req_free(r);
+		return;
+	}
+	loop_timer_cancel(authd.loop, &r->timer);
+	if (r->st == RQ_FINAL_WAIT) {
+		char who[USERDB_KEY_MAX + 1];
+
+		free(data);
+		if (len != 0) {
+			reply_fail(c, id, NULL, "expected an empty response");
+		} else {
+			(void)authz_identity(r, who);
+			reply_ok(r, who, NULL);
+		}
+		req_free(r);
+		return;
+	}
+	req_step(r, data, len, false);
+	secret_free(data, len + 1);
+}
+
+static void
+handle_line(struct auth_conn *c, char *line, size_t len)
+{
+	char *f[AUTHP_MAX_FIELDS];
+	size_t lens[AUTHP_MAX_FIELDS];
+	int n = authp_split(line, len, f, lens, AUTHP_MAX_FIELDS);
+
+	if (n <= 0)
+		return;
+	if (strcmp(f[0], "AUTH") == 0) {
+		cmd_auth(c, f, lens, n);
+	} else if (strcmp(f[0], "CONT") == 0) {
+		cmd_cont(c, f, lens, n);
+	} else if (strcmp(f[0], "CANCEL") == 0) {
+		uint32_t id;
+		struct sasl_req *r;
+
+		if (n >= 2 && authp_parse_id(f[1], &id) &&
+		    (r = req_find(c, id)) != NULL)
+			req_free(r);
+	} else if (strcmp(f[0], "VERSION") == 0) {
+		if (n < 2 || strcmp(f[1], "1") != 0) {
+			log_notice("auth: client speaks protocol version %s, "
+				   "not 1: closing", n >= 2 ? f[1] : "?");
+			conn_close(c);
+		}
+	}
+	/* CPID and unknown commands are ignored. */
+}
+
+static void
+conn_read(struct auth_conn *c)
+{
+	for (;;) {
+		ssize_t n;
+		char *nl;
+		size_t start = 0;
+
+		if (c->in_len == c->in_cap) {
+			if (c->in_cap >= AUTHP_LINE_MAX + 1) {
+				log_notice("auth: line longer than %d bytes: "
+					   "closing", AUTHP_LINE_MAX);
+				conn_close(c);
+				return;
+			}
+			c->in_cap *= 2;
+			if (c->in_cap > AUTHP_LINE_MAX + 1)
+				c->in_cap = AUTHP_LINE_MAX + 1;
+			c->in = xrealloc(c->in, c->in_cap + 1);
+		}
+		n = read(c->io.fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				conn_close(c);
+			return;
+		}
+		if (n == 0) {
+			conn_close(c);
+			return;
+		}
+		c->in_len += (size_t)n;
+		while (!c->closed &&
+		       (nl = memchr(c->in + start, '\n', c->in_len - start)) != NULL) {
+			size_t len = (size_t)(nl - (c->in + start));
+
+			handle_line(c, c->in + start, len);
+			secret_wipe(c->in + start, len);
+			start += len + 1;
+		}
+		if (c->closed)
+			return;
+		memmove(c->in, c->in + start, c->in_len - start);
+		c->in_len -= start;
+	}
+}
+
+static void
+conn_event(struct loop_io *io, uint32_t events)
+{
+	struct auth_conn *c = (struct auth_conn *)io;
+
+	if (c->closed)
+		return;
+	if (events & EPOLLOUT)
+		conn_flush(c);
+	if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		conn_read(c);
+}
+
+void
+conn_auth_accept(int fd)
+{
+	struct auth_conn *c = xcalloc(1, sizeof(*c));
+	const struct mech *const *mechs;
+	size_t n, i;
+
+	authd.connections++;
+	if (cookie[0] == '\0')
+		mech_random_hex(cookie, 16);
+	c->io.fd = fd;
+	c->io.cb = conn_event;
+	c->in_cap = 512;
+	c->in = xmalloc(c->in_cap + 1);
+	c->cuid = next_cuid++;
+	buf_init(&c->out);
+	if (!loop_add(authd.loop, &c->io, EPOLLIN)) {
+		log_warn("epoll add");
+		close(fd);
+		conn_free(c);
+		return;
+	}
+	/* The whole handshake at once, MECH lines before SPID (Postfix
+	 * takes SPID without MECH before it for a wrong socket). */
+	buf_printf(&c->out, "VERSION\t%d\t%d\n", AUTHP_VERSION_MAJOR,
+		   AUTHP_VERSION_MINOR);
+	mechs = mech_list(&n);
+	for (i = 0; i < n; i++)
+		buf_printf(&c->out, "MECH\t%s\t%s\n", mechs[i]->name,
+			   mechs[i]->flags);
+	buf_printf(&c->out, "SPID\t%ld\nCUID\t%lu\nCOOKIE\t%s\nDONE\n",
+		   (long)getpid(), c->cuid, cookie);
+	conn_flush(c);
+}

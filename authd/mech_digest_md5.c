@@ -1,0 +1,216 @@
+/*
+ * mech_digest_md5 - DIGEST-MD5 (RFC 2831; historic since RFC 6331, still
+ * asked for by old clients), from the stored H(user:realm:password) or
+ * cleartext.  qop=auth only (no integrity or confidentiality layers).
+ *
+ * Untrusted input: the digest-response, a comma-separated list of
+ * name=value with quoted strings and backslash escapes; historically a
+ * rich source of parser bugs, so the parser is small, bounded and fuzzed
+ * (tests/fuzz/fuzz_digest_md5.c).
+ *
+ * Checks: the nonce is ours (CSPRNG, one per exchange, so it cannot be
+ * replayed into another exchange) and nc is 00000001 (no subsequent
+ * authentication); qop is auth; digest-uri's service is the request's
+ * service; the realm is one we offered; every directive appears once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "authd.h"
+#include "codec.h"
+#include "digest_md5.h"
+#include "mech.h"
+#include "scheme.h"
+#include "secret.h"
+#include "xalloc.h"
+
+struct digest_state {
+	char nonce[33];
+	bool sent;
+};
+
+static void *
+digest_new(const struct mech_ctx *ctx)
+{
+	struct digest_state *s = xcalloc(1, sizeof(*s));
+
+	(void)ctx;
+	mech_random_hex(s->nonce, 16);
+	return s;
+}
+
+static void
+digest_free(void *state)
+{
+	free(state);
+}
+
+static void
+md5_hex(const void *p, size_t n, char out[33])
+{
+	unsigned char d[16];
+
+	EVP_Digest(p, n, d, NULL, EVP_md5(), NULL);
+	codec_hex_encode(d, 16, out);
+}
+
+/* digest_value - the response value or rspauth (a2_prefix "AUTHENTICATE"
+ * or "") from H(user:realm:pw), per RFC 2831 §2.1.2.1. */
+static void
+digest_value(const unsigned char urp[16], const struct digest_resp *r,
+	     const char *a2_prefix, char out[33])
+{
+	struct buf b;
+	char ha1[33], ha2[33];
+
+	buf_init(&b);
+	buf_append(&b, urp, 16);
+	buf_printf(&b, ":%s:%s", r->nonce, r->cnonce);
+	if (r->authzid != NULL)
+		buf_printf(&b, ":%s", r->authzid);
+	md5_hex(b.data, b.len, ha1);
+	buf_reset(&b);
+	buf_printf(&b, "%s:%s", a2_prefix, r->digest_uri);
+	md5_hex(b.data, b.len, ha2);
+	buf_reset(&b);
+	buf_printf(&b, "%s:%s:%s:%s:%s:%s", ha1, r->nonce, r->nc, r->cnonce,
+		   r->qop != NULL ? r->qop : "auth", ha2);
+	md5_hex(b.data, b.len, out);
+	buf_free_secret(&b);
+	secret_wipe(ha1, sizeof(ha1));
+}
+
+/* realm_offered - the realms of the challenge: digest_md5_realms, or the
+ * default realm. */
+static bool
+realm_offered(const char *realm)
+{
+	const char *list = config_str(authd.set->cfg, "digest_md5_realms");
+	char *copy, *tok, *save = NULL;
+	bool found = false;
+
+	if (list[0] == '\0')
+		return strcasecmp(realm, authd.set->rules.default_realm) == 0;
+	copy = xstrdup(list);
+	for (tok = strtok_r(copy, " ,", &save); tok != NULL && !found;
+	     tok = strtok_r(NULL, " ,", &save))
+		found = strcasecmp(tok, realm) == 0;
+	free(copy);
+	return found;
+}
+
+static void
+put_challenge(struct digest_state *s, struct buf *out)
+{
+	const char *list = config_str(authd.set->cfg, "digest_md5_realms");
+	char *copy, *tok, *save = NULL;
+
+	copy = xstrdup(list[0] != '\0' ? list : authd.set->rules.default_realm);
+	for (tok = strtok_r(copy, " ,", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ,", &save))
+		buf_printf(out, "realm=\"%s\",", tok);
+	free(copy);
+	/* curl accepts algorithm=md5-sess only as a bare token. */
+	buf_printf(out, "nonce=\"%s\",qop=\"auth\",charset=utf-8,"
+		   "algorithm=md5-sess", s->nonce);
+}
+
+/* service_matches - digest-uri is "service/host[/serv-name]". */
+static bool
+service_matches(const char *uri, const char *service)
+{
+	size_t n = strlen(service);
+
+	return strncasecmp(uri, service, n) == 0 && uri[n] == '/' &&
+	       uri[n + 1] != '\0';
+}
+
+static enum mech_status
+digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
+	    size_t len, bool first, struct mech_out *out)
+{
+	struct digest_state *s = state;
+	struct digest_resp r;
+	struct userdb_record rec;
+	unsigned char urp[16];
+	char want[33], login[USERDB_KEY_MAX + 2];
+	const char *why;
+	int found;
+	bool ok;
+
+	if (first) {
+		if (in != NULL)		/* RFC 2831: no initial response */
+			return MECH_MALFORMED;
+		put_challenge(s, &out->challenge);
+		s->sent = true;
+		return MECH_CONTINUE;
+	}
+	if ((why = digest_resp_parse((const char *)in, len, &r)) != NULL)
+		return MECH_MALFORMED;
+	if (strcmp(r.nonce, s->nonce) != 0 || strcmp(r.nc, "00000001") != 0 ||
+	    (r.qop != NULL && strcmp(r.qop, "auth") != 0) ||
+	    !service_matches(r.digest_uri, ctx->service) ||
+	    (r.realm != NULL && r.realm[0] != '\0' && !realm_offered(r.realm))) {
+		digest_resp_free(&r);
+		return mech_fail(out, "DIGEST-MD5 response does not match the "
+				 "challenge (nonce, nc, qop, digest-uri or realm)");
+	}
+	/* The realm directive selects the store realm for a bare user name. */
+	snprintf(login, sizeof(login), "%s%s%s", r.username,
+		 r.realm != NULL && r.realm[0] != '\0' &&
+		 strchr(r.username, '@') == NULL ? "@" : "",
+		 r.realm != NULL && strchr(r.username, '@') == NULL ? r.realm : "");
+	found = mech_lookup(login, strlen(login), &out->name, &rec, &why);
+	if (found == -1) {
+		digest_resp_free(&r);
+		out->result = AUTH_TEMPFAIL;
+		out->reason = "store error";
+		return MECH_DONE;
+	}
+	out->name_ok = found >= 0;
+	if (found == 1 && (rec.have & USERDB_V_CLEARTEXT))
+		scheme_digest_md5_hash(r.username, r.realm != NULL ? r.realm : "",
+				       rec.plain, rec.plain_len, urp);
+	else if (found == 1 && (rec.have & USERDB_V_DIGEST_MD5))
+		memcpy(urp, rec.digest_md5, 16);
+	else	/* the same work for an unknown user */
+		scheme_digest_md5_hash(r.username, "", "authd-dummy", 11, urp);
+	digest_value(urp, &r, "AUTHENTICATE", want);
+	ok = secret_equal(want, r.response, 32);
+	if (found != 1)
+		mech_fail(out, found == 0 ? "unknown user" : "invalid user name");
+	else if (!(rec.have & (USERDB_V_DIGEST_MD5 | USERDB_V_CLEARTEXT)))
+		mech_fail(out, "no DIGEST-MD5 verifier stored for this user");
+	else if (!ok)
+		mech_fail(out, "wrong password (or user/realm spelt unlike the "
+			  "stored DIGEST-MD5 hash)");
+	else if (rec.flags & USERDB_FLAG_DISABLED)
+		mech_fail(out, "account locked");
+	else {
+		char rspauth[33];
+
+		out->result = AUTH_OK;
+		digest_value(urp, &r, "", rspauth);
+		buf_printf(&out->final, "rspauth=%s", rspauth);
+		out->has_final = true;
+		if (r.authzid != NULL) {
+			out->authzid = xstrdup(r.authzid);
+			out->authzid_len = strlen(r.authzid);
+		}
+	}
+	secret_wipe(urp, sizeof(urp));
+	secret_wipe(want, sizeof(want));
+	userdb_record_clear(&rec);
+	digest_resp_free(&r);
+	return MECH_DONE;
+}
+
+const struct mech mech_digest_md5 = {
+	"DIGEST-MD5", "dictionary\tactive\tmutual-auth",
+	USERDB_V_DIGEST_MD5 | USERDB_V_CLEARTEXT,
+	digest_new, digest_free, digest_step,
+};
