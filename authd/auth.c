@@ -149,14 +149,18 @@ finish(struct auth_check *c)
 						  c->client_known ? c->client_addr : NULL,
 						  now);
 
-		delay = c->no_delay ? 0 :
+		uint64_t target = c->no_delay ? 0 :
 			throttle_delay(n, s->fail_delay, s->fail_delay_max);
-		/* Never let the delay push the reply past auth_reply_max: a
-		 * late reply is worse than a fast one (the MTA gives up and
-		 * reports a lost connection). */
+
+		/* The delay is counted from the request's start, not from the
+		 * end of the check: every failure is answered at start +
+		 * target, however long its verifier took (a dummy yescrypt for
+		 * an unknown user, microseconds for a cleartext or CRAM-MD5
+		 * record), so timing reveals nothing while the check is shorter
+		 * than the delay.  The target never exceeds fail_delay_max,
+		 * itself below auth_reply_max. */
 		elapsed = now - c->start;
-		if (elapsed + delay > s->reply_max)
-			delay = elapsed < s->reply_max ? s->reply_max - elapsed : 0;
+		delay = target > elapsed ? target - elapsed : 0;
 	}
 	log_result(c, delay);
 	if (c->cancelled) {
@@ -411,6 +415,14 @@ auth_check_start(const struct auth_request *r)
 		return finish(c) ? NULL : c;
 	}
 	c->job.run = store_run;
+	/* Cleartext, CRAM-MD5 and DIGEST-MD5 records check in microseconds:
+	 * a round trip through a worker would cost more than the check. */
+	if (c->found == 1 && !(c->rec.have & (USERDB_V_CRYPT |
+					      USERDB_V_SCRAM_SHA256 |
+					      USERDB_V_SCRAM_SHA1))) {
+		store_run(&c->job);
+		return finish(c) ? NULL : c;
+	}
 	worker_submit(authd.hash_pool, &c->job);
 	return c;
 }
