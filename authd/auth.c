@@ -126,7 +126,7 @@ log_result(const struct auth_check *c, uint64_t delay)
 static bool
 finish(struct auth_check *c)
 {
-	uint64_t now = loop_now(authd.loop), delay = 0, elapsed;
+	uint64_t now = loop_now(authd.loop), delay = 0, elapsed, logged_delay = 0;
 	const struct authd_settings *s = authd.set;
 
 	if (c->result == AUTH_OK && authd.cache != NULL && !c->cached &&
@@ -161,8 +161,9 @@ finish(struct auth_check *c)
 		 * itself below auth_reply_max. */
 		elapsed = now - c->start;
 		delay = target > elapsed ? target - elapsed : 0;
+		logged_delay = target;
 	}
-	log_result(c, delay);
+	log_result(c, logged_delay);
 	if (c->cancelled) {
 		check_free(c);
 		return true;

@@ -49,6 +49,7 @@ struct sasl_req {
 
 struct auth_conn {
 	struct loop_io io;
+	struct auth_conn *prev, *next;	/* all open connections */
 	char *in;
 	size_t in_len, in_cap;
 	struct buf out;
@@ -60,6 +61,7 @@ struct auth_conn {
 };
 
 static unsigned long next_cuid = 1;
+static struct auth_conn *all_conns;
 static char cookie[33];
 
 static void conn_flush(struct auth_conn *c);
@@ -107,6 +109,12 @@ conn_close(struct auth_conn *c)
 	if (c->closed)
 		return;
 	c->closed = true;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		all_conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	while (c->reqs != NULL)
 		req_free(c->reqs);
 	loop_del(authd.loop, &c->io);
@@ -589,6 +597,14 @@ conn_event(struct loop_io *io, uint32_t events)
 }
 
 void
+conn_auth_close_all(void)
+{
+	while (all_conns != NULL)
+		conn_close(all_conns);
+	loop_run_deferred(authd.loop);
+}
+
+void
 conn_auth_accept(int fd)
 {
 	struct auth_conn *c = xcalloc(1, sizeof(*c));
@@ -610,6 +626,10 @@ conn_auth_accept(int fd)
 		conn_free(c);
 		return;
 	}
+	c->next = all_conns;
+	if (all_conns != NULL)
+		all_conns->prev = c;
+	all_conns = c;
 	/* The whole handshake at once, MECH lines before SPID (Postfix
 	 * takes SPID without MECH before it for a wrong socket). */
 	buf_printf(&c->out, "VERSION\t%d\t%d\n", AUTHP_VERSION_MAJOR,

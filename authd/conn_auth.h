@@ -18,5 +18,7 @@
 
 /* conn_auth_accept - take over an accepted, non-blocking descriptor. */
 void conn_auth_accept(int fd);
+/* conn_auth_close_all - at shutdown: drop every connection. */
+void conn_auth_close_all(void);
 
 #endif

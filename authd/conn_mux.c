@@ -21,6 +21,7 @@ enum mux_state { MUX_READING, MUX_CHECKING, MUX_WRITING, MUX_CLOSED };
 
 struct mux_conn {
 	struct loop_io io;		/* first: the loop hands us &io */
+	struct mux_conn *prev, *next;	/* all open connections */
 	struct loop_timer timer;
 	enum mux_state state;
 	unsigned char *buf;
@@ -29,6 +30,8 @@ struct mux_conn {
 	unsigned char reply[MUX_REPLY_MAX + 2];
 	size_t reply_len, reply_off;
 };
+
+static struct mux_conn *all_conns;
 
 static void
 conn_free(void *p)
@@ -49,6 +52,12 @@ conn_close(struct mux_conn *c)
 		auth_check_cancel(c->check);
 	c->check = NULL;
 	c->state = MUX_CLOSED;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		all_conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	loop_timer_cancel(authd.loop, &c->timer);
 	loop_del(authd.loop, &c->io);
 	close(c->io.fd);
@@ -245,9 +254,24 @@ conn_mux_accept(int fd)
 	loop_timer_set(authd.loop, &c->timer, authd.set->mux_timeout);
 	if (!loop_add(authd.loop, &c->io, EPOLLIN | EPOLLRDHUP)) {
 		log_warn("epoll add");
+		loop_timer_cancel(authd.loop, &c->timer);
 		close(fd);
 		free(c->buf);
 		free(c);
 		authd.connections--;
+		return;
 	}
+	c->next = all_conns;
+	if (all_conns != NULL)
+		all_conns->prev = c;
+	all_conns = c;
+}
+
+void
+conn_mux_close_all(void)
+{
+	while (all_conns != NULL)
+		conn_close(all_conns);
+	/* The frees are deferred: run them now, the loop has stopped. */
+	loop_run_deferred(authd.loop);
 }

@@ -15,5 +15,7 @@
 
 /* conn_mux_accept - take over an accepted, non-blocking descriptor. */
 void conn_mux_accept(int fd);
+/* conn_mux_close_all - at shutdown: drop every connection. */
+void conn_mux_close_all(void);
 
 #endif

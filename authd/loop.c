@@ -173,8 +173,8 @@ loop_defer(struct loop *l, void (*fn)(void *), void *p)
 	l->deferred = d;
 }
 
-static void
-run_deferred(struct loop *l)
+void
+loop_run_deferred(struct loop *l)
 {
 	while (l->deferred != NULL) {
 		struct deferred *d = l->deferred;
@@ -207,7 +207,7 @@ loop_run(struct loop *l)
 			loop_timer_cancel(l, t);
 			t->cb(t);
 		}
-		run_deferred(l);
+		loop_run_deferred(l);
 		if (!l->running)
 			break;
 		if (l->nheap > 0)
@@ -224,7 +224,7 @@ loop_run(struct loop *l)
 
 			io->cb(io, evs[i].events);
 		}
-		run_deferred(l);
+		loop_run_deferred(l);
 	}
-	run_deferred(l);
+	loop_run_deferred(l);
 }

@@ -42,6 +42,8 @@ uint64_t loop_now(struct loop *l);
  * object closed by one callback is not freed while a later event of the
  * same batch still points at it. */
 void loop_defer(struct loop *l, void (*fn)(void *), void *p);
+/* loop_run_deferred - run pending deferred calls now (after loop_run). */
+void loop_run_deferred(struct loop *l);
 /* loop_run - dispatch until loop_stop(). */
 void loop_run(struct loop *l);
 void loop_stop(struct loop *l);

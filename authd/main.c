@@ -408,29 +408,44 @@ main(int argc, char **argv)
 		case 'd': debug = foreground = true; break;
 		case 'F': foreground = true; break;
 		case 't': check_only = true; break;
-		case 'V': puts("authd " AUTHD_VERSION); return 0;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'V':
+			puts("authd " AUTHD_VERSION);
+			config_free(over);
+			return 0;
+		case 'h':
+			usage(stdout);
+			config_free(over);
+			return 0;
+		default:
+			usage(stderr);
+			config_free(over);
+			return 2;
 		}
 		if (key != NULL && !config_set(over, key, val, &error)) {
 			fprintf(stderr, "authd: -%c %s: %s\n", c, val, error);
+			free(error);
+			config_free(over);
 			return 2;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
+		config_free(over);
 		return 2;
 	}
 	overrides = over;
-	if ((s = load_config(!config_given)) == NULL)
+	if ((s = load_config(!config_given)) == NULL) {
+		config_free(overrides);
 		return 1;
+	}
 	authd.set = s;
 	chroot_dir = config_str(s->cfg, "chroot");
 	if (!privs_resolve(config_str(s->cfg, "user"), config_str(s->cfg, "group"),
 			   s->backend == BACKEND_PAM ?
 			   config_str(s->cfg, "pam_groups") : "", &privs, &error)) {
 		log_warnx("%s: %s", config_path, error);
-		return 1;
+		free(error);
+		goto early_exit;
 	}
 	sock_uid = privs.uid;
 	sock_gid = privs.gid;
@@ -440,7 +455,7 @@ main(int argc, char **argv)
 		if (gr == NULL) {
 			log_warnx("socket_group: no such group \"%s\"",
 				  config_str(s->cfg, "socket_group"));
-			return 1;
+			goto early_exit;
 		}
 		sock_gid = gr->gr_gid;
 	}
@@ -450,22 +465,26 @@ main(int argc, char **argv)
 		if (pw == NULL) {
 			log_warnx("socket_owner: no such user \"%s\"",
 				  config_str(s->cfg, "socket_owner"));
-			return 1;
+			goto early_exit;
 		}
 		sock_uid = pw->pw_uid;
 	}
 	if (check_only) {
 		printf("authd: %s: configuration OK\n", config_path);
+		authd_settings_free(s);
+		config_free(overrides);
 		return 0;
 	}
 	if (geteuid() != 0)
 		fatalx(1, "must be started as root (it binds its sockets, then "
 		       "drops to user %s)", config_str(s->cfg, "user"));
 
-	/* -d: stderr only; -F and background: syslog only (under systemd
-	 * stderr would land in the journal a second time). */
+	/* -d: stderr only.  -F: syslog, and stderr too until the daemon is
+	 * ready, so start-up errors show where the admin typed the command;
+	 * after that syslog only (under systemd stderr would put every line
+	 * in the journal a second time).  Background: syslog. */
 	log_init("authd", !debug, facility_of(config_str(s->cfg, "log_facility")),
-		 debug);
+		 foreground);
 	if (privs.uid == 0)
 		log_warnx("user = root: authd will not drop privileges");
 	log_set_debug(debug);
@@ -522,6 +541,8 @@ main(int argc, char **argv)
 		 "cache %s, mechanisms %s", s->socket_dir, s->socket_dir,
 		 s->backend == BACKEND_PAM ? "pam" : "store", s->workers,
 		 s->cache ? "on" : "off", config_str(s->cfg, "auth_mechanisms"));
+	if (!debug)
+		log_set_stderr(false);
 	if (ready_fd >= 0) {
 		char ok = 0;
 
@@ -530,6 +551,9 @@ main(int argc, char **argv)
 	}
 
 	loop_run(authd.loop);
+
+	conn_mux_close_all();
+	conn_auth_close_all();
 
 	listener_close(mux_listener, authd.loop, true);
 	listener_close(auth_listener, authd.loop, true);
@@ -547,4 +571,8 @@ main(int argc, char **argv)
 	free(pid_path);
 	close(pid_fd);
 	return 0;
+early_exit:
+	authd_settings_free(s);
+	config_free(overrides);
+	return 1;
 }

@@ -26,6 +26,12 @@ log_init(const char *progname, bool use_syslog, int facility, bool to_stderr)
 }
 
 void
+log_set_stderr(bool on)
+{
+	log_stderr = on;
+}
+
+void
 log_set_debug(bool on)
 {
 	log_debug_on = on;

@@ -15,6 +15,8 @@
  * (LOG_AUTH by default), to_stderr to also (or only) print on stderr. */
 void log_init(const char *progname, bool use_syslog, int facility,
 	      bool to_stderr);
+/* log_set_stderr - start or stop copying messages to stderr. */
+void log_set_stderr(bool on);
 /* log_set_debug - enable or disable log_debug() output. */
 void log_set_debug(bool on);
 

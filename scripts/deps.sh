@@ -10,9 +10,12 @@ BUILD_PKGS="meson ninja-build gcc clang pkg-config libssl-dev libgdbm-dev
 # readable reports, python3 for pty-driven tests and JSON checks, mandoc
 # for the man page lint.
 TEST_PKGS="libclang-rt-14-dev llvm-14 python3 mandoc"
+# Real peers (suite interop) and anchors (bench/): Cyrus saslauthd and
+# testsaslauthd, libsasl2 for a sasl_checkpass client, Postfix, swaks.
+PEER_PKGS="sasl2-bin libsasl2-dev libsasl2-modules postfix swaks"
 
 missing=()
-for p in $BUILD_PKGS $TEST_PKGS; do
+for p in $BUILD_PKGS $TEST_PKGS $PEER_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing+=("$p")
 done
@@ -27,6 +30,9 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
 	$SUDO chmod 755 /usr/sbin/policy-rc.d
 fi
+# Postfix asks which configuration to write; tests run private instances.
+echo "postfix postfix/main_mailer_type select No configuration" |
+	$SUDO debconf-set-selections
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
 	"${missing[@]}" >/dev/null

@@ -112,6 +112,12 @@ userdb_name_parse(const char *login, size_t login_len, const char *realm,
 		}
 	}
 	if (at != NULL) {
+		/* User names cannot hold '@', so a login with one plus a realm
+		 * given apart names nobody (saslauthd answers NO there too);
+		 * taking either realm would authenticate a name other than the
+		 * one the client asked for (libsasl2 reports user@a@b). */
+		if (realm != NULL && realm_len > 0)
+			return "realm both in the login and given separately";
 		user_len = (size_t)(at - login);
 		realm = at + 1;
 		realm_len = login_len - user_len - 1;

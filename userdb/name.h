@@ -6,9 +6,10 @@
  *
  * The rule (documented in pwtool(8) and authd.conf(5)):
  *  - "user@realm" is split at the LAST '@', as libsasl2 does; a realm given
- *    separately (pwtool -u, the mux realm field) is used only when the login
- *    has no '@'.  No realm at all means default_realm; if that is unset the
- *    name is refused: never the short host name.
+ *    separately (pwtool -u, the mux realm field) is used when the login has
+ *    no '@', and a login with '@' plus a separate realm is refused (it can
+ *    name no user).  No realm at all means default_realm; if that is unset
+ *    the name is refused: never the short host name.
  *  - realm: 1..253 bytes of ASCII letters, digits, '-', '_' and '.', no
  *    empty label; lower-cased.
  *  - user: 1..255 bytes of valid UTF-8; no control characters, no '@',

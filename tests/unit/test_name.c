@@ -17,7 +17,8 @@ static const struct name_case cases[] = {
 	{ "alice", "example.org", NULL, 1, "alice@example.org" },
 	{ "alice", NULL, "default.test", 1, "alice@default.test" },
 	{ "alice", "", "default.test", 1, "alice@default.test" },
-	{ "alice@x.org", "other.org", NULL, 1, "alice@x.org" },
+	{ "alice@x.org", "other.org", NULL, 1, NULL },
+	{ "alice@x.org", "", NULL, 1, "alice@x.org" },
 	{ "alice", NULL, NULL, 1, NULL },
 	{ "alice", NULL, "", 1, NULL },
 	{ "a@b@example.org", NULL, NULL, 1, NULL },	/* '@' in user */

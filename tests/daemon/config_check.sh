@@ -1,0 +1,112 @@
+#!/bin/bash
+# authd -t: a good configuration passes; every kind of bad one fails with
+# a non-zero status and names the file and line (or the key).  Also the
+# command-line basics (-V, usage errors).
+set -euo pipefail
+source "$SRCDIR/tests/daemon/dlib.sh"
+
+write_dconf
+desc "authd -t on the test configuration exits 0"
+expect_rc 0 "$AUTHD" -t -c "$CONF"
+expect_out 'configuration OK'
+desc "authd -t creates neither the socket directory nor a pid file"
+check test ! -e "$SOCKDIR"
+
+# bad CONTENT... - a configuration file: the test one plus the lines.
+bad() {
+	cp "$CONF" "$TMP/bad.conf"
+	printf '%s\n' "$@" >>"$TMP/bad.conf"
+	BADLINE=$(wc -l <"$TMP/bad.conf")
+}
+
+bad "bogus_key = 1"
+desc "an unknown key: authd -t exits 1"
+expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
+desc "... naming FILE:LINE and the key"
+expect_err "^authd: $TMP/bad\\.conf:$BADLINE: unknown key \"bogus_key\"\$"
+
+bad "mux_timeout = 5 parsecs"
+desc "a bad time value: exit 1 with FILE:LINE"
+expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
+expect_err "$TMP/bad\\.conf:$BADLINE: mux_timeout: expected a time"
+
+bad "socket_mode = 0999"
+desc "a bad mode: exit 1 with FILE:LINE"
+expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
+expect_err "$TMP/bad\\.conf:$BADLINE: socket_mode"
+
+bad "auth_cache = maybe"
+desc "a bad boolean: exit 1 with FILE:LINE"
+expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
+expect_err "$TMP/bad\\.conf:$BADLINE: auth_cache: expected yes or no"
+
+bad "auth_backend = ldap"
+desc "a bad back-end name: exit 1 with FILE:LINE"
+expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
+expect_err "$TMP/bad\\.conf:$BADLINE: auth_backend"
+
+bad "mux_timeout = 10ms"
+desc "a time below its range: exit 1 with FILE:LINE"
+expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
+expect_err "$TMP/bad\\.conf:$BADLINE: mux_timeout: time out of range"
+
+bad "this line has no equals sign"
+desc "a line that is not key = value: exit 1 with FILE:LINE"
+expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
+expect_err "$TMP/bad\\.conf:$BADLINE: expected \"key = value\""
+
+bad "user = nobody"
+desc "a key set twice: exit 1, both lines named"
+expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
+expect_err "$TMP/bad\\.conf:$BADLINE: user is already set at line 2"
+
+write_dconf "auth_failure_delay_max = 8s"
+desc "auth_failure_delay_max not below auth_reply_max (8s default): exit 1"
+expect_rc 1 "$AUTHD" -t -c "$CONF"
+expect_err 'auth_failure_delay_max \(8000ms\) must be below auth_reply_max \(8000ms\)'
+
+write_dconf_base "user = no-such-user-$$"
+desc "a user that does not exist: exit 1"
+expect_rc 1 "$AUTHD" -t -c "$CONF"
+expect_err "user: no such user \"no-such-user-$$\""
+
+write_dconf "socket_peer_users = no-such-user-$$"
+desc "socket_peer_users naming nobody known: exit 1"
+expect_rc 1 "$AUTHD" -t -c "$CONF"
+expect_err "socket_peer_users: no such user"
+
+write_dconf "socket_group = no-such-group-$$"
+desc "a socket_group that does not exist: exit 1"
+expect_rc 1 "$AUTHD" -t -c "$CONF"
+expect_err "socket_group: no such group"
+
+write_dconf_base "user = nobody" "default_realm = not a realm"
+desc "an invalid default_realm: exit 1"
+expect_rc 1 "$AUTHD" -t -c "$CONF"
+expect_err "default_realm:"
+
+desc "a configuration file that does not exist (-c): exit 1"
+expect_rc 1 "$AUTHD" -t -c "$TMP/no-such.conf"
+expect_err "no-such\\.conf"
+
+write_dconf
+desc "-a with a bad value: usage error (exit 2)"
+expect_rc 2 "$AUTHD" -t -c "$CONF" -a ldap
+expect_err "-a ldap"
+desc "an unknown option: exit 2 and the usage"
+expect_rc 2 "$AUTHD" -Z
+expect_err "^usage: authd"
+desc "an extra operand: exit 2"
+expect_rc 2 "$AUTHD" -t -c "$CONF" extra
+desc "-V prints the version"
+expect_rc 0 "$AUTHD" -V
+expect_out '^authd [0-9]+\.[0-9]+'
+desc "-t with the command-line overrides -m and -n is fine"
+expect_rc 0 "$AUTHD" -t -c "$CONF" -m "$TMP/other" -n 3
+desc "a bad config refuses to start for real too (not only with -t)"
+bad "bogus_key = 1"
+expect_rc 1 timeout 5 "$AUTHD" -d -c "$TMP/bad.conf"
+expect_err ":$BADLINE: unknown key"
+desc "... and left no socket behind"
+check test ! -e "$SOCK"
+finish

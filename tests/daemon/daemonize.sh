@@ -1,0 +1,97 @@
+#!/bin/bash
+# Start-up modes: without -d/-F authd forks, and the parent exits 0 only
+# once the daemon serves (non-zero when it cannot start, before or after
+# the fork); -F stays in the foreground.
+set -euo pipefail
+source "$SRCDIR/tests/daemon/dlib.sh"
+
+write_dconf
+add_user alice@example.org secret1
+PIDFILE=$SOCKDIR/authd.pid
+
+desc "authd without -d/-F: the parent exits 0"
+expect_rc 0 timeout 10 "$AUTHD" -c "$CONF"
+DPID=$(cat "$PIDFILE" 2>/dev/null || echo 0)
+AUTHD_PIDS+=("$DPID")
+desc "when the parent has exited, the socket exists already"
+check test -S "$SOCK"
+desc "... and answers at once"
+auth 0 alice secret1
+desc "the pid file names a running daemon"
+check kill -0 "$DPID"
+desc "the daemon is a session leader, detached from the test's session"
+expect_eq "$DPID" "$(ps -o sid= -p "$DPID" | tr -d ' ')"
+desc "the daemon has dropped privileges"
+expect_eq "65534 65534 65534 65534" "$(pid_status "$DPID" Uid)"
+desc "the daemon's stdin and stdout are /dev/null"
+expect_eq "/dev/null /dev/null" "$(readlink "/proc/$DPID/fd/0") $(readlink "/proc/$DPID/fd/1")"
+kill -TERM "$DPID"
+for ((i = 0; i < 100; i++)); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.05; done
+desc "SIGTERM stops the daemonized authd, removing socket and pid file"
+expect_eq "gone gone gone" "$(kill -0 "$DPID" 2>/dev/null && echo here || echo gone) $([ -e "$SOCK" ] && echo here || echo gone) $([ -e "$PIDFILE" ] && echo here || echo gone)"
+
+# Failures before the fork: the exit status and a message.
+cp "$CONF" "$TMP/nouser.conf"
+sed -i "s/^user = .*/user = no-such-user-$$/" "$TMP/nouser.conf"
+desc "a user that does not exist: the parent exits non-zero"
+expect_rc 1 timeout 10 "$AUTHD" -c "$TMP/nouser.conf"
+expect_err "no such user \"no-such-user-$$\""
+desc "... and no socket was created"
+check test ! -e "$SOCK"
+
+# A failure after the fork (chroot to a missing directory happens in the
+# child, at the privilege drop): the parent must still exit non-zero.
+cp "$CONF" "$TMP/chroot.conf"
+echo "chroot = $TMP/no-such-root" >>"$TMP/chroot.conf"
+desc "a start-up failure in the child (bad chroot): the parent exits non-zero"
+expect_rc 1 timeout 10 "$AUTHD" -c "$TMP/chroot.conf"
+desc "... and no daemon is left running (the pid file lock is free)"
+check flock -n "$PIDFILE" true
+rm -f "$SOCK"
+
+# Another instance running: daemonized start fails with the message.
+start_authd
+# (authd.8: in the background mode such an error goes to syslog only.)
+desc "with authd already running, a daemonized start exits non-zero"
+expect_rc 1 timeout 10 "$AUTHD" -c "$CONF"
+desc "with authd already running, a -F start exits non-zero"
+expect_rc 1 timeout 10 "$AUTHD" -F -c "$CONF"
+desc "... and, -F logging start-up errors to standard error (authd.8), says why there"
+expect_err 'another authd is running'
+stop_authd
+
+# -F: foreground, no fork; authd.8: start-up errors on standard error,
+# then syslog only.
+"$AUTHD" -F -c "$CONF" 2>"$TMP/fg.log" &
+FPID=$!
+AUTHD_PIDS+=("$FPID")
+desc "-F: the socket appears and the process stays in the foreground"
+check wait_socket "$FPID"
+desc "-F: the pid file names the very process started (no fork)"
+for ((i = 0; i < 40; i++)); do [ -s "$PIDFILE" ] && break; sleep 0.05; done
+expect_eq "$FPID" "$(cat "$PIDFILE")"
+auth 0 alice secret1
+desc "-F: the process dropped privileges like the others"
+expect_eq "65534 65534 65534 65534" "$(pid_status "$FPID" Uid)"
+desc "-F: once ready, routine lines go to syslog only, not to standard error (authd.8)"
+sleep 0.3
+check grep -q 'ready:' "$TMP/fg.log"
+check test -z "$(grep 'result=' "$TMP/fg.log")"
+rc=0
+kill -TERM "$FPID"
+wait "$FPID" || rc=$?
+desc "-F: SIGTERM, exit 0"
+expect_eq 0 "$rc"
+
+# -d with -m and -n on the command line.
+START_SOCK=$TMP/cli/mux start_authd -m "$TMP/cli" -n 1
+desc "-m DIR puts the socket in DIR"
+check test -S "$TMP/cli/mux"
+expect_log 'ready: .*/cli/mux.*, back-end store, 1 hash workers'
+desc "-m DIR answers"
+expect_rc 0 "$AUTHTEST" mux -f "$TMP/cli/mux" -u alice -p secret1
+stop_authd
+desc "not being root: refused with a message"
+expect_rc 1 setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$AUTHD" -d -c "$CONF"
+expect_err 'must be started as root'
+finish
