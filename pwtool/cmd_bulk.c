@@ -148,7 +148,8 @@ cmd_realms(struct pwtool *pw)
 		free(keys[i]);
 		keys[i] = r;
 	}
-	qsort(keys, n, sizeof(char *), str_cmp);
+	if (n > 1)
+		qsort(keys, n, sizeof(char *), str_cmp);
 	if (pw->json)
 		putchar('[');
 	for (i = 0; i < n; i = j) {
