@@ -419,7 +419,10 @@ cmd_auth(struct auth_conn *c, char **f, size_t *lens, int n)
 		return;
 	}
 	if (req_find(c, a.id) != NULL) {
-		reply_fail(c, a.id, NULL, "duplicate request id");
+		/* A FAIL for this id could not be told from the answer to the
+		 * request already in flight, and closing the connection would
+		 * hurt the other requests on it: ignore the line. */
+		log_notice("auth: duplicate request id %u ignored", a.id);
 		return;
 	}
 	if (c->nreqs >= MAX_REQUESTS) {
@@ -478,9 +481,14 @@ cmd_cont(struct auth_conn *c, char **f, size_t *lens, int n)
 	if (n < 2 || !authp_parse_id(f[1], &id))
 		return;
 	r = req_find(c, id);
-	if (r == NULL || r->st == RQ_BUSY) {
-		reply_fail(c, id, NULL, r == NULL ? "unknown request id" :
-			   "request is not waiting for a response");
+	if (r == NULL) {
+		reply_fail(c, id, NULL, "unknown request id");
+		return;
+	}
+	if (r->st == RQ_BUSY) {
+		/* Its answer is on the way; a FAIL now would be a second one. */
+		log_notice("auth: CONT for request %u while it is being "
+			   "checked ignored", id);
 		return;
 	}
 	data = decode_b64(n > 2 ? f[2] : "", n > 2 ? lens[2] : 0, &len);

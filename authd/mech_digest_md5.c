@@ -139,6 +139,7 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	unsigned char urp[16];
 	char want[33], login[USERDB_KEY_MAX + 2];
 	const char *why;
+	unsigned int need;
 	int found;
 	bool ok;
 
@@ -172,19 +173,29 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 		return MECH_DONE;
 	}
 	out->name_ok = found >= 0;
+	/* The stored hashes bind the user name as the client spells it:
+	 * "alice" (with the realm directive) or the whole "alice@example.org"
+	 * (curl, swaks and gsasl send what they were given). */
+	need = strchr(r.username, '@') != NULL ? USERDB_V_DIGEST_MD5_ADDR :
+						 USERDB_V_DIGEST_MD5;
 	if (found == 1 && (rec.have & USERDB_V_CLEARTEXT))
 		scheme_digest_md5_hash(r.username, r.realm != NULL ? r.realm : "",
 				       rec.plain, rec.plain_len, urp);
-	else if (found == 1 && (rec.have & USERDB_V_DIGEST_MD5))
-		memcpy(urp, rec.digest_md5, 16);
+	else if (found == 1 && (rec.have & need))
+		memcpy(urp, need == USERDB_V_DIGEST_MD5 ? rec.digest_md5 :
+		       rec.digest_md5_addr, 16);
 	else	/* the same work for an unknown user */
 		scheme_digest_md5_hash(r.username, "", "authd-dummy", 11, urp);
 	digest_value(urp, &r, "AUTHENTICATE", want);
 	ok = secret_equal(want, r.response, 32);
 	if (found != 1)
 		mech_fail(out, found == 0 ? "unknown user" : "invalid user name");
-	else if (!(rec.have & (USERDB_V_DIGEST_MD5 | USERDB_V_CLEARTEXT)))
-		mech_fail(out, "no DIGEST-MD5 verifier stored for this user");
+	else if (!(rec.have & (need | USERDB_V_CLEARTEXT)))
+		mech_fail(out, need == USERDB_V_DIGEST_MD5 ?
+			  "no DIGEST-MD5 verifier stored for this user" :
+			  "no DIGEST-MD5 verifier stored for this user logging "
+			  "in with the whole address (pwtool passwd -m digest-md5 "
+			  "makes one)");
 	else if (!ok)
 		mech_fail(out, "wrong password (or user/realm spelt unlike the "
 			  "stored DIGEST-MD5 hash)");
@@ -211,6 +222,6 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 
 const struct mech mech_digest_md5 = {
 	"DIGEST-MD5", "dictionary\tactive\tmutual-auth",
-	USERDB_V_DIGEST_MD5 | USERDB_V_CLEARTEXT,
+	USERDB_V_DIGEST_MD5 | USERDB_V_DIGEST_MD5_ADDR | USERDB_V_CLEARTEXT,
 	digest_new, digest_free, digest_step,
 };

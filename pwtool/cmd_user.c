@@ -258,7 +258,7 @@ served_mechs(const struct userdb_record *rec, const char **out, size_t *n)
 	}
 	if (clear || (h & USERDB_V_CRAM_MD5))
 		out[(*n)++] = "CRAM-MD5";
-	if (clear || (h & USERDB_V_DIGEST_MD5))
+	if (clear || (h & (USERDB_V_DIGEST_MD5 | USERDB_V_DIGEST_MD5_ADDR)))
 		out[(*n)++] = "DIGEST-MD5";
 	if (clear || (h & USERDB_V_SCRAM_SHA256))
 		out[(*n)++] = "SCRAM-SHA-256";
@@ -286,6 +286,8 @@ verifier_names(const struct userdb_record *rec, const char **out, size_t *n,
 		out[(*n)++] = "cram-md5";
 	if (rec->have & USERDB_V_DIGEST_MD5)
 		out[(*n)++] = "digest-md5";
+	if (rec->have & USERDB_V_DIGEST_MD5_ADDR)
+		out[(*n)++] = "digest-md5-addr";
 	if (rec->have & USERDB_V_CLEARTEXT)
 		out[(*n)++] = "cleartext";
 }
@@ -338,7 +340,7 @@ pwtool_show_record(FILE *f, const struct userdb_name *name,
 		}
 		fprintf(f, "],\"password_equivalent\":%s}",
 			rec->have & (USERDB_V_CRAM_MD5 | USERDB_V_DIGEST_MD5 |
-				     USERDB_V_CLEARTEXT) ? "true" : "false");
+				     USERDB_V_DIGEST_MD5_ADDR | USERDB_V_CLEARTEXT) ? "true" : "false");
 		return;
 	}
 	fprintf(f, "%-11s%s\n%-11s%s\n%-11s%s\n", "user:", name->user,
@@ -355,7 +357,7 @@ pwtool_show_record(FILE *f, const struct userdb_name *name,
 		fprintf(f, "%s%s", i ? " " : "", m[i]);
 	fputc('\n', f);
 	if (rec->have & (USERDB_V_CRAM_MD5 | USERDB_V_DIGEST_MD5 |
-			 USERDB_V_CLEARTEXT))
+			 USERDB_V_DIGEST_MD5_ADDR | USERDB_V_CLEARTEXT))
 		fprintf(f, "%-11s%s\n", "note:", "holds password-equivalent "
 			"verifiers: protect the store like cleartext");
 	if (rec->crypt_legacy)

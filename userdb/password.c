@@ -65,6 +65,11 @@ userdb_record_set_password(struct userdb_record *rec,
 	if (mechs & USERDB_V_DIGEST_MD5)
 		scheme_digest_md5_hash(name->user, name->realm, pw, len,
 				       fresh.digest_md5);
+	/* Clients configured with the whole address (curl, swaks, gsasl)
+	 * send it as the DIGEST-MD5 user name: a second hash serves them. */
+	if (mechs & USERDB_V_DIGEST_MD5_ADDR)
+		scheme_digest_md5_hash(name->key, name->realm, pw, len,
+				       fresh.digest_md5_addr);
 	if (mechs & USERDB_V_CLEARTEXT) {
 		fresh.plain = xstrndup(pw, len);
 		fresh.plain_len = len;
@@ -119,6 +124,12 @@ userdb_verify(const struct userdb_record *rec, const struct userdb_name *name,
 	if (rec->have & USERDB_V_DIGEST_MD5) {
 		scheme_digest_md5_hash(name->user, name->realm, pw, len, d);
 		ok = secret_equal(d, rec->digest_md5, 16);
+		secret_wipe(d, sizeof(d));
+		return ok;
+	}
+	if (rec->have & USERDB_V_DIGEST_MD5_ADDR) {
+		scheme_digest_md5_hash(name->key, name->realm, pw, len, d);
+		ok = secret_equal(d, rec->digest_md5_addr, 16);
 		secret_wipe(d, sizeof(d));
 		return ok;
 	}

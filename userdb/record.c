@@ -175,6 +175,7 @@ static const struct scheme_name scheme_names[] = {
 	{ "SCRAM-SHA-1", USERDB_V_SCRAM_SHA1, true, NULL },
 	{ "CRAM-MD5", USERDB_V_CRAM_MD5, true, NULL },
 	{ "DIGEST-MD5", USERDB_V_DIGEST_MD5, true, NULL },
+	{ "DIGEST-MD5-ADDR", USERDB_V_DIGEST_MD5_ADDR, true, NULL },
 	{ "PLAIN.B64", USERDB_V_CLEARTEXT, true, NULL },
 	{ "PLAIN", USERDB_V_CLEARTEXT, false, NULL },
 	{ "CLEARTEXT", USERDB_V_CLEARTEXT, false, NULL },
@@ -246,8 +247,9 @@ parse_verifier(struct userdb_record *rec, const char *s, size_t len,
 		rec->have |= sn->kind;
 		return NULL;
 	case USERDB_V_DIGEST_MD5:
-		if (!codec_hex_decode(data, dlen, rec->digest_md5,
-				      sizeof(rec->digest_md5)))
+	case USERDB_V_DIGEST_MD5_ADDR:
+		if (!codec_hex_decode(data, dlen, sn->kind == USERDB_V_DIGEST_MD5 ?
+				      rec->digest_md5 : rec->digest_md5_addr, 16))
 			return "DIGEST-MD5 hash must be 32 hex digits";
 		rec->have |= sn->kind;
 		return NULL;
@@ -390,6 +392,10 @@ encode_body(const struct userdb_record *rec, struct buf *out)
 		codec_hex_encode(rec->digest_md5, sizeof(rec->digest_md5), hex);
 		buf_printf(out, " {DIGEST-MD5}%s", hex);
 	}
+	if (rec->have & USERDB_V_DIGEST_MD5_ADDR) {
+		codec_hex_encode(rec->digest_md5_addr, 16, hex);
+		buf_printf(out, " {DIGEST-MD5-ADDR}%s", hex);
+	}
 	if (rec->have & USERDB_V_CLEARTEXT) {
 		size_t n = codec_b64_encoded_len(rec->plain_len);
 		char *b = xmalloc(n + 1);
@@ -454,10 +460,10 @@ static const struct {
 	{ "scram-sha-256", USERDB_V_SCRAM_SHA256 },
 	{ "scram-sha-1", USERDB_V_SCRAM_SHA1 },
 	{ "cram-md5", USERDB_V_CRAM_MD5 },
-	{ "digest-md5", USERDB_V_DIGEST_MD5 },
+	{ "digest-md5", USERDB_V_DIGEST_MD5 | USERDB_V_DIGEST_MD5_ADDR },
 	{ "cleartext", USERDB_V_CLEARTEXT },
 	{ "all", USERDB_V_CRYPT | USERDB_V_SCRAM_SHA256 | USERDB_V_SCRAM_SHA1 |
-		 USERDB_V_CRAM_MD5 | USERDB_V_DIGEST_MD5 },
+		 USERDB_V_CRAM_MD5 | USERDB_V_DIGEST_MD5 | USERDB_V_DIGEST_MD5_ADDR },
 };
 
 const char *

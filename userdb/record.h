@@ -16,6 +16,8 @@
  *   {SCRAM-SHA-1}I,SALT,SK,SVK    base64 StoredKey, base64 ServerKey
  *   {CRAM-MD5}64 hex              HMAC-MD5 context (password-equivalent)
  *   {DIGEST-MD5}32 hex            H(user:realm:pw) (password-equivalent)
+ *   {DIGEST-MD5-ADDR}32 hex       H(user@realm:realm:pw), for clients that
+ *                                 send the whole address as the user name
  *   {PLAIN.B64}base64             cleartext, only on explicit request
  *
  * Import also accepts foreign spellings and converts them: {SHA512-CRYPT},
@@ -49,6 +51,7 @@ enum {
 	USERDB_V_CRAM_MD5 = 1 << 3,
 	USERDB_V_DIGEST_MD5 = 1 << 4,
 	USERDB_V_CLEARTEXT = 1 << 5,
+	USERDB_V_DIGEST_MD5_ADDR = 1 << 6,
 };
 
 #define USERDB_FLAG_DISABLED	1u
@@ -62,6 +65,7 @@ struct userdb_record {
 	struct scram_verifier scram256, scram1;
 	unsigned char cram_md5[CRAM_MD5_CONTEXT_LEN];
 	unsigned char digest_md5[16];
+	unsigned char digest_md5_addr[16];
 	char *plain;			/* cleartext, plain_len bytes + NUL */
 	size_t plain_len;
 	/* SHA-256 of the stored bytes, set by userdb lookups: any change to

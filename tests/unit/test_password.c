@@ -13,6 +13,7 @@ main(void)
 	static const unsigned int kinds[] = {
 		USERDB_V_CRYPT, USERDB_V_SCRAM_SHA256, USERDB_V_SCRAM_SHA1,
 		USERDB_V_CRAM_MD5, USERDB_V_DIGEST_MD5, USERDB_V_CLEARTEXT,
+		USERDB_V_DIGEST_MD5_ADDR,
 	};
 	static const char *pws[] = { "secret", "p\xc3\xa4ss w\xc3\xb6rd",
 				     "a:b:c", "x" };

@@ -94,6 +94,9 @@ main(void)
 	size_t i;
 
 	roundtrip("1::" CRAM, "CRAM-MD5 only");
+	roundtrip("1::{DIGEST-MD5}543e1aec5d3614f03141652d6ada51b2 "
+		  "{DIGEST-MD5-ADDR}00112233445566778899aabbccddeeff",
+		  "both DIGEST-MD5 spellings");
 	roundtrip("1:disabled,created=1,changed=2:{CRYPT}" SHA512 " " S256 " "
 		  S1 " " CRAM " " DIG " {PLAIN.B64}c2VjcmV0", "every verifier");
 	CHECK(userdb_record_decode("2::" CRAM, 3 + strlen(CRAM), &rec) != NULL,
