@@ -1,0 +1,142 @@
+/*
+ * abuf - allocation-checking byte buffer.  See abuf.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "abuf.h"
+#include "secret.h"
+
+bool
+abuf_ok(const struct abuf *b)
+{
+	return !b->failed;
+}
+
+/* grow - room for n more bytes and the NUL.  A fresh allocation instead
+ * of realloc(), so the old bytes can be wiped. */
+static bool
+grow(struct abuf *b, size_t n)
+{
+	size_t cap;
+	char *p;
+
+	if (b->failed)
+		return false;
+	if (n < b->cap - b->len && b->data != NULL)
+		return true;
+	if (n > (size_t)-1 / 2 - b->len - 1) {
+		b->failed = true;
+		return false;
+	}
+	cap = b->cap < 64 ? 64 : b->cap;
+	while (cap - b->len <= n)
+		cap *= 2;
+	if ((p = malloc(cap)) == NULL) {
+		b->failed = true;
+		return false;
+	}
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len);
+		secret_free(b->data, b->cap);
+	}
+	b->data = p;
+	b->cap = cap;
+	b->data[b->len] = '\0';
+	return true;
+}
+
+bool
+abuf_reserve(struct abuf *b, size_t n)
+{
+	return grow(b, n);
+}
+
+bool
+abuf_append(struct abuf *b, const void *p, size_t n)
+{
+	if (!grow(b, n))
+		return false;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return true;
+}
+
+bool
+abuf_append_str(struct abuf *b, const char *s)
+{
+	return abuf_append(b, s, strlen(s));
+}
+
+bool
+abuf_putc(struct abuf *b, char c)
+{
+	return abuf_append(b, &c, 1);
+}
+
+bool
+abuf_printf(struct abuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return false;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !grow(b, (size_t)n)) {
+		b->failed = true;
+		return false;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->failed = true;
+		return false;
+	}
+	b->len += (size_t)n;
+	return true;
+}
+
+void
+abuf_consume(struct abuf *b, size_t n)
+{
+	if (b->data == NULL)
+		return;
+	if (n >= b->len) {
+		secret_wipe(b->data, b->len);
+		b->len = 0;
+	} else {
+		memmove(b->data, b->data + n, b->len - n);
+		secret_wipe(b->data + b->len - n, n);
+		b->len -= n;
+	}
+	b->data[b->len] = '\0';
+}
+
+void
+abuf_reset(struct abuf *b)
+{
+	if (b->data != NULL) {
+		secret_wipe(b->data, b->cap);
+		b->data[0] = '\0';
+	}
+	b->len = 0;
+	b->failed = false;
+}
+
+void
+abuf_free(struct abuf *b)
+{
+	if (b->data != NULL)
+		secret_free(b->data, b->cap);
+	b->data = NULL;
+	b->len = b->cap = 0;
+	b->failed = false;
+}
