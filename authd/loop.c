@@ -19,7 +19,9 @@ struct deferred {
 
 struct loop {
 	int epfd;
-	struct deferred *deferred;
+	/* First in, first out: a "close later" queued before a "free" must
+	 * run before it (the free may be queued by a direct close). */
+	struct deferred *deferred, **deferred_tail;
 	bool running;
 	uint64_t now;
 	struct loop_timer **heap;
@@ -169,8 +171,11 @@ loop_defer(struct loop *l, void (*fn)(void *), void *p)
 
 	d->fn = fn;
 	d->p = p;
-	d->next = l->deferred;
-	l->deferred = d;
+	d->next = NULL;
+	if (l->deferred == NULL)
+		l->deferred_tail = &l->deferred;
+	*l->deferred_tail = d;
+	l->deferred_tail = &d->next;
 }
 
 void
@@ -180,6 +185,8 @@ loop_run_deferred(struct loop *l)
 		struct deferred *d = l->deferred;
 
 		l->deferred = d->next;
+		if (l->deferred == NULL)
+			l->deferred_tail = &l->deferred;
 		d->fn(d->p);
 		free(d);
 	}
