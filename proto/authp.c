@@ -96,11 +96,11 @@ authp_parse_auth(char **f, size_t *lens, int n, struct authp_auth *a,
 
 	memset(a, 0, sizeof(*a));
 	*id_ok_r = false;
-	if (n < 3)
-		return "AUTH needs an id and a mechanism";
-	if (!authp_parse_id(f[1], &a->id))
+	if (n < 2 || !authp_parse_id(f[1], &a->id))
 		return "invalid request id";
 	*id_ok_r = true;
+	if (n < 3)
+		return "AUTH needs a mechanism";
 	if (lens[2] == 0)
 		return "empty mechanism name";
 	a->mech = f[2];
