@@ -351,7 +351,9 @@ req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 			out.result = AUTH_FAIL;
 			out.reason = "malformed mechanism data";
 		}
+		/* The name as typed, for original_user= and the log. */
 		snprintf(r->login, sizeof(r->login), "%s",
+			 out.login != NULL ? out.login :
 			 out.name_ok ? out.name.key : "");
 		r->authzid = out.authzid;
 		out.authzid = NULL;

@@ -67,6 +67,8 @@ cram_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	ulen = (size_t)(sp - 1 - in);
 	if (!codec_hex_decode((const char *)sp, 32, got, 16))
 		return MECH_MALFORMED;
+	out->login = xstrndup((const char *)in, ulen);
+	out->login_len = ulen;
 	r = mech_lookup((const char *)in, ulen, &out->name, &rec, &why);
 	if (r == -1) {
 		out->result = AUTH_TEMPFAIL;

@@ -165,6 +165,8 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 		 r.realm != NULL && r.realm[0] != '\0' &&
 		 strchr(r.username, '@') == NULL ? "@" : "",
 		 r.realm != NULL && strchr(r.username, '@') == NULL ? r.realm : "");
+	out->login = xstrdup(r.username);
+	out->login_len = strlen(r.username);
 	found = mech_lookup(login, strlen(login), &out->name, &rec, &why);
 	if (found == -1) {
 		digest_resp_free(&r);

@@ -38,6 +38,7 @@ struct scram_state {
 	struct userdb_name name;
 	bool name_ok, disabled;
 	char *authzid;
+	char *typed;		/* the user name as the client sent it */
 	char *gs2_header;	/* "n,," or "y,,a=x," ... */
 	char *client_first_bare;
 	char *server_first;
@@ -79,6 +80,7 @@ scram_free(void *state)
 	struct scram_state *s = state;
 
 	free(s->authzid);
+	free(s->typed);
 	free(s->gs2_header);
 	free(s->client_first_bare);
 	free(s->server_first);
@@ -129,6 +131,7 @@ client_first(struct scram_state *s, const char *in, size_t len,
 		return mech_fail(out, "SCRAM channel binding requested but not "
 				 "offered");
 	}
+	s->typed = xstrdup(cf.user);
 	s->gs2_header = cf.gs2_header;
 	s->client_first_bare = cf.bare;
 	s->authzid = cf.authzid;
@@ -218,6 +221,10 @@ client_final(struct scram_state *s, const char *in, size_t len,
 	ok = secret_equal(stored, s->v.stored_key, kl);
 	out->name = s->name;
 	out->name_ok = s->name_ok;
+	if (s->typed != NULL) {
+		out->login = xstrdup(s->typed);
+		out->login_len = strlen(s->typed);
+	}
 	if (s->fake)
 		mech_fail(out, s->fake_reason);
 	else if (!ok)
