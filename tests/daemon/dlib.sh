@@ -309,3 +309,52 @@ pid_status() {
 	sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s ' \t' ' ' |
 		sed 's/ $//'
 }
+
+# --- The auth socket (Dovecot auth-client protocol) ---
+#   authp CMD ARG...   one command of authproto.py --serve (see its
+#                      docstring) on $ASOCK; its output lines in $AP_OUT.
+#                      One Python process serves the whole script.
+#   ap_val KEY         the first value of KEY= in $AP_OUT (empty if none)
+#   ap_vals KEY        every value of KEY=, one a line
+#   plain_b64 AUTHCID PASS [AUTHZID]   base64 of a PLAIN message
+ASOCK=$SOCKDIR/auth
+AUTHPROTO=$SRCDIR/tests/daemon/authproto.py
+AP_OUT=
+authp() {
+	local line
+
+	if [ -z "${AP_PID:-}" ]; then
+		mkfifo "$TMP/.ap.in" "$TMP/.ap.out"
+		python3 "$AUTHPROTO" "$ASOCK" --serve <"$TMP/.ap.in" \
+			>"$TMP/.ap.out" 2>&1 &
+		AP_PID=$!
+		exec {AP_W}>"$TMP/.ap.in" {AP_R}<"$TMP/.ap.out"
+		at_exit "kill $AP_PID 2>/dev/null"
+	fi
+	printf '%s\0' "$@" "" >&"$AP_W"
+	AP_OUT=
+	while IFS= read -r line <&"$AP_R"; do
+		[ "$line" = . ] && return 0
+		AP_OUT+=$line$'\n'
+	done
+	AP_OUT+="error=authproto.py ended"$'\n'
+}
+
+ap_vals() {
+	local line
+
+	while IFS= read -r line; do
+		[[ $line == "$1="* ]] && printf '%s\n' "${line#"$1="}"
+	done <<<"$AP_OUT"
+	return 0
+}
+
+ap_val() {
+	local v
+	v=$(ap_vals "$1")
+	printf '%s' "${v%%$'\n'*}"
+}
+
+plain_b64() {
+	printf '%s\0%s\0%s' "${3:-}" "$1" "$2" | base64 -w0
+}
