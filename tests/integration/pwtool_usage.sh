@@ -159,7 +159,7 @@ desc "a configuration with spaces, tabs and comments is read"
 expect_rc 0 "$PWTOOL" -c "$TMP/good.conf" -f "$DB" add -p carl <<<"secret"
 desc "default_realm is lower-cased; pwtool_default_mechs is used"
 expect_rc 0 pw show --json carl@example.org
-json_check 'd["verifiers"] == ["cram-md5", "digest-md5"]'
+json_check 'd["verifiers"] == ["cram-md5", "digest-md5", "digest-md5-addr"]'
 
 printf 'default_realm = example.org\nusername_fold_case = no\n' >"$TMP/nofold.conf"
 desc "username_fold_case = no keeps upper-case users apart"
