@@ -10,9 +10,14 @@ BUILD_PKGS="meson ninja-build gcc clang pkg-config libssl-dev libgdbm-dev
 # readable reports, python3 for pty-driven tests and JSON checks, mandoc
 # for the man page lint.
 TEST_PKGS="libclang-rt-14-dev llvm-14 python3 mandoc"
-# Real peers (suite interop) and anchors (bench/): Cyrus saslauthd and
-# testsaslauthd, libsasl2 for a sasl_checkpass client, Postfix, swaks.
-PEER_PKGS="sasl2-bin libsasl2-dev libsasl2-modules postfix swaks"
+# Real peers (suite interop): Cyrus saslauthd and testsaslauthd, libsasl2
+# for a sasl_checkpass client, Postfix, and the SMTP clients that drive it:
+# swaks (with Authen::SASL and Digest::HMAC for CRAM-MD5), curl (its own
+# CRAM-MD5/DIGEST-MD5), msmtp (GNU SASL: SCRAM, DIGEST-MD5).
+PEER_PKGS="sasl2-bin libsasl2-dev libsasl2-modules postfix swaks
+  libauthen-sasl-perl libdigest-hmac-perl curl msmtp"
+# The anchors of bench/ (dovecot-core for the auth benchmark) are not part
+# of the test suite; bench/README says how to install them.
 
 missing=()
 for p in $BUILD_PKGS $TEST_PKGS $PEER_PKGS; do
