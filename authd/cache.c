@@ -3,11 +3,8 @@
  */
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #include "cache.h"
+#include "digest.h"
 #include "log.h"
 #include "secret.h"
 #include "xalloc.h"
@@ -22,7 +19,7 @@ struct cache_entry {
 };
 
 struct cache {
-	unsigned char secret[32];
+	struct keyed *key;
 	size_t nsets;
 	uint64_t ttl;
 	struct cache_entry *e;
@@ -38,8 +35,7 @@ cache_new(size_t size, uint64_t ttl_ms)
 		c->nsets *= 2;
 	c->ttl = ttl_ms;
 	c->e = xcalloc(c->nsets * CACHE_WAYS, sizeof(*c->e));
-	if (RAND_bytes(c->secret, sizeof(c->secret)) != 1)
-		fatalx(1, "no random bytes for the cache key");
+	c->key = keyed_new();
 	return c;
 }
 
@@ -49,7 +45,7 @@ cache_free(struct cache *c)
 	if (c == NULL)
 		return;
 	secret_free(c->e, c->nsets * CACHE_WAYS * sizeof(*c->e));
-	secret_wipe(c->secret, sizeof(c->secret));
+	keyed_free(c->key);
 	free(c);
 }
 
@@ -61,20 +57,10 @@ macs(const struct cache *c, const char *id, const char *pw, size_t pw_len,
      unsigned char id_mac[32], unsigned char pw_mac[32])
 {
 	size_t n = strlen(id);
-	unsigned char *buf = xmalloc(n + pw_len + 2);
-	unsigned int len;
 
-	buf[0] = 'i';
-	memcpy(buf + 1, id, n);
-	HMAC(EVP_sha256(), c->secret, sizeof(c->secret), buf, n + 1, id_mac, &len);
-	if (pw != NULL) {
-		buf[0] = 'p';
-		buf[n + 1] = '\0';
-		memcpy(buf + n + 2, pw, pw_len);
-		HMAC(EVP_sha256(), c->secret, sizeof(c->secret), buf,
-		     n + 2 + pw_len, pw_mac, &len);
-	}
-	secret_free(buf, n + pw_len + 2);
+	keyed_mac(c->key, 'i', id, n, NULL, 0, id_mac);
+	if (pw != NULL)	/* n + 1: the id's NUL separates it from pw */
+		keyed_mac(c->key, 'p', id, n + 1, pw, pw_len, pw_mac);
 }
 
 static struct cache_entry *

@@ -4,10 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
+#include "digest.h"
 #include "log.h"
 #include "throttle.h"
 #include "xalloc.h"
@@ -21,7 +18,7 @@ struct throttle_entry {
 };
 
 struct throttle {
-	unsigned char secret[32];
+	struct keyed *key;
 	size_t mask;
 	uint64_t window;
 	struct throttle_entry *e;
@@ -38,8 +35,7 @@ throttle_new(size_t size, uint64_t window_ms)
 	t->mask = n - 1;
 	t->window = window_ms;
 	t->e = xcalloc(n, sizeof(*t->e));
-	if (RAND_bytes(t->secret, sizeof(t->secret)) != 1)
-		fatalx(1, "no random bytes for the throttle key");
+	t->key = keyed_new();
 	return t;
 }
 
@@ -48,6 +44,7 @@ throttle_free(struct throttle *t)
 {
 	if (t == NULL)
 		return;
+	keyed_free(t->key);
 	free(t->e);
 	free(t);
 }
@@ -60,17 +57,10 @@ slot(struct throttle *t, char kind, const char *name, uint64_t now,
      int create)
 {
 	unsigned char mac[32];
-	unsigned int len;
 	struct throttle_entry *victim = NULL;
 	size_t i, start;
-	unsigned char *buf;
-	size_t n = strlen(name);
 
-	buf = xmalloc(n + 1);
-	buf[0] = (unsigned char)kind;
-	memcpy(buf + 1, name, n);
-	HMAC(EVP_sha256(), t->secret, sizeof(t->secret), buf, n + 1, mac, &len);
-	free(buf);
+	keyed_mac(t->key, (unsigned char)kind, name, strlen(name), NULL, 0, mac);
 	memcpy(&start, mac + 16, sizeof(start));
 	for (i = 0; i < PROBE; i++) {
 		struct throttle_entry *e = &t->e[(start + i) & t->mask];

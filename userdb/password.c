@@ -4,9 +4,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "digest.h"
 #include "log.h"
 #include "password.h"
 #include "scheme.h"
@@ -105,11 +105,9 @@ userdb_verify(const struct userdb_record *rec, const struct userdb_name *name,
 	if (rec->have & USERDB_V_CLEARTEXT) {
 		/* Hash both sides so the comparison has a fixed length. */
 		unsigned char a[32], b[32];
-		unsigned int n;
 
-		EVP_Digest(pw, len, a, &n, EVP_sha256(), NULL);
-		EVP_Digest(rec->plain, rec->plain_len, b, &n, EVP_sha256(),
-			   NULL);
+		digest_sha256_buf(pw, len, a);
+		digest_sha256_buf(rec->plain, rec->plain_len, b);
 		ok = secret_equal(a, b, sizeof(a));
 		secret_wipe(a, sizeof(a));
 		secret_wipe(b, sizeof(b));

@@ -16,8 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "digest.h"
 #include "secret.h"
 #include "userdb.h"
 #include "xalloc.h"
@@ -134,8 +133,7 @@ fetch_decode(GDBM_FILE dbf, const char *key, size_t key_len,
 	}
 	why = userdb_record_decode(v.dptr, (size_t)v.dsize, rec);
 	if (why == NULL)
-		EVP_Digest(v.dptr, (size_t)v.dsize, rec->fingerprint, NULL,
-			   EVP_sha256(), NULL);
+		digest_sha256_buf(v.dptr, (size_t)v.dsize, rec->fingerprint);
 	secret_free(v.dptr, (size_t)v.dsize);
 	if (why != NULL) {
 		*error_r = set_err(err, errlen, "damaged record", why);
