@@ -40,7 +40,6 @@ conn_free(void *p)
 
 	secret_free(c->buf, c->cap);
 	free(c);
-	authd.connections--;
 }
 
 static void
@@ -61,6 +60,8 @@ conn_close(struct mux_conn *c)
 	loop_timer_cancel(authd.loop, &c->timer);
 	loop_del(authd.loop, &c->io);
 	close(c->io.fd);
+	/* max_connections counts descriptors: this one is gone now. */
+	authd.connections--;
 	/* Freed after this batch of events: one may still name us. */
 	loop_defer(authd.loop, conn_free, c);
 }
@@ -87,9 +88,11 @@ conn_write(struct mux_conn *c)
 		}
 		c->reply_off += (size_t)n;
 	}
-	/* UNIX stream sockets keep queued data readable after close, so the
-	 * client cannot miss the reply; SHUT_WR first tells it we are done. */
-	(void)shutdown(c->io.fd, SHUT_WR);
+	/* No shutdown(SHUT_WR) first: on a UNIX stream socket close() alone
+	 * gives the peer its EOF, and data already queued to the peer stays
+	 * readable after the close (even when unread bytes of the client's
+	 * make the kernel flag ECONNRESET, the reply is read before the
+	 * error), so the reply cannot be lost. */
 	conn_close(c);
 }
 
@@ -252,19 +255,22 @@ conn_mux_accept(int fd)
 	c->buf = xmalloc(c->cap);
 	loop_timer_init(&c->timer, conn_timeout);
 	loop_timer_set(authd.loop, &c->timer, authd.set->mux_timeout);
-	if (!loop_add(authd.loop, &c->io, EPOLLIN | EPOLLRDHUP)) {
-		log_warn("epoll add");
-		loop_timer_cancel(authd.loop, &c->timer);
-		close(fd);
-		free(c->buf);
-		free(c);
-		authd.connections--;
-		return;
-	}
 	c->next = all_conns;
 	if (all_conns != NULL)
 		all_conns->prev = c;
 	all_conns = c;
+	/* libsasl2 writes its request right after connect(), so it is
+	 * usually here already: serving it now, before the socket joins the
+	 * epoll set, saves two epoll_ctl calls and a loop iteration per
+	 * login (a cached or cheap check is answered and closed right here).
+	 * When it is not, the read costs one EAGAIN. */
+	conn_read(c);
+	if (c->state == MUX_CLOSED || c->io.added)
+		return;
+	if (!loop_add(authd.loop, &c->io, EPOLLIN | EPOLLRDHUP)) {
+		log_warn("epoll add");
+		conn_close(c);
+	}
 }
 
 void

@@ -16,6 +16,9 @@
 #include "log.h"
 #include "xalloc.h"
 
+/* Connections taken per readiness report of a listening socket. */
+#define ACCEPT_BATCH	32
+
 /* probe_live - whether a server answers on path. */
 static bool
 probe_live(const struct sockaddr_un *sun)
@@ -85,7 +88,12 @@ listener_ready(struct loop_io *io, uint32_t events)
 	struct listener *li = (struct listener *)io;
 
 	(void)events;
-	for (;;) {
+	/* A bounded batch: a mux connection is often served and closed
+	 * inside on_accept, so clients that reconnect at once could keep
+	 * this loop going for ever, starving the other sockets and timers
+	 * and holding back the deferred frees.  The socket is level-
+	 * triggered: what is left is reported again on the next wait. */
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		int fd = accept4(io->fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 

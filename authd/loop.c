@@ -64,7 +64,8 @@ loop_add(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = io };
 
-	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, io->fd, &ev) == 0;
+	io->added = epoll_ctl(l->epfd, EPOLL_CTL_ADD, io->fd, &ev) == 0;
+	return io->added;
 }
 
 bool
@@ -72,13 +73,21 @@ loop_mod(struct loop *l, struct loop_io *io, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = io };
 
+	/* A connection served before it was ever added (conn_mux_accept
+	 * tries to read at once) joins the set here. */
+	if (!io->added)
+		return loop_add(l, io, events);
 	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, io->fd, &ev) == 0;
 }
 
 void
 loop_del(struct loop *l, struct loop_io *io)
 {
-	(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	/* Not left to close(): a forked PAM helper may still hold the
+	 * descriptor, and the registration lives as long as the file. */
+	if (io->added)
+		(void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, io->fd, NULL);
+	io->added = false;
 }
 
 uint64_t

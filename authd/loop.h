@@ -17,6 +17,7 @@ struct loop;
 struct loop_io {
 	int fd;
 	void (*cb)(struct loop_io *io, uint32_t events);
+	bool added;		/* in the epoll set (loop_add/loop_mod did it) */
 };
 
 struct loop_timer {
