@@ -310,11 +310,22 @@ reload(void)
 	if (strcmp(s->store_path, old->store_path) != 0) {
 		userdb_free(authd.db);
 		authd.db = userdb_new(inside_chroot(s->store_path));
+		userdb_pin(authd.db, true);
 	}
 	if (cache_changed)
 		make_cache();
 	authd_settings_free(old);
 	log_info("configuration reloaded from %s", config_path);
+}
+
+/* store_recheck - the loop woke up: the next lookup looks for a newer
+ * store file (see userdb_recheck). */
+static void
+store_recheck(void *unused)
+{
+	(void)unused;
+	if (authd.db != NULL)
+		userdb_recheck(authd.db);
 }
 
 static uint64_t shutdown_deadline;
@@ -518,6 +529,9 @@ main(int argc, char **argv)
 	userdb_verify_dummy_init(&s->hash);
 	authd.loop = loop_new();
 	authd.db = userdb_new(inside_chroot(s->store_path));
+	/* One stat() of the store per loop wake-up, not per lookup. */
+	userdb_pin(authd.db, true);
+	loop_on_wake(authd.loop, store_recheck, NULL);
 	{
 		struct userdb_record rec;
 		const char *why;

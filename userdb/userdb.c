@@ -27,6 +27,7 @@ struct userdb {
 	dev_t dev;
 	ino_t ino;
 	bool pinned;
+	bool recheck;		/* pinned, but look once more (userdb_recheck) */
 	char err[512];
 };
 
@@ -84,8 +85,9 @@ reader_refresh(struct userdb *db, const char **error_r)
 	struct stat st;
 	GDBM_FILE f;
 
-	if (db->dbf != NULL && db->pinned)
+	if (db->dbf != NULL && db->pinned && !db->recheck)
 		return true;
+	db->recheck = false;
 	if (stat(db->path, &st) < 0) {
 		*error_r = DB_ERR(db, db->path, strerror(errno));
 		return false;
@@ -146,6 +148,12 @@ void
 userdb_pin(struct userdb *db, bool on)
 {
 	db->pinned = on;
+}
+
+void
+userdb_recheck(struct userdb *db)
+{
+	db->recheck = true;
 }
 
 int
