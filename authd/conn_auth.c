@@ -57,6 +57,8 @@ struct auth_conn {
 	struct sasl_req *reqs;
 	unsigned int nreqs;
 	bool closed, dying;
+	bool flush_queued;		/* conn_flush_cb is deferred */
+	bool want_out;			/* EPOLLOUT is in the epoll mask */
 	unsigned long cuid;
 };
 
@@ -65,6 +67,7 @@ static struct auth_conn *all_conns;
 static char cookie[33];
 
 static void conn_flush(struct auth_conn *c);
+static void conn_flush_cb(void *p);
 static void req_step(struct sasl_req *r, const unsigned char *in, size_t len,
 		     bool first);
 
@@ -138,8 +141,31 @@ conn_close_later(struct auth_conn *c)
 	loop_defer(authd.loop, conn_close_cb, c);
 }
 
+/* conn_flush - send the queued replies after this batch of events, in
+ * one write for all the replies it produced (many requests of a
+ * connection often finish in one batch). */
 static void
 conn_flush(struct auth_conn *c)
+{
+	if (c->closed || c->flush_queued)
+		return;
+	c->flush_queued = true;
+	loop_defer(authd.loop, conn_flush_cb, c);
+}
+
+/* set_out - EPOLLOUT in the mask or not; one epoll_ctl only on change. */
+static void
+set_out(struct auth_conn *c, bool on)
+{
+	if (c->want_out == on)
+		return;
+	c->want_out = on;
+	(void)loop_mod(authd.loop, &c->io, on ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
+/* conn_write_out - write what is queued. */
+static void
+conn_write_out(struct auth_conn *c)
 {
 	if (c->dying) {
 		c->out.len = c->out_off = 0;
@@ -153,8 +179,7 @@ conn_flush(struct auth_conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				(void)loop_mod(authd.loop, &c->io,
-					       EPOLLIN | EPOLLOUT);
+				set_out(c, true);
 				return;
 			}
 			/* Close after this batch: callers up the stack (a
@@ -168,7 +193,20 @@ conn_flush(struct auth_conn *c)
 		return;
 	c->out.len = c->out_off = 0;
 	c->out.data[0] = '\0';
-	(void)loop_mod(authd.loop, &c->io, EPOLLIN);
+	set_out(c, false);
+}
+
+/* Deferred work runs first in, first out, so a flush queued before the
+ * connection's close runs before its free; conn_flush queues nothing on a
+ * closed connection. */
+static void
+conn_flush_cb(void *p)
+{
+	struct auth_conn *c = p;
+
+	c->flush_queued = false;
+	if (!c->closed)
+		conn_write_out(c);
 }
 
 /* --- replies --- */
@@ -547,10 +585,14 @@ handle_line(struct auth_conn *c, char *line, size_t len)
 	/* CPID and unknown commands are ignored. */
 }
 
+/* conn_read - one read per readiness report, not until EAGAIN: a client
+ * that keeps its connection full would otherwise hold the loop while the
+ * other connections wait (epoll is level-triggered: what is left is
+ * reported again after the others had their turn). */
 static void
 conn_read(struct auth_conn *c)
 {
-	for (;;) {
+	{
 		ssize_t n;
 		char *nl;
 		size_t start = 0;
@@ -601,7 +643,7 @@ conn_event(struct loop_io *io, uint32_t events)
 	if (c->closed)
 		return;
 	if (events & EPOLLOUT)
-		conn_flush(c);
+		conn_write_out(c);
 	if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		conn_read(c);
 }
