@@ -29,6 +29,7 @@ struct auth_check {
 	struct loop_timer timer;
 	enum check_state state;
 	bool cancelled;
+	bool answered;		/* auth_reply_max answered it (deadline_fired) */
 	bool cached;
 	bool no_delay;
 	bool client_known;
@@ -97,12 +98,35 @@ delay_fired(struct loop_timer *t)
 							   timer)));
 }
 
+/* deadline_fired - auth_reply_max has passed and a worker is still on the
+ * check (a slow PAM module, a hash queue behind a burst): the client gets
+ * its temporary failure now, as promised, and the check ends in the
+ * background, still logged and counted. */
+static void
+deadline_fired(struct loop_timer *t)
+{
+	struct auth_check *c = (struct auth_check *)((char *)t -
+		offsetof(struct auth_check, timer));
+
+	if (c->state != ST_WORKING || c->cancelled)
+		return;
+	c->cancelled = true;
+	c->answered = true;
+	c->done(c->ctx, AUTH_TEMPFAIL, c->name_ok ? &c->name : NULL);
+}
+
 static void
 log_result(const struct auth_check *c, uint64_t delay)
 {
 	const char *who = c->name_ok ? c->name.key : c->login_log;
 
-	if (c->cancelled)
+	if (c->answered)
+		log_warnx("%s: user=%s service=%s client=%s: answered tempfail "
+			  "at auth_reply_max, before the check ended (%s)",
+			  c->via, who, c->service, c->client,
+			  c->result == AUTH_OK ? "ok" :
+			  c->result == AUTH_FAIL ? c->reason : "tempfail");
+	else if (c->cancelled)
 		log_info("%s: user=%s service=%s client=%s: client went away "
 			 "before the answer (%s)", c->via, who, c->service,
 			 c->client, c->result == AUTH_OK ? "ok" :
@@ -129,6 +153,7 @@ finish(struct auth_check *c)
 	uint64_t now = loop_now(authd.loop), delay = 0, elapsed, logged_delay = 0;
 	const struct authd_settings *s = authd.set;
 
+	loop_timer_cancel(authd.loop, &c->timer);	/* the deadline */
 	if (c->result == AUTH_OK && authd.cache != NULL && !c->cached &&
 	    c->pw != NULL)
 		cache_insert(authd.cache, c->cache_id, c->pw, c->pw_len,
@@ -297,6 +322,7 @@ check_new(const struct auth_request *r)
 	c->hash = s->hash;
 	c->backend = s->backend;
 	c->state = ST_WORKING;
+	loop_timer_init(&c->timer, deadline_fired);
 	snprintf(c->via, sizeof(c->via), "%s", r->via);
 	authd_log_safe(r->login, r->login_len, c->login_log, sizeof(c->login_log));
 	authd_log_safe(r->service ? r->service : "", r->service ? r->service_len : 0,
@@ -396,6 +422,7 @@ auth_check_start(const struct auth_request *r)
 			return finish(c) ? NULL : c;
 		}
 		c->job.run = pam_run;
+		loop_timer_set(authd.loop, &c->timer, s->reply_max);
 		worker_submit(authd.pam_pool, &c->job);
 		return c;
 	}
@@ -424,6 +451,7 @@ auth_check_start(const struct auth_request *r)
 		store_run(&c->job);
 		return finish(c) ? NULL : c;
 	}
+	loop_timer_set(authd.loop, &c->timer, s->reply_max);
 	worker_submit(authd.hash_pool, &c->job);
 	return c;
 }
