@@ -5,17 +5,11 @@
 # private Postfix is stopped at exit.
 set -euo pipefail
 source "$SRCDIR/tests/daemon/dlib.sh"
+source "$SRCDIR/tests/interop/pflib.sh"
 
-for p in postfix swaks postconf; do
-	command -v "$p" >/dev/null ||
-		{ echo "Bail out! $p not found (install postfix and swaks)"; exit 1; }
-done
-getent passwd postfix >/dev/null || { echo "Bail out! no postfix user"; exit 1; }
-
-PF=$TMP/pf
-mkdir -p "$PF/conf/sasl" "$PF/queue" "$PF/data"
-chown postfix "$PF/data"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+command -v swaks >/dev/null || { echo "Bail out! swaks not found (install swaks)"; exit 1; }
+pf_init
+PORT=$(free_port)
 
 # authd: the socket must be reachable by smtpd (user postfix).
 write_dconf "socket_group = postfix"
@@ -32,96 +26,12 @@ saslauthd_path: $SOCK
 mech_list: PLAIN LOGIN
 EOF
 
-cat >"$PF/conf/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $PF/queue
-data_directory = $PF/data
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-meta_directory = /etc/postfix
-shlib_directory = /usr/lib/postfix
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.example.org
-mydomain = example.org
-myorigin = example.org
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-maillog_file = $PF/maillog
-maillog_file_prefixes = $TMP
-default_transport = discard
-relay_transport = discard
-local_transport = discard
-alias_maps =
-alias_database =
-local_recipient_maps =
-biff = no
-smtpd_tls_security_level = none
-smtpd_sasl_auth_enable = yes
-smtpd_sasl_type = cyrus
-smtpd_sasl_path = smtpd
-cyrus_sasl_config_path = $PF/conf/sasl
-smtpd_sasl_local_domain = example.org
-smtpd_sasl_security_options = noanonymous
-smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-smtpd_recipient_restrictions = permit_sasl_authenticated, reject
-EOF
-
-cat >"$PF/conf/master.cf" <<EOF
-127.0.0.1:$PORT inet n - n - - smtpd
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-discard   unix  - - n - - discard
-error     unix  - - n - - error
-retry     unix  - - n - - error
-showq     unix  n - n - - showq
-postlog   unix-dgram n - n - 1 postlogd
-EOF
-
-pf_stop() {
-	postfix -c "$PF/conf" stop >/dev/null 2>&1
-	local pid i
-	pid=$(tr -d ' ' <"$PF/queue/pid/master.pid" 2>/dev/null || true)
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		for ((i = 0; i < 40; i++)); do
-			kill -0 "$pid" 2>/dev/null || return 0
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	return 0
-}
-at_exit pf_stop
-
-desc "the private Postfix starts"
-expect_rc 0 postfix -c "$PF/conf" start
-# Wait (10 s at most) for smtpd's port.
-listening=no
-for ((i = 0; i < 100; i++)); do
-	if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$PORT" 2>/dev/null; then
-		listening=yes
-		break
-	fi
-	sleep 0.1
-done
-desc "the private smtpd listens on 127.0.0.1:$PORT"
-expect_eq yes "$listening"
-if [ "$listening" != yes ]; then
-	diag "$PF/maillog" maillog
-	echo "Bail out! the private Postfix did not start"
-	exit 1
-fi
+pf_main_cf "smtpd_sasl_type = cyrus" \
+	"smtpd_sasl_path = smtpd" \
+	"cyrus_sasl_config_path = $PF/conf/sasl" \
+	"smtpd_sasl_local_domain = example.org"
+pf_master_cf "127.0.0.1:$PORT inet n - n - - smtpd"
+pf_start "$PORT"
 
 # sw ARGS... - swaks against the private smtpd, output to $OUT.
 sw() {

@@ -17,23 +17,17 @@
 # is stopped at exit.
 set -euo pipefail
 source "$SRCDIR/tests/daemon/dlib.sh"
+source "$SRCDIR/tests/interop/pflib.sh"
 
-for p in postfix postconf swaks curl msmtp python3; do
+for p in swaks curl msmtp python3; do
 	command -v "$p" >/dev/null || {
-		echo "Bail out! $p not found (install postfix swaks curl msmtp)"
+		echo "Bail out! $p not found (install swaks curl msmtp)"
 		exit 1
 	}
 done
 perl -MAuthen::SASL -e1 2>/dev/null ||
 	{ echo "Bail out! Authen::SASL missing (install libauthen-sasl-perl)"; exit 1; }
-getent passwd postfix >/dev/null || { echo "Bail out! no postfix user"; exit 1; }
-
-PF=$TMP/pf
-mkdir -p "$PF/conf" "$PF/queue" "$PF/data"
-chown postfix "$PF/data"
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+pf_init
 PORT=$(free_port)
 PORT2=$(free_port)
 while [ "$PORT2" = "$PORT" ]; do PORT2=$(free_port); done
@@ -47,99 +41,10 @@ add_user bob@example.org 'Bob-Smtp2' -m all
 add_user carol@example.org 'Carol-Smtp3' -m 'plain scram'
 start_authd
 
-cat >"$PF/conf/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $PF/queue
-data_directory = $PF/data
-command_directory = /usr/sbin
-daemon_directory = /usr/lib/postfix/sbin
-meta_directory = /etc/postfix
-shlib_directory = /usr/lib/postfix
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.example.org
-mydomain = example.org
-myorigin = example.org
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-maillog_file = $PF/maillog
-maillog_file_prefixes = $TMP
-default_transport = discard
-relay_transport = discard
-local_transport = discard
-alias_maps =
-alias_database =
-local_recipient_maps =
-biff = no
-smtpd_tls_security_level = none
-smtpd_sasl_auth_enable = yes
-smtpd_sasl_type = dovecot
-smtpd_sasl_path = $ASOCK
-smtpd_sasl_security_options = noanonymous
-smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
-smtpd_recipient_restrictions = permit_sasl_authenticated, reject
-EOF
-
-cat >"$PF/conf/master.cf" <<EOF
-127.0.0.1:$PORT inet n - n - - smtpd
-127.0.0.1:$PORT2 inet n - n - - smtpd -o smtpd_sasl_security_options=noanonymous,noplaintext
-pickup    unix  n - n 60 1 pickup
-cleanup   unix  n - n - 0 cleanup
-qmgr      unix  n - n 300 1 qmgr
-rewrite   unix  - - n - - trivial-rewrite
-bounce    unix  - - n - 0 bounce
-defer     unix  - - n - 0 bounce
-trace     unix  - - n - 0 bounce
-verify    unix  - - n - 1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n - - proxymap
-anvil     unix  - - n - 1 anvil
-scache    unix  - - n - 1 scache
-discard   unix  - - n - - discard
-error     unix  - - n - - error
-retry     unix  - - n - - error
-showq     unix  n - n - - showq
-postlog   unix-dgram n - n - 1 postlogd
-EOF
-
-pf_stop() {
-	local pid kids i
-
-	pid=$(tr -d ' ' <"$PF/queue/pid/master.pid" 2>/dev/null || true)
-	postfix -c "$PF/conf" stop >/dev/null 2>&1
-	[ -n "$pid" ] || return 0
-	for ((i = 0; i < 40; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	# The master did not stop: it and its children (by pid, nothing else).
-	kids=$(ps -o pid= --ppid "$pid" 2>/dev/null || true)
-	# shellcheck disable=SC2086
-	kill -KILL "$pid" $kids 2>/dev/null
-	return 0
-}
-at_exit pf_stop
-
-desc "the private Postfix starts"
-expect_rc 0 postfix -c "$PF/conf" start
-listening=no
-for ((i = 0; i < 100; i++)); do
-	if python3 -c 'import socket,sys
-for p in sys.argv[1:]: socket.create_connection(("127.0.0.1", int(p)), 1).close()' \
-		"$PORT" "$PORT2" 2>/dev/null; then
-		listening=yes
-		break
-	fi
-	sleep 0.1
-done
-desc "the private smtpd listens on 127.0.0.1:$PORT and :$PORT2"
-expect_eq yes "$listening"
-if [ "$listening" != yes ]; then
-	diag "$PF/maillog" maillog
-	echo "Bail out! the private Postfix did not start"
-	exit 1
-fi
+pf_main_cf "smtpd_sasl_type = dovecot" "smtpd_sasl_path = $ASOCK"
+pf_master_cf "127.0.0.1:$PORT inet n - n - - smtpd" \
+	"127.0.0.1:$PORT2 inet n - n - - smtpd -o smtpd_sasl_security_options=noanonymous,noplaintext"
+pf_start "$PORT" "$PORT2"
 
 MAIL=$TMP/mail.txt
 printf 'From: sender@example.org\r\nTo: rcpt@example.net\r\nSubject: t\r\n\r\nhello\r\n' >"$MAIL"
