@@ -27,6 +27,10 @@ store_group = authd
 default_realm = example.org
 socket_dir = $sock
 user = authd
+# The auth socket (Postfix smtpd_sasl_type = dovecot) offers everything the
+# demo user's verifiers can serve.
+auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256
+digest_md5_realms = example.org
 CONF
 if [ -f "$sock/authd.pid" ] && kill "$(cat "$sock/authd.pid")" 2>/dev/null; then
 	for _ in $(seq 50); do [ -e "$sock/mux" ] || break; sleep 0.1; done
@@ -58,16 +62,22 @@ printf 'wrong\n' | $pwtool -p check "$demo_user" 2>/dev/null || rc=$?
 echo "  check with a wrong password: refused (exit $rc)"
 printf '  authtest through the mux socket: '
 "$top/build/client-lib/authtest" mux -f "$sock/mux" -u "$demo_user" -p "$demo_pass"
+for m in CRAM-MD5 DIGEST-MD5 SCRAM-SHA-256; do
+	printf '  authtest through the auth socket, %s: ' "$m"
+	"$top/build/client-lib/authtest" auth -f "$sock/auth" -m "$m" \
+		-u "$demo_user" -p "$demo_pass"
+done
 cat <<TXT
 
 Try it yourself:
   $top/build/client-lib/authtest mux -f $sock/mux -u $demo_user -p $demo_pass
   testsaslauthd -f $sock/mux -u demo -r example.org -p $demo_pass   # Cyrus' own tester (sasl2-bin)
+  $top/build/client-lib/authtest auth -f $sock/auth -m SCRAM-SHA-256 -u $demo_user -p $demo_pass
   $pwtool list
   $pwtool add alice                 # prompts twice; realm from default_realm
   echo 's3cret' | $pwtool -p add bob@example.net
   $pwtool --json show $demo_user
   $pwtool export | head
-  man ./man/pwtool.8 ./man/authd.8   # every command, option and exit code
+  man ./man/pwtool.8 ./man/authd.8 ./man/authd.conf.5   # every command, option, key and exit code
   kill \$(cat $sock/authd.pid)          # stop the demo daemon
 TXT
