@@ -905,10 +905,32 @@ num(const char *s, const char *what, double lo, double hi)
  * wait out an auth penalty of 2 s or more, which stalls the next run.
  * Returns the requests still open when it gives up. */
 #define DRAIN_S	10
+
+/* serve_events - one epoll_wait on ep (timeout ms) and the I/O it reports. */
+static void
+serve_events(int timeout)
+{
+	struct epoll_event evs[64];
+	int n, j;
+
+	n = epoll_wait(ep, evs, 64, timeout);
+	if (n < 0 && errno != EINTR)
+		die("epoll_wait: %s", strerror(errno));
+	for (j = 0; j < n; j++) {
+		struct conn *c = evs[j].data.ptr;
+
+		if (c->dead)
+			continue;
+		if (evs[j].events & EPOLLOUT)
+			flush(c);
+		if (!c->dead && (evs[j].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+			conn_read(c);
+	}
+}
+
 static uint64_t
 drain(void)
 {
-	struct epoll_event evs[64];
 	uint64_t deadline = now_ns() + (uint64_t)DRAIN_S * 1000000000ULL;
 	uint64_t open;
 	unsigned int i;
@@ -916,7 +938,6 @@ drain(void)
 	draining = true;
 	for (;;) {
 		uint64_t now = now_ns();
-		int n, j;
 
 		open = 0;
 		for (i = 0; i < nconns; i++) {
@@ -928,19 +949,7 @@ drain(void)
 		}
 		if (open == 0 || now >= deadline)
 			return open;
-		n = epoll_wait(ep, evs, 64, (int)((deadline - now) / 1000000 + 1));
-		if (n < 0 && errno != EINTR)
-			die("epoll_wait: %s", strerror(errno));
-		for (j = 0; j < n; j++) {
-			struct conn *c = evs[j].data.ptr;
-
-			if (c->dead)
-				continue;
-			if (evs[j].events & EPOLLOUT)
-				flush(c);
-			if (!c->dead && (evs[j].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-				conn_read(c);
-		}
+		serve_events((int)((deadline - now) / 1000000 + 1));
 	}
 }
 
@@ -959,7 +968,6 @@ int
 main(int argc, char **argv)
 {
 	struct sockaddr_un sun;
-	struct epoll_event evs[64];
 	struct rusage ru;
 	double seconds, warmup = 1.0, window_s, mean = 0, rps, cpu_s, wall_s;
 	uint64_t total = 0, t_end, t_done, requests_all, abandoned;
@@ -1029,7 +1037,7 @@ main(int argc, char **argv)
 
 	for (;;) {
 		uint64_t now = now_ns();
-		int n, j, timeout;
+		int timeout;
 		unsigned int alive = 0;
 
 		if (now >= win_end || (count_limit != 0 && completed >= count_limit))
@@ -1046,19 +1054,7 @@ main(int argc, char **argv)
 		timeout = (int)((win_end - now) / 1000000 + 1);
 		if (rate > 0 && timeout > 1)
 			timeout = 1;	/* the next start slot */
-		n = epoll_wait(ep, evs, 64, timeout);
-		if (n < 0 && errno != EINTR)
-			die("epoll_wait: %s", strerror(errno));
-		for (j = 0; j < n; j++) {
-			struct conn *c = evs[j].data.ptr;
-
-			if (c->dead)
-				continue;
-			if (evs[j].events & EPOLLOUT)
-				flush(c);
-			if (!c->dead && (evs[j].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-				conn_read(c);
-		}
+		serve_events(timeout);
 	}
 	t_end = now_ns();
 	abandoned = drain();
