@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "log.h"
 #include "loop.h"
+#include "mech.h"
 #include "secret.h"
 #include "throttle.h"
 #include "userdb.h"
@@ -47,7 +48,7 @@ struct auth_check {
 	int found;
 	enum auth_result result;
 	const char *reason;		/* for the log only */
-	char reason_buf[160];
+	char reason_buf[384];	/* room for a realm (253) in a reason */
 	uint64_t start, deadline_mono;
 	struct userdb_hash_params hash;
 	enum authd_backend backend;
@@ -350,6 +351,19 @@ check_new(const struct auth_request *r)
 	return c;
 }
 
+/* realm_refuses - auth_realm_mechanisms forbids r->mech in the realm of
+ * name: the reason goes to buf. */
+static bool
+realm_refuses(const struct auth_request *r, const struct userdb_name *name,
+	      char *buf, size_t size)
+{
+	if (r->mech == NULL || mech_allowed(r->mech, name->realm))
+		return false;
+	snprintf(buf, size, "mechanism %s is not allowed in realm %s "
+		 "(auth_realm_mechanisms)", r->mech, name->realm);
+	return true;
+}
+
 struct auth_check *
 auth_report_start(const struct auth_request *r, const struct userdb_name *name,
 		  enum auth_result result, const char *reason)
@@ -366,6 +380,12 @@ auth_report_start(const struct auth_request *r, const struct userdb_name *name,
 	c->result = result;
 	snprintf(c->reason_buf, sizeof(c->reason_buf), "%s",
 		 reason != NULL ? reason : "");
+	/* The mechanism has already done its work (the same work for every
+	 * user, so no timing tells the policy from a wrong password); only
+	 * the log says which it was. */
+	if (name != NULL && result != AUTH_TEMPFAIL &&
+	    realm_refuses(r, name, c->reason_buf, sizeof(c->reason_buf)))
+		c->result = AUTH_FAIL;
 	c->reason = c->reason_buf;
 	return finish(c) ? NULL : c;
 }
@@ -394,10 +414,16 @@ auth_check_start(const struct auth_request *r)
 	}
 	if (why == NULL)
 		why = userdb_password_check(r->password, r->password_len);
+	if (why == NULL && s->backend == BACKEND_STORE &&
+	    realm_refuses(r, &c->name, c->reason_buf, sizeof(c->reason_buf)))
+		why = c->reason_buf;
 	if (why != NULL) {
-		/* Malformed names cannot exist, so answering at once reveals
-		 * nothing about any user. */
-		snprintf(c->reason_buf, sizeof(c->reason_buf), "%s", why);
+		/* Malformed names cannot exist, and a realm's mechanism
+		 * policy is the same for all its users, so answering without
+		 * a hash reveals nothing about any user (and the failure delay
+		 * still runs from the request's start). */
+		if (why != c->reason_buf)
+			snprintf(c->reason_buf, sizeof(c->reason_buf), "%s", why);
 		c->reason = c->reason_buf;
 		if (c->id[0] == '\0')
 			snprintf(c->id, sizeof(c->id), "%s", c->login_log);

@@ -39,6 +39,8 @@ struct auth_request {
 	const char *password;		/* secret; copied and wiped */
 	size_t password_len;
 	bool no_delay;			/* trusted client asked: no failure delay */
+	const char *mech;		/* SASL mechanism, NULL on the mux socket:
+					 * checked against auth_realm_mechanisms */
 	/* called once with the result (unless cancelled); the check and
 	 * everything it points to is freed right after it returns */
 	void (*done)(void *ctx, enum auth_result result,

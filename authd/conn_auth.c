@@ -339,6 +339,7 @@ request_of(struct sasl_req *r, const char *login, size_t login_len)
 	ar.client = r->rip[0] != '\0' ? r->rip : NULL;
 	ar.client_len = strlen(r->rip);
 	ar.no_delay = r->no_penalty;
+	ar.mech = r->mech->name;
 	ar.done = finish_req;
 	ar.ctx = r;
 	return ar;

@@ -136,8 +136,9 @@ load_config(bool missing_ok)
 					"default_realm or digest_md5_realms");
 			goto fail_settings;
 		}
-		if ((why = mech_enable(mechs)) != NULL) {
-			error = xasprintf("auth_mechanisms: %s", why);
+		if ((why = mech_enable(mechs, config_str(cfg,
+				"auth_realm_mechanisms"))) != NULL) {
+			error = xstrdup(why);
 			goto fail_settings;
 		}
 	}

@@ -67,9 +67,15 @@ extern const struct mech mech_plain, mech_login, mech_cram_md5,
 const struct mech *mech_find(const char *name);
 /* mech_list - the enabled mechanisms in advertising order. */
 const struct mech *const *mech_list(size_t *n_r);
-/* mech_enable - set the enabled list from auth_mechanisms; NULL or a
- * static reason. */
-const char *mech_enable(const char *list);
+/* mech_enable - set the enabled list from auth_mechanisms and the
+ * per-realm restrictions from auth_realm_mechanisms, both or neither;
+ * NULL or a static reason that names the key. */
+const char *mech_enable(const char *list, const char *realm_list);
+/* mech_allowed - whether users of realm (normalised) may log in with
+ * the mechanism named mech (case-insensitive).  The MECH list goes out
+ * before any user is named, so it cannot depend on the realm: this is
+ * checked once the mechanism knows who the user is. */
+bool mech_allowed(const char *mech, const char *realm);
 
 /* mech_lookup - normalise (login, len) and fetch its record through the
  * loop's store reader.  Returns 1 found, 0 unknown, -1 store error, -2 a

@@ -57,6 +57,7 @@ const struct config_key settings_keys[] = {
 	{ "auth_request_timeout", CONFIG_TIME, "60s", 1000, 600000, NULL },
 	{ "auth_disable_plaintext", CONFIG_BOOL, "no", 0, 0, NULL },
 	{ "auth_proxy_users", CONFIG_STR, "", 0, 0, NULL },
+	{ "auth_realm_mechanisms", CONFIG_STR, "", 0, 0, NULL },
 	{ "digest_md5_realms", CONFIG_STR, "", 0, 0, NULL },
 	{ NULL, CONFIG_STR, NULL, 0, 0, NULL },
 };

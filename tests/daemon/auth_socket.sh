@@ -737,10 +737,74 @@ x d 6 SCRAM-SHA-1 alice@example.org Alice-Pw1 authzid=bob fro=1
 like "SCRAM-SHA-1 as alice for bob with final-resp-ok: OK user=bob@example.org resp=" \
 	"^OK${T}6${T}user=bob@example\.org(${T}.*)?${T}resp=" "$RES"
 authp close d
+
+# --- auth_realm_mechanisms: per-realm restrictions ---
+
+stop_authd
+write_dconf "auth_mechanisms = $ALL_MECHS" \
+	"digest_md5_realms = example.org legacy.example" \
+	"auth_realm_mechanisms = example.org:scram-sha-256,scram-sha-1 EXAMPLE.org:plain"
+add_user eve@legacy.example 'Eve-Pw6' -m all
+start_authd
+authp open r none
+is "auth_realm_mechanisms leaves the MECH list alone (it is sent before any user is named)" \
+	6 "$(ap_vals hs | grep -c '^MECH')"
+x r 1 SCRAM-SHA-256 alice@example.org Alice-Pw1
+is "example.org allows SCRAM-SHA-256: OK" "OK${T}1${T}user=alice@example.org yes" "$RES $VER"
+x r 1 PLAIN alice@example.org Alice-Pw1
+is "a second word for the same realm (any case) adds PLAIN: OK" \
+	"OK${T}1${T}user=alice@example.org" "$RES"
+x r 2 CRAM-MD5 alice@example.org Alice-Pw1
+is "CRAM-MD5 with the right password in example.org: FAIL, nothing more" "FAIL${T}2" "$RES"
+expect_log 'user=alice@example.org service=smtp client=- result=fail reason="mechanism CRAM-MD5 is not allowed in realm example.org \(auth_realm_mechanisms\)"'
+x r 2 CRAM-MD5 alice@example.org Alice-Pw1-x
+is "... the same reply as a wrong password" "FAIL${T}2" "$RES"
+x r 2 CRAM-MD5 nosuch@example.org Alice-Pw1
+is "... and as an unknown user" "FAIL${T}2" "$RES"
+x r 3 LOGIN alice@example.org Alice-Pw1
+is "LOGIN (not listed) with the right password: FAIL" "FAIL${T}3" "$RES"
+expect_log 'mechanism LOGIN is not allowed in realm example.org'
+x r 3 DIGEST-MD5 alice Alice-Pw1 realm=example.org
+is "DIGEST-MD5 (not listed) with the right password: FAIL, no rspauth" \
+	"FAIL${T}3 none" "$RES $FIN"
+x r 4 PLAIN Alice Alice-Pw1
+is "PLAIN with a bare name in the default realm: OK" \
+	"OK${T}4${T}user=alice@example.org${T}original_user=Alice" "$RES"
+for m in CRAM-MD5 LOGIN SCRAM-SHA-256; do
+	x r 5 "$m" eve@legacy.example Eve-Pw6
+	like "a realm not listed keeps every enabled mechanism: $m OK" \
+		"^OK${T}5${T}user=eve@legacy\.example" "$RES"
+done
+x r 5 DIGEST-MD5 eve Eve-Pw6 realm=legacy.example
+like "... DIGEST-MD5 too" "^OK${T}5${T}user=eve@legacy\.example" "$RES"
+authp close r
+desc "the mux socket is not restricted by auth_realm_mechanisms"
+expect_rc 0 "$AUTHTEST" mux -f "$SOCK" -u alice -r example.org -p Alice-Pw1
+
+cp "$CONF" "$TMP/good.conf"
+sed -i 's/^auth_realm_mechanisms = .*/auth_realm_mechanisms = example.org:plain,cram-md5/' "$CONF"
+kill -HUP "$AUTHD_PID"
+expect_log 'configuration reloaded from'
+authp open r2 none
+x r2 1 CRAM-MD5 alice@example.org Alice-Pw1
+is "after SIGHUP with example.org:plain,cram-md5: CRAM-MD5 OK" \
+	"OK${T}1${T}user=alice@example.org" "$RES"
+x r2 1 SCRAM-SHA-256 alice@example.org Alice-Pw1
+is "... and SCRAM-SHA-256 FAILs" "FAIL${T}1" "$RES"
+sed -i 's/^auth_realm_mechanisms = .*/auth_realm_mechanisms = example.org:gssapi/' "$CONF"
+kill -HUP "$AUTHD_PID"
+expect_log 'auth_realm_mechanisms: unknown mechanism'
+x r2 2 CRAM-MD5 alice@example.org Alice-Pw1
+is "a reload with a bad auth_realm_mechanisms keeps the running policy" \
+	"OK${T}2${T}user=alice@example.org" "$RES"
+x r2 2 SCRAM-SHA-256 alice@example.org Alice-Pw1
+is "... all of it" "FAIL${T}2" "$RES"
+authp close r2
+cp "$TMP/good.conf" "$CONF"
 alive_or_restart "authd is still running at the end"
 
 desc "no password of this test in authd's log"
-check bash -c '! grep -Eq "Alice-Pw1|Bob-Pw2|Carol-Pw4|Dave-Pw5|John-Pw3|tanstaaf" "$1"' _ "$LOG"
+check bash -c '! grep -Eq "Alice-Pw1|Bob-Pw2|Carol-Pw4|Dave-Pw5|John-Pw3|Eve-Pw6|tanstaaf" "$1"' _ "$LOG"
 desc "authd logged no crash or internal error"
 check bash -c '! grep -Eiq "assert|panic|fatal|BUG" "$1"' _ "$LOG"
 finish

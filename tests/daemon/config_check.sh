@@ -45,6 +45,26 @@ desc "a bad back-end name: exit 1 with FILE:LINE"
 expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
 expect_err "$TMP/bad\\.conf:$BADLINE: auth_backend"
 
+# auth_realm_mechanisms: realm:mech[,mech] words, within auth_mechanisms
+for row in "example.org|each word is realm:mechanism" \
+	"example.org:|each word is realm:mechanism" \
+	"example..org:plain|invalid realm name" \
+	"example.org:plain,gssapi|unknown mechanism" \
+	"example.org:plain,,login|unknown mechanism" \
+	"example.org:cram-md5|a mechanism that auth_mechanisms does not enable"; do
+	bad "auth_realm_mechanisms = ${row%%|*}"
+	desc "auth_realm_mechanisms = ${row%%|*}: exit 1"
+	expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
+	expect_err "auth_realm_mechanisms: ${row#*|}"
+done
+bad "auth_realm_mechanisms = example.org:plain,scram-sha-256 Legacy.Example:login"
+desc "a good auth_realm_mechanisms passes authd -t"
+expect_rc 0 "$AUTHD" -t -c "$TMP/bad.conf"
+bad "auth_mechanisms = plain kerberos"
+desc "an unknown word in auth_mechanisms: exit 1"
+expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
+expect_err "auth_mechanisms: unknown mechanism"
+
 bad "mux_timeout = 10ms"
 desc "a time below its range: exit 1 with FILE:LINE"
 expect_rc 1 "$AUTHD" -t -c "$TMP/bad.conf"
