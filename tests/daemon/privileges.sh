@@ -125,6 +125,12 @@ desc "socket_peer_groups = mail: a client whose gid is mail is allowed"
 expect_rc 0 as_user nobody mail "$AUTHTEST" mux -f "$SOCK" -u alice -p secret1
 refused "socket_peer_groups = mail: the same user with gid nogroup is refused" \
 	as_user nobody nogroup "$AUTHTEST" mux -f "$SOCK"
+desc "socket_peer_groups = mail: gid nogroup with mail among the supplementary groups is allowed"
+expect_rc 0 setpriv --reuid=nobody --regid=nogroup --groups=mail -- \
+	"$AUTHTEST" mux -f "$SOCK" -u alice -p secret1
+refused "socket_peer_groups = mail: supplementary groups without mail are refused" \
+	setpriv --reuid=nobody --regid=nogroup --groups=daemon,nogroup -- \
+	"$AUTHTEST" mux -f "$SOCK"
 stop_authd
 
 write_dconf
