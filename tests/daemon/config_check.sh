@@ -129,4 +129,17 @@ expect_rc 1 timeout 5 "$AUTHD" -d -c "$TMP/bad.conf"
 expect_err ":$BADLINE: unknown key"
 desc "... and left no socket behind"
 check test ! -e "$SOCK"
+
+# contrib/authd.conf.example documents every key of authd.conf(5), and its
+# values (uncommented; accounts and paths replaced by the test's) pass.
+EX=$SRCDIR/contrib/authd.conf.example
+desc "authd.conf.example and authd.conf(5) name the same keys"
+expect_eq "$(sed -n 's/^\.It Cm \([a-z_0-9]*\) Pq.*/\1/p' "$SRCDIR/man/authd.conf.5" | sort -u | paste -sd' ')" \
+	"$(sed -n 's/^#\{0,1\}\([a-z_0-9]*\) =.*/\1/p' "$EX" | sort -u | paste -sd' ')"
+sed -n 's/^#\{0,1\}\([a-z_0-9]* =.*\)/\1/p' "$EX" |
+	grep -Ev '^(store_path|store_owner|store_group|socket_dir|socket_owner|socket_group|socket_peer_users|socket_peer_groups|pid_file|user|group|chroot|pam_groups|default_realm) =' \
+	>"$TMP/example.conf"
+grep -E '^(user|group|socket_dir|store_path|store_group|default_realm) =' "$CONF" >>"$TMP/example.conf"
+desc "the example's values, uncommented, pass authd -t"
+expect_rc 0 "$AUTHD" -t -c "$TMP/example.conf"
 finish
