@@ -89,10 +89,14 @@ cache_lookup(struct cache *c, const char *id, const char *pw, size_t pw_len,
 
 		if (e->expires <= now || memcmp(e->id_mac, id_mac, 32) != 0)
 			continue;
-		hit = secret_equal(e->pw_mac, pw_mac, 32) &&
-		      secret_equal(e->fp, fp != NULL ? fp : nofp, CACHE_FP_LEN);
-		if (!hit)	/* stale: password or record changed */
+		/* A changed record makes the entry stale; a wrong password
+		 * does not: dropping the entry then would let anyone who
+		 * knows a user name make that user's next login pay for the
+		 * strong hash again, as often as they like. */
+		if (!secret_equal(e->fp, fp != NULL ? fp : nofp, CACHE_FP_LEN))
 			secret_wipe(e, sizeof(*e));
+		else
+			hit = secret_equal(e->pw_mac, pw_mac, 32);
 		break;
 	}
 	secret_wipe(pw_mac, sizeof(pw_mac));

@@ -11,6 +11,8 @@
  *    store record, which the loop fetches anyway (microseconds).  Any
  *    change to the record changes the fingerprint, and a deleted user has
  *    no record.  Back-ends without a record (PAM) rely on the TTL alone.
+ *  - A wrong password misses without dropping the entry, so guesses
+ *    cannot force the user's next login back onto the strong hash.
  *  - Only successes are stored; memory is bounded (a fixed table, 4-way
  *    set-associative, oldest entry of a set replaced); the TTL applies.
  * Used on the loop thread only: no locks.

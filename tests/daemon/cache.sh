@@ -42,9 +42,8 @@ desc "the wrong password was checked, not answered from the cache"
 expect_eq 4 "$(log_count 'user=alice@example\.org .*reason="wrong password"')"
 # Another user with alice's password: no cross-user hit.
 login_logged 1 bob old-pass no
-# (A failure drops the user's entry - cache.c treats any mismatch as
-# stale - so the next success is checked afresh, then cached again.)
-auth 0 alice old-pass
+# A wrong password leaves the user's entry alone: someone guessing must
+# not be able to make alice's next login pay for the hash again.
 login_logged 0 alice old-pass yes
 
 # Password change: the old one fails at once, the new one works.
