@@ -23,6 +23,11 @@
 #include "authp.h"
 
 #define MAX_REQUESTS	128
+/* Replies not yet taken by the client beyond which its connection is not
+ * read: a client that sends and never reads (every bad line costs it 19
+ * bytes and authd a 45-byte FAIL) must not grow authd's memory without
+ * bound.  Reading resumes once the client has taken everything. */
+#define OUT_BACKLOG_MAX	(256 * 1024)
 
 enum req_state { RQ_WAIT, RQ_BUSY, RQ_FINAL_WAIT };
 
@@ -59,6 +64,7 @@ struct auth_conn {
 	bool closed, dying;
 	bool flush_queued;		/* conn_flush_cb is deferred */
 	bool want_out;			/* EPOLLOUT is in the epoll mask */
+	bool paused;			/* EPOLLIN is not (OUT_BACKLOG_MAX) */
 	unsigned long cuid;
 };
 
@@ -78,8 +84,10 @@ conn_free(void *p)
 {
 	struct auth_conn *c = p;
 
-	free(c->in);
-	buf_free(&c->out);
+	/* Request lines carry PLAIN passwords and password-equivalent
+	 * responses: no copy outlives the connection. */
+	secret_free(c->in, c->in_cap + 1);
+	buf_free_secret(&c->out);
 	free(c);
 	authd.connections--;
 }
@@ -153,14 +161,18 @@ conn_flush(struct auth_conn *c)
 	loop_defer(authd.loop, conn_flush_cb, c);
 }
 
-/* set_out - EPOLLOUT in the mask or not; one epoll_ctl only on change. */
+/* set_events - EPOLLOUT while replies wait, EPOLLIN unless paused; one
+ * epoll_ctl only on change.  (EPOLLHUP and EPOLLERR come regardless, so a
+ * paused connection still notices the client going away.) */
 static void
-set_out(struct auth_conn *c, bool on)
+set_events(struct auth_conn *c, bool want_out, bool paused)
 {
-	if (c->want_out == on)
+	if (c->want_out == want_out && c->paused == paused)
 		return;
-	c->want_out = on;
-	(void)loop_mod(authd.loop, &c->io, on ? EPOLLIN | EPOLLOUT : EPOLLIN);
+	c->want_out = want_out;
+	c->paused = paused;
+	(void)loop_mod(authd.loop, &c->io, (paused ? 0 : EPOLLIN) |
+		       (want_out ? EPOLLOUT : 0));
 }
 
 /* conn_write_out - write what is queued. */
@@ -179,7 +191,7 @@ conn_write_out(struct auth_conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				set_out(c, true);
+				set_events(c, true, c->paused);
 				return;
 			}
 			/* Close after this batch: callers up the stack (a
@@ -193,7 +205,7 @@ conn_write_out(struct auth_conn *c)
 		return;
 	c->out.len = c->out_off = 0;
 	c->out.data[0] = '\0';
-	set_out(c, false);
+	set_events(c, false, false);
 }
 
 /* Deferred work runs first in, first out, so a flush queued before the
@@ -556,6 +568,33 @@ cmd_cont(struct auth_conn *c, char **f, size_t *lens, int n)
 	secret_free(data, len + 1);
 }
 
+/* too_many_fields - a line with more than AUTHP_MAX_FIELDS fields (cmd
+ * and idstr are its first two, as authp_split left them).  Its framing is
+ * fine, so like any other bad request it fails alone: an AUTH or CONT
+ * whose id can be read gets its FAIL (the client would otherwise wait for
+ * an answer that never comes); anything else is ignored. */
+static void
+too_many_fields(struct auth_conn *c, const char *cmd, const char *idstr)
+{
+	struct sasl_req *r;
+	uint32_t id;
+
+	if (!authp_parse_id(idstr, &id))
+		return;
+	r = req_find(c, id);
+	if (strcmp(cmd, "AUTH") == 0) {
+		if (r == NULL)	/* a duplicate id is ignored, as ever */
+			reply_fail(c, id, NULL, "too many parameters");
+	} else if (strcmp(cmd, "CONT") == 0) {
+		if (r == NULL) {
+			reply_fail(c, id, NULL, "unknown request id");
+		} else if (r->st != RQ_BUSY) {
+			reply_fail(c, id, NULL, "too many parameters");
+			req_free(r);
+		}
+	}
+}
+
 static void
 handle_line(struct auth_conn *c, char *line, size_t len)
 {
@@ -563,7 +602,11 @@ handle_line(struct auth_conn *c, char *line, size_t len)
 	size_t lens[AUTHP_MAX_FIELDS];
 	int n = authp_split(line, len, f, lens, AUTHP_MAX_FIELDS);
 
-	if (n <= 0)
+	if (n < 0) {	/* f[0] and f[1] are set all the same */
+		too_many_fields(c, f[0], f[1]);
+		return;
+	}
+	if (n == 0)
 		return;
 	if (strcmp(f[0], "AUTH") == 0) {
 		cmd_auth(c, f, lens, n);
@@ -578,8 +621,12 @@ handle_line(struct auth_conn *c, char *line, size_t len)
 			req_free(r);
 	} else if (strcmp(f[0], "VERSION") == 0) {
 		if (n < 2 || strcmp(f[1], "1") != 0) {
+			char v[4 * 64 + 1];
+
+			authd_log_safe(n >= 2 ? f[1] : "?", n >= 2 ? lens[1] : 1,
+				       v, sizeof(v));
 			log_notice("auth: client speaks protocol version %s, "
-				   "not 1: closing", n >= 2 ? f[1] : "?");
+				   "not 1: closing", v);
 			conn_close(c);
 		}
 	}
@@ -593,22 +640,36 @@ handle_line(struct auth_conn *c, char *line, size_t len)
 static void
 conn_read(struct auth_conn *c)
 {
+	if (c->out.len - c->out_off > OUT_BACKLOG_MAX) {
+		log_debug("auth: client %lu does not read its replies: "
+			  "reading paused", c->cuid);
+		set_events(c, true, true);
+		return;
+	}
 	{
 		ssize_t n;
 		char *nl;
 		size_t start = 0;
 
 		if (c->in_len == c->in_cap) {
+			size_t cap = c->in_cap * 2;
+			char *bigger;
+
 			if (c->in_cap >= AUTHP_LINE_MAX + 1) {
 				log_notice("auth: line longer than %d bytes: "
 					   "closing", AUTHP_LINE_MAX);
 				conn_close(c);
 				return;
 			}
-			c->in_cap *= 2;
-			if (c->in_cap > AUTHP_LINE_MAX + 1)
-				c->in_cap = AUTHP_LINE_MAX + 1;
-			c->in = xrealloc(c->in, c->in_cap + 1);
+			if (cap > AUTHP_LINE_MAX + 1)
+				cap = AUTHP_LINE_MAX + 1;
+			/* Not realloc: the old buffer holds a partial line,
+			 * maybe a password, and must be wiped. */
+			bigger = xmalloc(cap + 1);
+			memcpy(bigger, c->in, c->in_len);
+			secret_free(c->in, c->in_cap + 1);
+			c->in = bigger;
+			c->in_cap = cap;
 		}
 		n = read(c->io.fd, c->in + c->in_len, c->in_cap - c->in_len);
 		if (n < 0) {
@@ -633,6 +694,7 @@ conn_read(struct auth_conn *c)
 			return;
 		memmove(c->in, c->in + start, c->in_len - start);
 		c->in_len -= start;
+		secret_wipe(c->in + c->in_len, start);
 	}
 }
 
@@ -645,6 +707,10 @@ conn_event(struct loop_io *io, uint32_t events)
 		return;
 	if (events & EPOLLOUT)
 		conn_write_out(c);
+	if (!c->closed && c->paused && (events & (EPOLLHUP | EPOLLERR))) {
+		conn_close(c);	/* gone without reading what it asked for */
+		return;
+	}
 	if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		conn_read(c);
 }

@@ -32,7 +32,8 @@ long authp_unescape(char *s, size_t n);
 
 /* authp_split - split a line (without LF) at TABs, in place: fields are
  * NUL-terminated (the TABs are overwritten).  Returns the count, or -1 if
- * there are more than max. */
+ * there are more than max (the first max fields are set even then, so
+ * the caller can still answer the request id). */
 int authp_split(char *line, size_t len, char **fields, size_t *lens, int max);
 
 /* An AUTH request from a client. */

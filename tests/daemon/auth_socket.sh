@@ -690,6 +690,85 @@ like "the expired request is forgotten (CONT: FAIL, unknown id)" \
 	"^FAIL${T}1${T}reason=unknown" "$(ap_val line)"
 authp close e
 
+# More than 64 fields: the framing is fine, so only that request fails.
+many_f="AUTH${T}7${T}PLAIN${T}service=smtp"
+for ((i = 0; i < 62; i++)); do many_f+="${T}x=$i"; done
+authp open f
+authp send f "$many_f${T}resp=$(printf '\0alice@example.org\0Alice-Pw1' | base64)"
+authp read f
+is "an AUTH with 66 fields gets its own FAIL (not silence)" \
+	"FAIL${T}7${T}reason=too many parameters" "$(ap_val line)"
+authp send f "CONT${T}9${T}x${T}y$(printf "${T}z%.0s" $(seq 70))"
+authp read f
+is "a CONT with 73 fields and an unknown id: FAIL unknown request id" \
+	"FAIL${T}9${T}reason=unknown request id" "$(ap_val line)"
+x f 8 PLAIN alice@example.org Alice-Pw1
+is "... and the connection still works" "OK${T}8${T}user=alice@example.org" "$RES"
+authp close f
+
+# A VERSION the log must not take as text: control bytes are escaped.
+authp open g none
+authp send g "VERSION${T}2"$'\x1b[31mFAKE\rauthd: ready'
+authp eof g 2
+expect_log 'client speaks protocol version 2\\x1b\[31mFAKE\\x0dauthd:\\x20ready, not 1'
+authp close g
+
+# A client that sends and never reads: authd stops reading it once 256 KiB
+# of replies wait (its memory stays bounded), and loses none of them.
+desc "a client that never reads its replies cannot grow authd's memory; every reply arrives"
+check python3 - "$ASOCK" "$AUTHD_PID" <<'PY'
+import socket, sys, time
+path, pid = sys.argv[1], sys.argv[2]
+def rss_kb():
+    for l in open(f"/proc/{pid}/status"):
+        if l.startswith("VmRSS:"):
+            return int(l.split()[1])
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+buf = b""
+while b"DONE\n" not in buf:
+    buf += s.recv(4096)
+before = rss_kb()
+line = b"CONT\t4294967295\tx\n"
+chunk = line * 1000
+s.settimeout(1.0)
+sent, t0 = 0, time.time()
+while time.time() - t0 < 20 and sent < 64 * 1024 * 1024:
+    try:
+        sent += s.send(chunk)
+    except socket.timeout:
+        break
+grown = rss_kb() - before
+if sent % len(line):                      # finish the partial line
+    s.settimeout(None)
+    s.sendall(line[sent % len(line):])
+    sent += len(line) - sent % len(line)
+want = sent // len(line)
+s.settimeout(10)
+got, data = 0, b""
+want_reply = b"FAIL\t4294967295\treason=unknown request id\n"
+while got < want:
+    d = s.recv(1 << 16)
+    if not d:
+        break
+    data += d
+    n = data.count(b"\n")
+    got += n
+    bad = [l for l in data.split(b"\n")[:n] if l + b"\n" != want_reply]
+    if bad:
+        print(f"# unexpected reply {bad[0]!r}"); sys.exit(1)
+    data = data[data.rfind(b"\n") + 1:]
+print(f"# sent {sent} bytes ({want} lines) before authd stopped reading; "
+      f"RSS grew {grown} kB; {got} replies")
+if sent >= 64 * 1024 * 1024:
+    print("# authd never stopped reading"); sys.exit(1)
+if grown > 16 * 1024:
+    print("# RSS grew too much"); sys.exit(1)
+if got != want:
+    print("# replies lost"); sys.exit(1)
+PY
+alive_or_restart "authd is still running after the flood"
+
 # --- auth_disable_plaintext, auth_proxy_users, the default mechanisms ---
 
 alive_or_restart "authd is still running after the protocol edge cases"
