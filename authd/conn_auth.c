@@ -66,6 +66,7 @@ struct auth_conn {
 	bool want_out;			/* EPOLLOUT is in the epoll mask */
 	bool paused;			/* EPOLLIN is not (OUT_BACKLOG_MAX) */
 	unsigned long cuid;
+	unsigned long client_minor;	/* of the client's VERSION; 0 before */
 };
 
 static unsigned long next_cuid = 1;
@@ -496,6 +497,13 @@ cmd_auth(struct auth_conn *c, char **f, size_t *lens, int n)
 		reply_fail(c, a.id, NULL, "service name too long");
 		return;
 	}
+	/* Protocol 1.0 and 1.1 clients send a bare "resp=" for no initial
+	 * response at all: Exim's dovecot authenticator (VERSION 1 0) does
+	 * whenever the SMTP client gave none, so LOGIN, CRAM-MD5, DIGEST-MD5
+	 * and SCRAM would all fail.  Dovecot reads it so; an empty initial
+	 * response is "resp==" then. */
+	if (a.has_resp && a.resp[0] == '\0' && c->client_minor < 2)
+		a.has_resp = false;
 	if (a.has_resp && (ir = decode_b64(a.resp, a.resp_len, &irlen)) == NULL) {
 		reply_fail(c, a.id, "invalid_base64", NULL);
 		return;
@@ -628,6 +636,8 @@ handle_line(struct auth_conn *c, char *line, size_t len)
 			log_notice("auth: client speaks protocol version %s, "
 				   "not 1: closing", v);
 			conn_close(c);
+		} else if (n >= 3) {
+			c->client_minor = strtoul(f[2], NULL, 10);
 		}
 	}
 	/* CPID and unknown commands are ignored. */

@@ -54,8 +54,9 @@ cram_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	(void)ctx;
 	if (first) {
 		/* RFC 2195: the server speaks first; an initial response is a
-		 * protocol error. */
-		if (in != NULL)
+		 * protocol error (an empty one is taken as none, as Dovecot
+		 * does). */
+		if (in != NULL && len > 0)
 			return MECH_MALFORMED;
 		buf_append_str(&out->challenge, s->challenge);
 		return MECH_CONTINUE;

@@ -144,7 +144,9 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	bool ok;
 
 	if (first) {
-		if (in != NULL)		/* RFC 2831: no initial response */
+		/* RFC 2831: no initial response (an empty one is taken as
+		 * none, as Dovecot does) */
+		if (in != NULL && len > 0)
 			return MECH_MALFORMED;
 		put_challenge(s, &out->challenge);
 		s->sent = true;

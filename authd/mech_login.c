@@ -38,7 +38,9 @@ login_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	struct login_state *s = state;
 
 	(void)ctx;
-	if (first && in == NULL) {
+	/* An empty initial response ("resp==") prompts too, as Dovecot
+	 * does: there is no user name in it. */
+	if (first && (in == NULL || len == 0)) {
 		buf_append_str(&out->challenge, "Username:");
 		return MECH_CONTINUE;
 	}

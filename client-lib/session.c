@@ -311,9 +311,13 @@ send_auth(struct authd_session *s, const void *initial, size_t initial_len,
 		abuf_append_str(&line, "\tno-penalty");
 	if (s->flags & AUTHD_SESSION_FINAL_RESP_OK)
 		abuf_append_str(&line, "\tfinal-resp-ok");
-	/* resp= must be the last parameter; "resp=" alone is an empty
-	 * initial response, its absence none at all. */
-	if (initial != NULL) {
+	/* resp= must be the last parameter; its absence is no initial
+	 * response.  An empty one is "resp==": to a protocol 1.0 server
+	 * (libauthd says VERSION 1 0, as Postfix and Exim do) a bare "resp="
+	 * means none, Exim's habit. */
+	if (initial != NULL && initial_len == 0) {
+		abuf_append_str(&line, "\tresp==");
+	} else if (initial != NULL) {
 		abuf_append_str(&line, "\tresp=");
 		put_b64(&line, initial, initial_len);
 	}

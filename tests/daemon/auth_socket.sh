@@ -173,6 +173,46 @@ is "VERSION 2 closes the connection" yes "$(ap_val eof)"
 expect_log 'auth: client speaks protocol version 2, not 1: closing'
 for c in h1 h2 h3 h4 h5; do authp close $c; done
 
+# --- "resp=" and "resp==" ---
+# Protocol 1.0/1.1 clients mean no initial response by a bare "resp=" (Exim
+# sends it whenever the SMTP client gave none); "resp==" is an empty one.
+
+authp open r0 none
+authp send r0 "VERSION${T}1${T}0"
+authp send r0 "AUTH${T}1${T}LOGIN${T}service=smtp${T}resp="
+authp read r0
+is "VERSION 1 0, LOGIN with a bare resp=: no initial response, the Username: prompt" \
+	"CONT${T}1${T}$UB64" "$(ap_val line)"
+authp send r0 "AUTH${T}2${T}PLAIN${T}service=smtp${T}resp="
+authp read r0
+is "... PLAIN with a bare resp=: an empty challenge" "CONT${T}2${T}" "$(ap_val line)"
+authp send r0 "CONT${T}2${T}$(printf '\0alice@example.org\0Alice-Pw1' | base64)"
+authp read r0
+is "... and the credentials in the CONT that follows work" \
+	"OK${T}2${T}user=alice@example.org" "$(ap_val line)"
+authp send r0 "AUTH${T}3${T}CRAM-MD5${T}service=smtp${T}resp="
+authp read r0
+like "... CRAM-MD5 with a bare resp=: the challenge" \
+	"^CONT${T}3${T}[A-Za-z0-9+/]+=*\$" "$(ap_val line)"
+authp send r0 "AUTH${T}4${T}LOGIN${T}service=smtp${T}resp=="
+authp read r0
+is "resp== (an empty initial response) to LOGIN: the Username: prompt, as in Dovecot" \
+	"CONT${T}4${T}$UB64" "$(ap_val line)"
+authp send r0 "AUTH${T}5${T}DIGEST-MD5${T}service=smtp${T}resp=="
+authp read r0
+like "resp== to DIGEST-MD5: the challenge" "^CONT${T}5${T}[A-Za-z0-9+/]+=*\$" "$(ap_val line)"
+authp send r0 "AUTH${T}6${T}PLAIN${T}service=smtp${T}resp=="
+authp read r0
+like "resp== to PLAIN: an empty message, FAIL" "^FAIL${T}6(${T}|\$)" "$(ap_val line)"
+authp close r0
+authp open r1 none
+authp send r1 "VERSION${T}1${T}2"
+authp send r1 "AUTH${T}1${T}PLAIN${T}service=smtp${T}resp="
+authp read r1
+like "VERSION 1 2: a bare resp= is an empty initial response (PLAIN: FAIL)" \
+	"^FAIL${T}1(${T}|\$)" "$(ap_val line)"
+authp close r1
+
 # --- every mechanism with the right password ---
 
 authp open c

@@ -511,9 +511,10 @@ test_blocking(void)
 	s = authd_session_new(c, "PLAIN", "smtp");
 	CHECK(authd_session_start(s, "", 0, 2000) == AUTHD_FAIL,
 	      "an empty initial response");
-	snprintf(exp, sizeof(exp), "AUTH\t%lu\tPLAIN\tservice=smtp\tresp=",
+	snprintf(exp, sizeof(exp), "AUTH\t%lu\tPLAIN\tservice=smtp\tresp==\n",
 		 authd_session_id(s));
-	CHECK(logged(exp), "... is sent as a bare resp=");
+	CHECK(logged(exp), "... is sent as resp== (a bare resp= means none "
+	      "to a protocol 1.0 server)");
 	authd_session_free(s);
 
 	/* Parameters, flags and escaping. */
