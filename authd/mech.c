@@ -221,6 +221,28 @@ mech_fail(struct mech_out *out, const char *reason)
 }
 
 void
+mech_salt_secret(unsigned char out[USERDB_SECRET_LEN])
+{
+	static unsigned char fallback[USERDB_SECRET_LEN];
+	static bool have_fallback, warned;
+
+	if (authd.db != NULL && userdb_secret(authd.db, out))
+		return;
+	if (!have_fallback) {
+		if (RAND_bytes(fallback, sizeof(fallback)) != 1)
+			fatalx(1, "no random bytes");
+		have_fallback = true;
+	}
+	if (!warned) {
+		log_notice("the store has no secret yet (the next pwtool "
+			   "change adds one): until then, the made-up SCRAM "
+			   "salts of unknown users change when authd restarts");
+		warned = true;
+	}
+	memcpy(out, fallback, sizeof(fallback));
+}
+
+void
 mech_random_hex(char *out, size_t n)
 {
 	unsigned char raw[64];

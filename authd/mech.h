@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "name.h"
 #include "record.h"
+#include "userdb.h"
 
 enum mech_status { MECH_CONTINUE, MECH_PASSWORD, MECH_DONE, MECH_MALFORMED };
 
@@ -87,6 +88,9 @@ void mech_out_init(struct mech_out *out);
 void mech_out_clear(struct mech_out *out);
 /* mech_fail - MECH_DONE with AUTH_FAIL and a log reason. */
 enum mech_status mech_fail(struct mech_out *out, const char *reason);
+/* mech_salt_secret - the key of made-up SCRAM salts: the store's secret
+ * (userdb_secret), or a per-process one while the store has none. */
+void mech_salt_secret(unsigned char out[USERDB_SECRET_LEN]);
 /* mech_random_hex - n random bytes as 2n hex characters plus NUL. */
 void mech_random_hex(char *out, size_t n);
 

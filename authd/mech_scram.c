@@ -1,13 +1,19 @@
 /*
  * mech_scram - SCRAM-SHA-256 (RFC 7677) and SCRAM-SHA-1 (RFC 5802) from
- * the stored StoredKey/ServerKey (or cleartext).  No channel binding yet:
+ * the stored StoredKey/ServerKey.  No channel binding yet:
  * "p=" is refused, "n" and "y" are accepted (RFC 5802 §6; we advertise no
  * -PLUS variant, so "y" is honest).
  *
  * An unknown user, or one without this verifier, gets a server-first
- * message like any other (a salt derived from a per-process secret and
- * the name, the configured iteration count) and fails at the proof, so
- * the exchange does not reveal whether the user exists (RFC 5802 §9).
+ * message like any other (a salt derived from a secret, the hash and the
+ * normalised name, the configured iteration count) and fails at the
+ * proof, so the exchange does not reveal whether the user exists (RFC
+ * 5802 §9).
+ *
+ * A cleartext record does not serve SCRAM: deriving the keys when asked
+ * costs scram_iterations of PBKDF2 before the server-first message, which
+ * would both stall the event loop and, by its timing, single out users
+ * held in cleartext.
  *
  * Untrusted input: client-first and client-final messages (fuzzed in
  * tests/fuzz/fuzz_scram.c through scram_parse_*).
@@ -90,22 +96,26 @@ scram_free(void *state)
 }
 
 /* fake_verifier - a stable salt for a name that has no verifier, so that
- * asking twice gives the same answer, as for a real user. */
+ * asking twice gives the same answer, as for a real user: the same for
+ * every spelling of the name (who is the normalised key whenever the name
+ * parses), different for SHA-1 and SHA-256 (real users have a salt per
+ * verifier), and the same after a restart when the store holds its secret
+ * (mech_salt_secret). */
 static void
 fake_verifier(struct scram_state *s, const char *who)
 {
-	static unsigned char secret[32];
-	static bool have_secret;
-	unsigned char mac[32];
+	unsigned char secret[USERDB_SECRET_LEN], mac[32];
 	unsigned int n;
+	/* "scram-sha-1" or "scram-sha-256", a NUL, the name */
+	char *msg = xasprintf("scram-sha-%s%c%s", s->h == SCRAM_SHA1 ? "1" : "256",
+			      '\0', who);
+	size_t len = strlen(msg) + 1 + strlen(who);
 
-	if (!have_secret) {
-		if (RAND_bytes(secret, sizeof(secret)) != 1)
-			fatalx(1, "no random bytes");
-		have_secret = true;
-	}
-	HMAC(EVP_sha256(), secret, sizeof(secret), (const unsigned char *)who,
-	     strlen(who), mac, &n);
+	mech_salt_secret(secret);
+	HMAC(EVP_sha256(), secret, sizeof(secret), (const unsigned char *)msg,
+	     len, mac, &n);
+	secret_wipe(secret, sizeof(secret));
+	free(msg);
 	memset(&s->v, 0, sizeof(s->v));
 	s->v.iterations = authd.set->hash.scram_iterations;
 	s->v.salt_len = 16;
@@ -147,27 +157,14 @@ client_first(struct scram_state *s, const char *in, size_t len,
 	if (found == 1 && (rec.have & (s->h == SCRAM_SHA1 ? USERDB_V_SCRAM_SHA1 :
 						     USERDB_V_SCRAM_SHA256))) {
 		s->v = s->h == SCRAM_SHA1 ? rec.scram1 : rec.scram256;
-	} else if (found == 1 && (rec.have & USERDB_V_CLEARTEXT)) {
-		unsigned char salted[SCRAM_KEY_MAX];
-
-		/* Rare (cleartext store): derive the keys now. */
-		s->v.iterations = authd.set->hash.scram_iterations;
-		s->v.salt_len = 16;
-		RAND_bytes(s->v.salt, 16);
-		if (scheme_scram_salted(s->h, rec.plain, rec.plain_len, s->v.salt,
-					16, s->v.iterations, salted))
-			scheme_scram_keys(s->h, salted, s->v.stored_key,
-					  s->v.server_key);
-		else
-			fake_verifier(s, cf.user);
-		secret_wipe(salted, sizeof(salted));
-		if (s->fake)
-			s->fake_reason = "stored cleartext is refused by SASLprep";
 	} else {
-		fake_verifier(s, cf.user);
+		/* Every spelling of a name that parses gets one salt. */
+		fake_verifier(s, found >= 0 ? s->name.key : cf.user);
 		s->fake_reason = found == 1 ? (s->h == SCRAM_SHA1 ?
-			"no SCRAM-SHA-1 verifier stored for this user" :
-			"no SCRAM-SHA-256 verifier stored for this user") :
+			"no SCRAM-SHA-1 verifier stored for this user "
+			"(pwtool passwd -m scram adds one)" :
+			"no SCRAM-SHA-256 verifier stored for this user "
+			"(pwtool passwd -m scram adds one)") :
 			found == 0 ? "unknown user" : "invalid user name";
 	}
 	s->disabled = found == 1 && (rec.flags & USERDB_FLAG_DISABLED);

@@ -260,9 +260,11 @@ served_mechs(const struct userdb_record *rec, const char **out, size_t *n)
 		out[(*n)++] = "CRAM-MD5";
 	if (clear || (h & (USERDB_V_DIGEST_MD5 | USERDB_V_DIGEST_MD5_ADDR)))
 		out[(*n)++] = "DIGEST-MD5";
-	if (clear || (h & USERDB_V_SCRAM_SHA256))
+	/* Not from cleartext: authd would have to run the PBKDF2 when asked,
+	 * and its timing would single such users out (mech_scram.c). */
+	if (h & USERDB_V_SCRAM_SHA256)
 		out[(*n)++] = "SCRAM-SHA-256";
-	if (clear || (h & USERDB_V_SCRAM_SHA1))
+	if (h & USERDB_V_SCRAM_SHA1)
 		out[(*n)++] = "SCRAM-SHA-1";
 }
 

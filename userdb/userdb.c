@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "digest.h"
 #include "secret.h"
 #include "userdb.h"
@@ -197,7 +199,9 @@ userdb_keys(struct userdb *db, char ***keys_r, size_t *n_r,
 
 		if (n == cap)
 			keys = xrealloc(keys, (cap *= 2) * sizeof(char *));
-		keys[n++] = xstrndup(k.dptr, (size_t)k.dsize);
+		/* Users only: every user key has an '@'. */
+		if (memchr(k.dptr, '@', (size_t)k.dsize) != NULL)
+			keys[n++] = xstrndup(k.dptr, (size_t)k.dsize);
 		free(k.dptr);
 		k = next;
 	}
@@ -210,6 +214,25 @@ userdb_keys(struct userdb *db, char ***keys_r, size_t *n_r,
 	*keys_r = keys;
 	*n_r = n;
 	return true;
+}
+
+bool
+userdb_secret(struct userdb *db, unsigned char out[USERDB_SECRET_LEN])
+{
+	datum k = { (char *)USERDB_SECRET_KEY, sizeof(USERDB_SECRET_KEY) - 1 }, v;
+	const char *why;
+	bool ok;
+
+	if (!reader_refresh(db, &why))
+		return false;
+	v = gdbm_fetch(db->dbf, k);
+	if (v.dptr == NULL)
+		return false;
+	ok = v.dsize == USERDB_SECRET_LEN;
+	if (ok)
+		memcpy(out, v.dptr, USERDB_SECRET_LEN);
+	secret_free(v.dptr, (size_t)v.dsize);
+	return ok;
 }
 
 void
@@ -453,6 +476,30 @@ userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 			uid = txn->old_st.st_uid;
 		if (gid == (gid_t)-1)
 			gid = txn->old_st.st_gid;
+	}
+	{
+		/* Every committed store has its secret (userdb.h). */
+		datum k = { (char *)USERDB_SECRET_KEY,
+			    sizeof(USERDB_SECRET_KEY) - 1 }, v;
+		unsigned char secret[USERDB_SECRET_LEN];
+
+		if (!gdbm_exists(txn->dbf, k)) {
+			if (RAND_bytes(secret, sizeof(secret)) != 1) {
+				(void)snprintf(msg, sizeof(msg),
+					       "no random bytes for the "
+					       "store's secret");
+				goto fail;
+			}
+			v.dptr = (char *)secret;
+			v.dsize = sizeof(secret);
+			if (gdbm_store(txn->dbf, k, v, GDBM_REPLACE) != 0) {
+				secret_wipe(secret, sizeof(secret));
+				(void)snprintf(msg, sizeof(msg), "%s: %s", what,
+					       gdbm_strerror(gdbm_errno));
+				goto fail;
+			}
+			secret_wipe(secret, sizeof(secret));
+		}
 	}
 	if (gdbm_sync(txn->dbf) != 0) {
 		(void)snprintf(msg, sizeof(msg), "%s: %s", what,

@@ -22,6 +22,13 @@
  *    the next lookup, no reader ever sees a torn record, and no reader ever
  *    blocks a writer.
  *
+ * Besides the users, the file holds one record that is nobody's: the
+ * store's secret (USERDB_SECRET_KEY, a key without '@', which no name
+ * ever normalises to), 32 random bytes that the first commit adds.  authd
+ * keys its made-up SCRAM salts for unknown users with it, so that they
+ * stay the same across restarts, like real users' salts.  Listings and
+ * exports do not show it.
+ *
  * The price is that one change copies the whole file (about a second per
  * few hundred MB); batches amortise it, and the scale-out path for very
  * large user bases is a database server back-end.
@@ -58,7 +65,14 @@ void userdb_pin(struct userdb *db, bool on);
  * that request (it is stat()ed after the wake-up that delivered it). */
 void userdb_recheck(struct userdb *db);
 
-/* userdb_keys - every key of the current file, sorted (bytewise).  Returns
+#define USERDB_SECRET_KEY	"#secret"
+#define USERDB_SECRET_LEN	32
+
+/* userdb_secret - the store's secret into out; false if the store has
+ * none yet (no commit since it was introduced) or cannot be read. */
+bool userdb_secret(struct userdb *db, unsigned char out[USERDB_SECRET_LEN]);
+
+/* userdb_keys - every user key of the current file, sorted (bytewise).  Returns
  * false with *error_r on failure.  Free with userdb_keys_free(). */
 bool userdb_keys(struct userdb *db, char ***keys_r, size_t *n_r,
 		 const char **error_r);

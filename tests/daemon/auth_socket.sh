@@ -113,6 +113,7 @@ add_user tim@example.org 'tanstaaftanstaaf' -m all
 add_user 'john doe@example.org' 'John-Pw3' -m all
 add_user carol@example.org 'Carol-Pw4' -m 'plain scram'
 add_user dave@example.org 'Dave-Pw5' -m all --disabled
+add_user frank@example.org 'Frank-Pw7' -m cleartext
 start_authd
 
 # --- handshake ---
@@ -415,6 +416,46 @@ x c 14 SCRAM-SHA-256 alice Alice-Pw1 rawuser=al,ice
 is "SCRAM with a bare ',' in the name (client-first breaks apart): FAIL" \
 	"FAIL${T}14" "$RES"
 authp close c
+
+# --- SCRAM salts: an unknown user's cannot be told from a real one's ---
+
+# salt MECH NAME - the s= of the server-first message for NAME (the
+# exchange is cancelled: nothing is logged or counted)
+authp open sl
+salt() {
+	local b64
+
+	authp send sl "AUTH${T}1${T}$1${T}service=smtp${T}resp=$(printf 'n,,n=%s,r=0123456789abcdef' "$2" | base64 -w0)"
+	authp read sl
+	b64=$(ap_val line | cut -f3)
+	authp send sl "CANCEL${T}1"
+	printf '%s' "$b64" | base64 -d | sed -n 's/.*,s=\([^,]*\),.*/\1/p'
+}
+S_ZZ=$(salt SCRAM-SHA-256 zz)
+desc "an unknown user gets a salt"
+check test -n "$S_ZZ"
+is "... the same for every spelling of the name (zz, ZZ@Example.ORG, zz@example.org)" \
+	"$S_ZZ $S_ZZ $S_ZZ" \
+	"$(salt SCRAM-SHA-256 zz) $(salt SCRAM-SHA-256 ZZ@Example.ORG) $(salt SCRAM-SHA-256 zz@example.org)"
+S_ZZ1=$(salt SCRAM-SHA-1 zz)
+desc "... and another one for SCRAM-SHA-1, as real users have a salt per verifier"
+check test -n "$S_ZZ1" -a "$S_ZZ1" != "$S_ZZ"
+S_AL=$(salt SCRAM-SHA-256 alice)
+is "a real user's salt is the same for every spelling too" "$S_AL $S_AL" \
+	"$(salt SCRAM-SHA-256 ALICE@EXAMPLE.ORG) $(salt SCRAM-SHA-256 alice@example.org)"
+desc "... and differs between SHA-1 and SHA-256"
+check test "$(salt SCRAM-SHA-1 alice)" != "$S_AL"
+authp close sl
+
+# A cleartext record does not serve SCRAM (the PBKDF2 at login would show
+# in the timing of the server-first message); PLAIN and CRAM-MD5 work.
+authp open cl
+x cl 1 SCRAM-SHA-256 frank Frank-Pw7
+is "SCRAM-SHA-256 for a cleartext-only user: FAIL" "FAIL${T}1" "$RES"
+expect_log 'user=frank@example.org .*reason="no SCRAM-SHA-256 verifier stored for this user'
+x cl 2 CRAM-MD5 frank Frank-Pw7
+is "... CRAM-MD5 from the cleartext: OK" "OK${T}2${T}user=frank@example.org${T}original_user=frank" "$RES"
+authp close cl
 
 # --- protocol edge cases ---
 
@@ -817,6 +858,10 @@ is "authd stopped cleanly (exit 0)" 0 "$STOP_RC"
 write_dconf "auth_disable_plaintext = yes" \
 	"auth_proxy_users = alice@example.org"
 start_authd
+authp open sl
+is "after a restart, the unknown user's salts are the ones of before (the store keeps the secret)" \
+	"$S_ZZ $S_ZZ1" "$(salt SCRAM-SHA-256 zz) $(salt SCRAM-SHA-1 zz)"
+authp close sl
 authp open d none
 is "default auth_mechanisms: SCRAM-SHA-256, SCRAM-SHA-1, PLAIN, LOGIN" \
 	"MECH${T}LOGIN${T}plaintext
@@ -923,7 +968,7 @@ cp "$TMP/good.conf" "$CONF"
 alive_or_restart "authd is still running at the end"
 
 desc "no password of this test in authd's log"
-check bash -c '! grep -Eq "Alice-Pw1|Bob-Pw2|Carol-Pw4|Dave-Pw5|John-Pw3|Eve-Pw6|tanstaaf" "$1"' _ "$LOG"
+check bash -c '! grep -Eq "Alice-Pw1|Bob-Pw2|Carol-Pw4|Dave-Pw5|John-Pw3|Eve-Pw6|Frank-Pw7|tanstaaf" "$1"' _ "$LOG"
 desc "authd logged no crash or internal error"
 check bash -c '! grep -Eiq "assert|panic|fatal|BUG" "$1"' _ "$LOG"
 finish

@@ -180,7 +180,7 @@ mech_case scram-sha-256 "['scram-sha-256:4096']" "['PLAIN', 'LOGIN', 'SCRAM-SHA-
 mech_case scram-sha-1 "['scram-sha-1:4096']" "['PLAIN', 'LOGIN', 'SCRAM-SHA-1']"
 mech_case cram-md5 "['cram-md5']" "['PLAIN', 'LOGIN', 'CRAM-MD5']"
 mech_case digest-md5 "['digest-md5', 'digest-md5-addr']" "['PLAIN', 'LOGIN', 'DIGEST-MD5']"
-mech_case cleartext "['cleartext']" "['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-256', 'SCRAM-SHA-1']"
+mech_case cleartext "['cleartext']" "['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5']"
 mech_case all "['sha512-crypt', 'scram-sha-256:4096', 'scram-sha-1:4096', 'cram-md5', 'digest-md5', 'digest-md5-addr']" "['PLAIN', 'LOGIN', 'CRAM-MD5', 'DIGEST-MD5', 'SCRAM-SHA-256', 'SCRAM-SHA-1']"
 mech_case "plain,cram-md5" "['sha512-crypt', 'cram-md5']" "['PLAIN', 'LOGIN', 'CRAM-MD5']"
 desc "an unknown mechanism word exits 2"
