@@ -29,6 +29,7 @@ struct mux_conn {
 	struct auth_check *check;
 	unsigned char reply[MUX_REPLY_MAX + 2];
 	size_t reply_len, reply_off;
+	size_t late;			/* bytes after the request */
 };
 
 static struct mux_conn *all_conns;
@@ -168,16 +169,24 @@ conn_read(struct mux_conn *c)
 		if (c->state == MUX_CLOSED)
 			return;
 		if (c->state != MUX_READING) {
-			/* Late bytes (a fifth field, or junk): drop them, but
-			 * notice a client that went away. */
+			/* Late bytes (a fifth field a 4-field reading did not
+			 * wait for, or junk): drop them, but notice a client
+			 * that went away.  One read per readiness report, and
+			 * no more than one whole request's worth: a client
+			 * streaming bytes during its failure delay must not
+			 * keep the loop reading for it. */
 			unsigned char sink[512];
 
 			n = read(c->io.fd, sink, sizeof(sink));
+			if (n > 0 && (c->late += (size_t)n) > MUX_REQUEST_MAX) {
+				log_debug("mux: more than %d bytes after the "
+					  "request: closing", MUX_REQUEST_MAX);
+				conn_close(c);
+				return;
+			}
 			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 				conn_close(c);
-			if (n <= 0)
-				return;
-			continue;
+			return;
 		}
 		if (c->len == c->cap) {
 			size_t cap = c->cap * 2 > MUX_REQUEST_MAX ?

@@ -169,9 +169,16 @@ ms=$(mux_value reply_ms)
 desc "... in well under 1 s (${ms:-?} ms)"
 if [ -n "$ms" ] && [ "$ms" -lt 700 ]; then pass; else fail; fi
 
+# --- a client that streams bytes after its request ---------------------------
+desc "bytes after the request up to one request's worth are dropped: NO still delivered"
+expect_mux "reply=[NO]" f:alice f:nope2 f:imap f:example.org send b:4000 read
+desc "more than one request's worth: the connection is closed, no reply (the loop does not keep reading it)"
+expect_mux "reply=<eof>" f:alice f:nope3 f:imap f:example.org send b:200000 read
+expect_log 'mux: more than 5130 bytes after the request: closing'
+
 desc "the daemon logged the refused over-long fields"
 check grep -q 'field longer than 1024 bytes, refused' "$LOG"
 desc "no password of the session appears in the log"
-check bash -c '! grep -Eq "secret1|bad5|late5|nope|qqqqqqqq|pppppppp" "$1"' _ "$LOG"
+check bash -c '! grep -Eq "secret1|bad5|late5|nope|nope2|nope3|qqqqqqqq|pppppppp" "$1"' _ "$LOG"
 alive "the whole session"
 finish
