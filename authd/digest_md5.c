@@ -161,6 +161,8 @@ digest_resp_parse(const char *in, size_t len, struct digest_resp *r)
 	if (why == NULL && r->charset != NULL &&
 	    strcasecmp(r->charset, "utf-8") != 0)
 		why = "charset other than utf-8";
+	if (why == NULL && r->authzid != NULL)
+		r->authzid_a1 = xstrdup(r->authzid);
 	if (why == NULL && r->charset == NULL) {
 		/* Without charset=utf-8 the strings are ISO-8859-1. */
 		char *u = latin1_to_utf8(r->username);
@@ -196,6 +198,7 @@ digest_resp_free(struct digest_resp *r)
 	free(r->digest_uri);
 	free(r->response);
 	free(r->authzid);
+	free(r->authzid_a1);
 	free(r->charset);
 	memset(r, 0, sizeof(*r));
 }

@@ -16,6 +16,8 @@
 struct digest_resp {
 	char *username, *realm, *nonce, *cnonce, *nc, *qop, *digest_uri,
 	     *response, *authzid, *charset;
+	char *authzid_a1;	/* authzid as received, for A1 (RFC 2831
+				 * converts only H()'s strings to 8859-1) */
 };
 
 /* digest_resp_parse - NULL or a static reason.  On success the strings

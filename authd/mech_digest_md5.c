@@ -70,8 +70,8 @@ digest_value(const unsigned char urp[16], const struct digest_resp *r,
 	buf_init(&b);
 	buf_append(&b, urp, 16);
 	buf_printf(&b, ":%s:%s", r->nonce, r->cnonce);
-	if (r->authzid != NULL)
-		buf_printf(&b, ":%s", r->authzid);
+	if (r->authzid_a1 != NULL)
+		buf_printf(&b, ":%s", r->authzid_a1);
 	md5_hex(b.data, b.len, ha1);
 	buf_reset(&b);
 	buf_printf(&b, "%s:%s", a2_prefix, r->digest_uri);

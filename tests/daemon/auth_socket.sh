@@ -114,6 +114,7 @@ add_user 'john doe@example.org' 'John-Pw3' -m all
 add_user carol@example.org 'Carol-Pw4' -m 'plain scram'
 add_user dave@example.org 'Dave-Pw5' -m all --disabled
 add_user frank@example.org 'Frank-Pw7' -m cleartext
+add_user 'jörg@example.org' 'Pässword-8' -m all
 start_authd
 
 # --- handshake ---
@@ -391,6 +392,20 @@ expect_log 'DIGEST-MD5 response does not match the challenge'
 x c 13 DIGEST-MD5 alice Alice-Pw1 extra=foo=bar uri=SMTP/mx.example.org
 is "DIGEST-MD5 with an unknown directive and digest-uri SMTP/host: OK" \
 	"OK${T}13${T}user=alice@example.org${T}original_user=alice yes" "$RES $VER"
+
+# --- DIGEST-MD5 from an old client: ISO-8859-1, no charset=utf-8 ---
+
+x c 15 DIGEST-MD5 jörg Pässword-8 realm=example.org latin1=1
+is "DIGEST-MD5 without charset, user and password in ISO-8859-1: OK user=jörg@example.org" \
+	"OK${T}15${T}user=jörg@example.org${T}original_user=jörg yes" "$RES $VER"
+x c 15 DIGEST-MD5 jörg Pässword-8 realm=example.org latin1=1 authzid=jörg@example.org
+is "... with an ISO-8859-1 authzid too (A1 takes it as sent)" \
+	"OK${T}15${T}user=jörg@example.org${T}original_user=jörg yes" "$RES $VER"
+x c 15 DIGEST-MD5 jörg Pässword-8 realm=example.org authzid=jörg@example.org
+is "... and the same in UTF-8 with charset=utf-8" \
+	"OK${T}15${T}user=jörg@example.org${T}original_user=jörg yes" "$RES $VER"
+x c 15 DIGEST-MD5 jörg Pässword-9 realm=example.org latin1=1
+is "... a wrong password: FAIL" "FAIL${T}15" "$RES"
 
 # --- SCRAM negative cases ---
 
@@ -968,7 +983,7 @@ cp "$TMP/good.conf" "$CONF"
 alive_or_restart "authd is still running at the end"
 
 desc "no password of this test in authd's log"
-check bash -c '! grep -Eq "Alice-Pw1|Bob-Pw2|Carol-Pw4|Dave-Pw5|John-Pw3|Eve-Pw6|Frank-Pw7|tanstaaf" "$1"' _ "$LOG"
+check bash -c '! grep -Eq "Alice-Pw1|Bob-Pw2|Carol-Pw4|Dave-Pw5|John-Pw3|Eve-Pw6|Frank-Pw7|Pässword|tanstaaf" "$1"' _ "$LOG"
 desc "authd logged no crash or internal error"
 check bash -c '! grep -Eiq "assert|panic|fatal|BUG" "$1"' _ "$LOG"
 finish

@@ -67,7 +67,8 @@ Commands (C names a connection, several may be open):
 Exchange options: service=S, param=P (repeatable, before resp=), ir=0|1,
 fro=1 (final-resp-ok), noempty=1 (stop at the final CONT: result=<final>),
 authzid=Z, and for DIGEST-MD5 realm= host= uri= nonce= nc= qop= cnonce=
-repeat=DIRECTIVE hexinner=1 norealm=1 noauthz_in_ha1=1; for SCRAM
+repeat=DIRECTIVE hexinner=1 norealm=1 noauthz_in_ha1=1 latin1=1 (no
+charset=utf-8: user name, password and authzid in ISO-8859-1); for SCRAM
 gs2=HEADER (e.g. "p=tls-unique,,") cheader=HEADER (the one in c=),
 rnonce=NONCE (r= in client-final), rawuser=SASLNAME (unescaped n=),
 cnonce=.
@@ -446,13 +447,23 @@ def _quote(s):
 
 
 def digest_md5_values(user, realm, password, nonce, cnonce, nc, qop, uri,
-                      authzid=None, hexinner=False):
-    """(response, rspauth) as hex, RFC 2831 section 2.1.2.1."""
-    inner = hashlib.md5(_u(user) + b":" + _u(realm) + b":" + _u(password))
+                      authzid=None, hexinner=False, latin1=False):
+    """(response, rspauth) as hex, RFC 2831 section 2.1.2.1.  latin1: the
+    strings are ISO-8859-1 (a client that sends no charset=utf-8)."""
+    enc = (lambda s: s.encode("latin-1")) if latin1 else _u
+
+    def h_enc(s):
+        # RFC 2831 2.1.2.1: with charset=utf-8, a user name or password
+        # that fits ISO-8859-1 is hashed in ISO-8859-1 (as Cyrus does).
+        try:
+            return s.encode("latin-1")
+        except UnicodeEncodeError:
+            return _u(s)
+    inner = hashlib.md5(h_enc(user) + b":" + _u(realm) + b":" + h_enc(password))
     inner = inner.hexdigest().encode() if hexinner else inner.digest()
     a1 = inner + b":" + _u(nonce) + b":" + _u(cnonce)
     if authzid:
-        a1 += b":" + _u(authzid)
+        a1 += b":" + enc(authzid)
     ha1 = hashlib.md5(a1).hexdigest()
 
     def kd(a2):
@@ -468,8 +479,9 @@ class DigestMD5(Mech):
     def __init__(self, user, password, realm=None, service="smtp",
                  host="localhost", authzid=None, uri=None, nonce=None,
                  nc="00000001", qop="auth", cnonce=None, repeat=None,
-                 hexinner=False, norealm=False, extra=None):
+                 hexinner=False, norealm=False, extra=None, latin1=False):
         self.user, self.password = user, password
+        self.latin1 = latin1
         self.realm, self.authzid = realm, authzid
         self.uri = uri or "%s/%s" % (service, host)
         self.nonce_override, self.nc, self.qop = nonce, nc, qop
@@ -490,21 +502,24 @@ class DigestMD5(Mech):
         resp, self.rspauth = digest_md5_values(
             self.user, "" if self.norealm else realm, self.password,
             sent_nonce, self.cnonce, self.nc, self.qop, self.uri,
-            self.authzid, self.hexinner)
+            self.authzid, self.hexinner, self.latin1)
         parts = [("username", _quote(self.user))]
         if not self.norealm:
             parts.append(("realm", _quote(realm)))
         parts += [("nonce", _quote(sent_nonce)),
                   ("cnonce", _quote(self.cnonce)), ("nc", self.nc),
                   ("qop", self.qop), ("digest-uri", _quote(self.uri)),
-                  ("response", resp), ("charset", "utf-8")]
+                  ("response", resp)]
+        if not self.latin1:
+            parts.append(("charset", "utf-8"))
         if self.authzid:
             parts.append(("authzid", _quote(self.authzid)))
         if self.repeat:
             parts.append(next(p for p in parts if p[0] == self.repeat))
         if self.extra:
             parts.append(tuple(self.extra.split("=", 1)))
-        return ",".join("%s=%s" % p for p in parts).encode("utf-8")
+        return ",".join("%s=%s" % p for p in parts).encode(
+            "latin-1" if self.latin1 else "utf-8")
 
     def is_final(self, data):
         return data.startswith(b"rspauth=")
@@ -584,7 +599,8 @@ def make_mech(mech, user, password, opts):
             nc=opts.get("nc", "00000001"), qop=opts.get("qop", "auth"),
             cnonce=opts.get("cnonce"), repeat=opts.get("repeat"),
             hexinner=opts.get("hexinner") == "1",
-            norealm=opts.get("norealm") == "1", extra=opts.get("extra"))
+            norealm=opts.get("norealm") == "1", extra=opts.get("extra"),
+            latin1=opts.get("latin1") == "1")
     if m.startswith("SCRAM-"):
         return Scram(m, user, password, authzid=opts.get("authzid"),
                      gs2=opts.get("gs2"), cheader=opts.get("cheader"),
