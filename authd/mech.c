@@ -155,8 +155,11 @@ mech_enable(const char *list, const char *realm_list)
 bool
 mech_allowed(const char *mech, const char *realm)
 {
-	size_t i, k = mech_index(mech, strlen(mech));
+	size_t i, k;
 
+	if (n_realm_policy == 0)
+		return true;
+	k = mech_index(mech, strlen(mech));
 	for (i = 0; i < n_realm_policy; i++)
 		if (strcmp(realm_policy[i].realm, realm) == 0)
 			return k < N_MECHS && (realm_policy[i].mask & (1u << k));

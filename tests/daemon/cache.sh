@@ -61,7 +61,9 @@ login_logged 1 alice new-pass no
 expect_log 'user=alice@example\.org .*reason="account locked"'
 desc "pwtool unlock alice@example.org"
 expect_rc 0 pw unlock alice@example.org
-login_logged 0 alice new-pass no
+# (Whether this one is a cache hit depends on the clock: unlock within the
+# second of the passwd restores the very record the entry was made for.)
+auth 0 alice new-pass
 login_logged 0 alice new-pass yes
 
 # Delete: a cached user fails at once.
