@@ -262,7 +262,8 @@ expect_log() {
 
 	_take_desc "log matches /$1/"
 	local d=$_D
-	for ((i = 0; i < 40; i++)); do
+	# EXPECT_LOG_TRIES: how many 50 ms polls (default 2 s in all)
+	for ((i = 0; i < ${EXPECT_LOG_TRIES:-40}; i++)); do
 		if grep -Eq -- "$1" < <(cur_log); then
 			pass "$d"
 			return 0
