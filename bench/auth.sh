@@ -95,15 +95,22 @@ if ! command -v dovecot >/dev/null || ! command -v doveadm >/dev/null; then
 	command -v apt-get >/dev/null || die "dovecot missing: install dovecot-core"
 	log "auth.sh: installing dovecot-core (the anchor), its service kept stopped"
 	# policy-rc.d exiting 101 forbids the package's service start.
-	prc=/usr/sbin/policy-rc.d
-	[[ -e $prc ]] && die "$prc exists: install dovecot-core by hand"
-	printf '#!/bin/sh\nexit 101\n' > "$prc"
-	chmod 0755 "$prc"
+	# One that already forbids every start (scripts/deps.sh writes one,
+	# container images ship one) is used as it is and left in place.
+	prc=/usr/sbin/policy-rc.d ours=0
+	if [[ -e $prc ]]; then
+		grep -qx 'exit 101' "$prc" ||
+			die "$prc exists and does not simply exit 101: install dovecot-core by hand"
+	else
+		printf '#!/bin/sh\nexit 101\n' > "$prc"
+		chmod 0755 "$prc"
+		ours=1
+	fi
 	rc=0
 	DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-core >/dev/null ||
 	{ apt-get update >/dev/null &&
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-core >/dev/null; } || rc=1
-	rm -f "$prc"
+	(( ours == 0 )) || rm -f "$prc"
 	(( rc == 0 )) || die "cannot install dovecot-core"
 fi
 DOVECOT=$(command -v dovecot)
