@@ -168,10 +168,6 @@ reply535() {
 
 # --- EHLO ---
 
-sw() {
-	timeout 30 swaks --server "127.0.0.1:$PORT" --helo client.example.net \
-		--from sender@example.org --to rcpt@example.net "$@"
-}
 desc "EHLO advertises the six dovecot-driver authenticators"
 expect_rc 0 sw --quit-after EHLO
 expect_out '^<-  250-AUTH PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256$'

@@ -11,6 +11,9 @@
 #                            services every Postfix needs
 #   pf_start PORT...         start it and wait (10 s) until every PORT
 #                            listens; bails out with the maillog if not
+#   sw [--port P] ARGS...    swaks against the server on $PORT (or P),
+#                            as client.example.net, sender@example.org to
+#                            rcpt@example.net (also used for Exim)
 
 pf_init() {
 	command -v postfix >/dev/null && command -v postconf >/dev/null ||
@@ -124,4 +127,15 @@ for p in sys.argv[1:]: socket.create_connection(("127.0.0.1", int(p)), 1).close(
 		echo "Bail out! the private Postfix did not start"
 		exit 1
 	fi
+}
+
+sw() {
+	local port=$PORT
+
+	if [ "${1:-}" = --port ]; then
+		port=$2
+		shift 2
+	fi
+	timeout 30 swaks --server "127.0.0.1:$port" --helo client.example.net \
+		--from sender@example.org --to rcpt@example.net "$@"
 }

@@ -33,11 +33,6 @@ pf_main_cf "smtpd_sasl_type = cyrus" \
 pf_master_cf "127.0.0.1:$PORT inet n - n - - smtpd"
 pf_start "$PORT"
 
-# sw ARGS... - swaks against the private smtpd, output to $OUT.
-sw() {
-	timeout 30 swaks --server "127.0.0.1:$PORT" --helo client.example.net \
-		--from sender@example.org --to rcpt@example.net "$@"
-}
 
 desc "EHLO advertises AUTH PLAIN and LOGIN (libsasl2 got its mechanisms)"
 expect_rc 0 sw --quit-after EHLO

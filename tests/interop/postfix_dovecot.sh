@@ -49,17 +49,6 @@ pf_start "$PORT" "$PORT2"
 MAIL=$TMP/mail.txt
 printf 'From: sender@example.org\r\nTo: rcpt@example.net\r\nSubject: t\r\n\r\nhello\r\n' >"$MAIL"
 
-# sw [--port P] ARGS... - swaks against the private smtpd
-sw() {
-	local port=$PORT
-	if [ "${1:-}" = --port ]; then
-		port=$2
-		shift 2
-	fi
-	timeout 30 swaks --server "127.0.0.1:$port" --helo client.example.net \
-		--from sender@example.org --to rcpt@example.net "$@"
-}
-
 # --- EHLO: the mechanism list comes from authd's handshake ---
 
 desc "EHLO advertises all six mechanisms (smtpd got them from authd's MECH lines)"
