@@ -26,8 +26,13 @@
 /* Replies not yet taken by the client beyond which its connection is not
  * read: a client that sends and never reads (every bad line costs it 19
  * bytes and authd a 45-byte FAIL) must not grow authd's memory without
- * bound.  Reading resumes once the client has taken everything. */
+ * bound.  Reading resumes once the client has taken half of it (a client
+ * that reads steadily is not held up).  The unsent part is moved to the
+ * front after a partial write, so the limit bounds the buffer itself, not
+ * only what is left of it; a buffer that a burst made larger than
+ * OUT_KEEP is given back once it is empty. */
 #define OUT_BACKLOG_MAX	(256 * 1024)
+#define OUT_KEEP	(16 * 1024)
 
 enum req_state { RQ_WAIT, RQ_BUSY, RQ_FINAL_WAIT };
 
@@ -192,7 +197,16 @@ conn_write_out(struct auth_conn *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				set_events(c, true, c->paused);
+				if (c->out_off > 0) {
+					c->out.len -= c->out_off;
+					memmove(c->out.data,
+						c->out.data + c->out_off,
+						c->out.len);
+					c->out.data[c->out.len] = '\0';
+					c->out_off = 0;
+				}
+				set_events(c, true, c->paused &&
+					   c->out.len > OUT_BACKLOG_MAX / 2);
 				return;
 			}
 			/* Close after this batch: callers up the stack (a
@@ -204,6 +218,10 @@ conn_write_out(struct auth_conn *c)
 	}
 	if (c->closed)
 		return;
+	if (c->out.cap > OUT_KEEP) {
+		buf_free_secret(&c->out);
+		buf_init(&c->out);
+	}
 	c->out.len = c->out_off = 0;
 	c->out.data[0] = '\0';
 	set_events(c, false, false);
@@ -650,7 +668,7 @@ handle_line(struct auth_conn *c, char *line, size_t len)
 static void
 conn_read(struct auth_conn *c)
 {
-	if (c->out.len - c->out_off > OUT_BACKLOG_MAX) {
+	if (c->out.len > OUT_BACKLOG_MAX) {
 		log_debug("auth: client %lu does not read its replies: "
 			  "reading paused", c->cuid);
 		set_events(c, true, true);
