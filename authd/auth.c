@@ -281,13 +281,46 @@ pam_name(struct auth_check *c, const struct auth_request *r)
 		return "invalid user name";
 	if (authd.set->pam_append_realm && r->realm_len > 0 &&
 	    memchr(r->login, '@', r->login_len) == NULL &&
-	    r->realm_len <= USERDB_REALM_MAX)
+	    r->realm_len <= USERDB_REALM_MAX) {
+		/* The id names the user in the log and in OK user=: the
+		 * realm obeys the user name's byte rules. */
+		for (i = 0; i < r->realm_len; i++)
+			if ((unsigned char)r->realm[i] < 0x20 ||
+			    r->realm[i] == 0x7f || r->realm[i] == ':')
+				return "invalid realm";
+		if (!userdb_utf8_valid((const unsigned char *)r->realm,
+				       r->realm_len))
+			return "invalid realm";
 		snprintf(c->id, sizeof(c->id), "%.*s@%.*s", (int)r->login_len,
 			 r->login, (int)r->realm_len, r->realm);
-	else
+	} else {
 		snprintf(c->id, sizeof(c->id), "%.*s", (int)r->login_len,
 			 r->login);
+	}
 	return NULL;
+}
+
+/* pam_identity - the name a PAM success answers with (the auth socket's
+ * OK user=): the PAM user as checked, not a store key; the realm is the
+ * part after its last '@', if any. */
+static void
+pam_identity(struct auth_check *c)
+{
+	const char *at = strrchr(c->id, '@');
+	size_t n = at != NULL ? (size_t)(at - c->id) : strlen(c->id);
+
+	memset(&c->name, 0, sizeof(c->name));
+	snprintf(c->name.key, sizeof(c->name.key), "%s", c->id);
+	c->name.key_len = strlen(c->name.key);
+	if (n > USERDB_USER_MAX)
+		n = USERDB_USER_MAX;
+	memcpy(c->name.user, c->id, n);
+	c->name.user_len = n;
+	if (at != NULL) {
+		snprintf(c->name.realm, sizeof(c->name.realm), "%s", at + 1);
+		c->name.realm_len = strlen(c->name.realm);
+	}
+	c->name_ok = true;
 }
 
 static bool
@@ -411,12 +444,26 @@ auth_check_start(const struct auth_request *r)
 		 * be able to point it anywhere else. */
 		if (why == NULL && !pam_service_ok(c->service_raw))
 			why = "invalid PAM service name";
+		if (why == NULL)
+			pam_identity(c);
 	}
 	if (why == NULL)
 		why = userdb_password_check(r->password, r->password_len);
-	if (why == NULL && s->backend == BACKEND_STORE &&
-	    realm_refuses(r, &c->name, c->reason_buf, sizeof(c->reason_buf)))
-		why = c->reason_buf;
+	if (why == NULL && r->mech != NULL) {
+		/* The realm is the store's idea of it on both back-ends: with
+		 * PAM, the one the login names or default_realm (a login that
+		 * the store rules refuse has no realm to restrict). */
+		struct userdb_name pn;
+		const struct userdb_name *n = &c->name;
+
+		if (s->backend == BACKEND_PAM)
+			n = userdb_name_parse(r->login, r->login_len, r->realm,
+					      r->realm_len, &s->rules, &pn) == NULL ?
+			    &pn : NULL;
+		if (n != NULL && realm_refuses(r, n, c->reason_buf,
+					       sizeof(c->reason_buf)))
+			why = c->reason_buf;
+	}
 	if (why != NULL) {
 		/* Malformed names cannot exist, and a realm's mechanism
 		 * policy is the same for all its users, so answering without

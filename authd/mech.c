@@ -237,9 +237,10 @@ mech_salt_secret(unsigned char out[USERDB_SECRET_LEN])
 		have_fallback = true;
 	}
 	if (!warned) {
-		log_notice("the store has no secret yet (the next pwtool "
-			   "change adds one): until then, the made-up SCRAM "
-			   "salts of unknown users change when authd restarts");
+		log_notice("no store secret (none yet: the next pwtool change "
+			   "adds one; or the store cannot be read): meanwhile "
+			   "the made-up SCRAM salts of unknown users change when "
+			   "authd restarts");
 		warned = true;
 	}
 	memcpy(out, fallback, sizeof(fallback));

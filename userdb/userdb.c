@@ -483,7 +483,18 @@ userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 			    sizeof(USERDB_SECRET_KEY) - 1 }, v;
 		unsigned char secret[USERDB_SECRET_LEN];
 
-		if (!gdbm_exists(txn->dbf, k)) {
+		/* gdbm_exists() says 0 for a read error too (with gdbm_errno
+		 * set): only a true "not found" may make a new secret, and
+		 * GDBM_INSERT never replaces one. */
+		int have = gdbm_exists(txn->dbf, k);
+
+		if (!have && gdbm_errno != GDBM_NO_ERROR &&
+		    gdbm_errno != GDBM_ITEM_NOT_FOUND) {
+			(void)snprintf(msg, sizeof(msg), "%s: %s", what,
+				       gdbm_strerror(gdbm_errno));
+			goto fail;
+		}
+		if (!have) {
 			if (RAND_bytes(secret, sizeof(secret)) != 1) {
 				(void)snprintf(msg, sizeof(msg),
 					       "no random bytes for the "
@@ -492,7 +503,7 @@ userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 			}
 			v.dptr = (char *)secret;
 			v.dsize = sizeof(secret);
-			if (gdbm_store(txn->dbf, k, v, GDBM_REPLACE) != 0) {
+			if (gdbm_store(txn->dbf, k, v, GDBM_INSERT) != 0) {
 				secret_wipe(secret, sizeof(secret));
 				(void)snprintf(msg, sizeof(msg), "%s: %s", what,
 					       gdbm_strerror(gdbm_errno));

@@ -82,4 +82,22 @@ desc "after SIGHUP, still the PAM back-end of -a pam: the system user logs in"
 auth 0 "$PUSER" "$PPASS"
 desc "authd is still running after the reload"
 check kill -0 "$AUTHD_PID"
+
+# The auth socket with PAM: PLAIN and LOGIN go through the PAM stack and
+# OK names the PAM user.  auth_realm_mechanisms applies with PAM too: the
+# realm is the store's idea of the login's (here default_realm).
+stop_authd
+write_dconf "auth_backend = pam" "pam_service = $PSVC" "pam_groups = shadow" \
+	"auth_mechanisms = plain login" "auth_realm_mechanisms = example.org:login"
+start_authd
+desc "PAM, auth socket, PLAIN where example.org allows only LOGIN: refused"
+expect_rc 1 "$AUTHTEST" auth -f "$SOCKDIR/auth" -m PLAIN -u "$PUSER" -p "$PPASS"
+expect_log "user=$PUSER service=imap client=- result=fail reason=\"mechanism PLAIN is not allowed in realm example.org"
+desc "... LOGIN: OK, and OK names the PAM user"
+expect_rc 0 "$AUTHTEST" auth -f "$SOCKDIR/auth" -m LOGIN -u "$PUSER" -p "$PPASS"
+expect_out "^OK user=$PUSER\$"
+desc "... LOGIN with a wrong password: FAIL"
+expect_rc 1 "$AUTHTEST" auth -f "$SOCKDIR/auth" -m LOGIN -u "$PUSER" -p "wrong-$PPASS"
+desc "... the mux socket is not restricted"
+auth 0 "$PUSER" "$PPASS"
 finish
