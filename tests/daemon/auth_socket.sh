@@ -812,106 +812,12 @@ authp close g
 # A client that sends and never reads: authd stops reading it once 256 KiB
 # of replies wait (its memory stays bounded), and loses none of them.
 desc "a client that never reads its replies cannot grow authd's memory; every reply arrives"
-check python3 - "$ASOCK" "$AUTHD_PID" <<'PY'
-import socket, sys, time
-path, pid = sys.argv[1], sys.argv[2]
-def rss_kb():
-    for l in open(f"/proc/{pid}/status"):
-        if l.startswith("VmRSS:"):
-            return int(l.split()[1])
-s = socket.socket(socket.AF_UNIX)
-s.connect(path)
-buf = b""
-while b"DONE\n" not in buf:
-    buf += s.recv(4096)
-before = rss_kb()
-line = b"CONT\t4294967295\tx\n"
-chunk = line * 1000
-s.settimeout(1.0)
-sent, t0 = 0, time.time()
-while time.time() - t0 < 20 and sent < 64 * 1024 * 1024:
-    try:
-        sent += s.send(chunk)
-    except socket.timeout:
-        break
-grown = rss_kb() - before
-if sent % len(line):                      # finish the partial line
-    s.settimeout(None)
-    s.sendall(line[sent % len(line):])
-    sent += len(line) - sent % len(line)
-want = sent // len(line)
-s.settimeout(10)
-got, data = 0, b""
-want_reply = b"FAIL\t4294967295\treason=unknown request id\n"
-while got < want:
-    d = s.recv(1 << 16)
-    if not d:
-        break
-    data += d
-    n = data.count(b"\n")
-    got += n
-    bad = [l for l in data.split(b"\n")[:n] if l + b"\n" != want_reply]
-    if bad:
-        print(f"# unexpected reply {bad[0]!r}"); sys.exit(1)
-    data = data[data.rfind(b"\n") + 1:]
-print(f"# sent {sent} bytes ({want} lines) before authd stopped reading; "
-      f"RSS grew {grown} kB; {got} replies")
-if sent >= 64 * 1024 * 1024:
-    print("# authd never stopped reading"); sys.exit(1)
-if grown > 16 * 1024:
-    print("# RSS grew too much"); sys.exit(1)
-if got != want:
-    print("# replies lost"); sys.exit(1)
-PY
+check python3 "$SRCDIR/tests/daemon/backlog.py" noread "$ASOCK" "$AUTHD_PID"
 # The same with a client that keeps ~420 kB of replies unread and then
 # reads each round as much as it asks for: what waits never drains, and
 # the buffer must stay bounded all the same.
 desc "a client that reads its replies too slowly cannot grow authd's memory either"
-check python3 - "$ASOCK" "$AUTHD_PID" <<'PY'
-import select, socket, sys, time
-path, pid = sys.argv[1], sys.argv[2]
-def rss_kb():
-    for l in open(f"/proc/{pid}/status"):
-        if l.startswith("VmRSS:"):
-            return int(l.split()[1])
-s = socket.socket(socket.AF_UNIX)
-s.connect(path)
-buf = b""
-while b"DONE\n" not in buf:
-    buf += s.recv(4096)
-line = b"CONT\t4294967295\tx\n"
-reply = len(b"FAIL\t4294967295\treason=unknown request id\n")
-s.setblocking(False)
-def exchange(nsend, nread, deadline):
-    """send nsend lines and read nread replies, both as the socket allows"""
-    out, want = line * nsend, nread * reply
-    while (out or want) and time.time() < deadline:
-        r, w, _ = select.select([s] if want else [], [s] if out else [], [], 0.5)
-        if w:
-            try:
-                out = out[s.send(out):]
-            except BlockingIOError:
-                pass
-        if r:
-            d = s.recv(min(want, 1 << 16))
-            if not d:
-                print("# authd closed the connection"); sys.exit(1)
-            want -= len(d)
-    return not out and not want
-if not exchange(9300, 0, time.time() + 5):   # ~420 kB of replies left unread
-    print("# could not send the first lines"); sys.exit(1)
-time.sleep(0.3)
-before = rss_kb()
-t0, rounds = time.time(), 0
-while time.time() - t0 < 6:
-    if not exchange(3300, 3300, time.time() + 5):   # ~150 kB a round
-        print("# a round did not complete"); sys.exit(1)
-    time.sleep(0.02)
-    rounds += 1
-grown = rss_kb() - before
-print(f"# {rounds} rounds of 3300 replies; RSS grew {grown} kB")
-sys.exit(1 if grown > 4096 else 0)
-PY
+check python3 "$SRCDIR/tests/daemon/backlog.py" slowread "$ASOCK" "$AUTHD_PID"
 alive_or_restart "authd is still running after the flood"
 
 # --- auth_disable_plaintext, auth_proxy_users, the default mechanisms ---
