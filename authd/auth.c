@@ -264,32 +264,32 @@ job_complete(struct job *job)
 
 /* --- loop side --- */
 
+/* pam_text_ok - (s, n) is UTF-8 without control characters or ':', the
+ * byte rule of a PAM user name (and of a realm appended to one). */
+static bool
+pam_text_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ':')
+			return false;
+	return userdb_utf8_valid((const unsigned char *)s, n);
+}
+
 /* pam_name - the PAM user: the login as sent (system accounts have no
  * realms and are case-sensitive), with "@realm" only if asked to. */
 static const char *
 pam_name(struct auth_check *c, const struct auth_request *r)
 {
-	size_t i;
-
-	if (r->login_len == 0 || r->login_len > USERDB_USER_MAX)
-		return "invalid user name";
-	for (i = 0; i < r->login_len; i++)
-		if ((unsigned char)r->login[i] < 0x20 || r->login[i] == 0x7f ||
-		    r->login[i] == ':')
-			return "invalid user name";
-	if (!userdb_utf8_valid((const unsigned char *)r->login, r->login_len))
+	if (r->login_len == 0 || r->login_len > USERDB_USER_MAX ||
+	    !pam_text_ok(r->login, r->login_len))
 		return "invalid user name";
 	if (authd.set->pam_append_realm && r->realm_len > 0 &&
 	    memchr(r->login, '@', r->login_len) == NULL &&
 	    r->realm_len <= USERDB_REALM_MAX) {
-		/* The id names the user in the log and in OK user=: the
-		 * realm obeys the user name's byte rules. */
-		for (i = 0; i < r->realm_len; i++)
-			if ((unsigned char)r->realm[i] < 0x20 ||
-			    r->realm[i] == 0x7f || r->realm[i] == ':')
-				return "invalid realm";
-		if (!userdb_utf8_valid((const unsigned char *)r->realm,
-				       r->realm_len))
+		/* The id names the user in the log and in OK user=. */
+		if (!pam_text_ok(r->realm, r->realm_len))
 			return "invalid realm";
 		snprintf(c->id, sizeof(c->id), "%.*s@%.*s", (int)r->login_len,
 			 r->login, (int)r->realm_len, r->realm);

@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "log.h"
 #include "mech.h"
+#include "realm_policy.h"
 #include "secret.h"
 #include "userdb.h"
 #include "xalloc.h"
@@ -27,97 +28,28 @@ static size_t n_enabled;
 
 /* auth_realm_mechanisms: per realm, a mask of all_mechs indexes.  Realms
  * not listed may use every enabled mechanism. */
-struct realm_mechs {
-	char realm[USERDB_REALM_MAX + 1];
-	unsigned int mask;
-};
-static struct realm_mechs *realm_policy;
+static struct realm_policy *realm_policy;
 static size_t n_realm_policy;
+static const char *mech_names[N_MECHS];
 
+/* mech_index - all_mechs' index of (name, len), or N_MECHS; fills
+ * mech_names (the names for realm_policy.c) on first use. */
 static size_t
 mech_index(const char *name, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < N_MECHS; i++)
-		if (strlen(all_mechs[i]->name) == len &&
-		    strncasecmp(name, all_mechs[i]->name, len) == 0)
-			break;
-	return i;
-}
-
-/* parse_realm_policy - "realm:mech[,mech...]" words.  A realm may appear
- * in several words; its masks are merged.  Every mechanism named must be
- * in the enabled mask: a realm rule cannot switch on what auth_mechanisms
- * leaves off, and a typo must not pass silently. */
-static const char *
-parse_realm_policy(const char *list, unsigned int enabled_mask,
-		   struct realm_mechs **out, size_t *n_out)
-{
-	char *copy = xstrdup(list), *tok, *save = NULL;
-	struct realm_mechs *v = NULL;
-	size_t n = 0;
-	const char *why = NULL;
-
-	for (tok = strtok_r(copy, " \t", &save); tok != NULL && why == NULL;
-	     tok = strtok_r(NULL, " \t", &save)) {
-		char realm[USERDB_REALM_MAX + 1], *colon = strchr(tok, ':');
-		const char *p;
-		unsigned int mask = 0;
-		size_t k;
-
-		if (colon == NULL || colon[1] == '\0') {
-			why = "auth_realm_mechanisms: each word is realm:mechanism[,mechanism...]";
-			break;
-		}
-		if (userdb_name_check_realm(tok, (size_t)(colon - tok),
-					    realm) != NULL) {
-			why = "auth_realm_mechanisms: invalid realm name";
-			break;
-		}
-		for (p = colon + 1; *p != '\0';) {
-			size_t len = strcspn(p, ","), i = mech_index(p, len);
-
-			if (len == 0 || i == N_MECHS) {
-				why = "auth_realm_mechanisms: unknown "
-				      "mechanism (known: plain login cram-md5 "
-				      "digest-md5 scram-sha-1 scram-sha-256)";
-				break;
-			}
-			if (!(enabled_mask & (1u << i))) {
-				why = "auth_realm_mechanisms: a mechanism "
-				      "that auth_mechanisms does not enable";
-				break;
-			}
-			mask |= 1u << i;
-			p += len;
-			if (*p == ',')
-				p++;
-		}
-		for (k = 0; k < n && strcmp(v[k].realm, realm) != 0; k++)
-			;
-		if (k == n) {
-			v = xrealloc(v, (n + 1) * sizeof(*v));
-			memcpy(v[n].realm, realm, sizeof(realm));
-			v[n++].mask = 0;
-		}
-		v[k].mask |= mask;
-	}
-	free(copy);
-	if (why != NULL) {
-		free(v);
-		return why;
-	}
-	*out = v;
-	*n_out = n;
-	return NULL;
+	if (mech_names[0] == NULL)
+		for (i = 0; i < N_MECHS; i++)
+			mech_names[i] = all_mechs[i]->name;
+	return realm_policy_index(mech_names, N_MECHS, name, len);
 }
 
 const char *
 mech_enable(const char *list, const char *realm_list)
 {
 	const struct mech *tmp[N_MECHS];
-	struct realm_mechs *policy;
+	struct realm_policy *policy;
 	size_t i, n = 0, n_policy;
 	unsigned int mask = 0;
 	char *copy = xstrdup(list), *tok, *save = NULL;
@@ -136,8 +68,8 @@ mech_enable(const char *list, const char *realm_list)
 	free(copy);
 	if (mask == 0)
 		return "auth_mechanisms: no mechanism enabled";
-	if ((why = parse_realm_policy(realm_list, mask, &policy,
-				      &n_policy)) != NULL)
+	if ((why = realm_policy_parse(realm_list, mech_names, N_MECHS, mask,
+				      &policy, &n_policy)) != NULL)
 		return why;
 	/* Nothing has failed: replace both at once, so a bad reload keeps
 	 * the whole running policy.  Advertising order, no repeats. */
@@ -223,27 +155,35 @@ mech_fail(struct mech_out *out, const char *reason)
 	return MECH_DONE;
 }
 
-void
-mech_salt_secret(unsigned char out[USERDB_SECRET_LEN])
+struct keyed *
+mech_salt_key(void)
 {
-	static unsigned char fallback[USERDB_SECRET_LEN];
-	static bool have_fallback, warned;
+	static struct keyed *key;
+	static unsigned char current[USERDB_SECRET_LEN];
+	static bool from_store;
+	unsigned char secret[USERDB_SECRET_LEN];
 
-	if (authd.db != NULL && userdb_secret(authd.db, out))
-		return;
-	if (!have_fallback) {
-		if (RAND_bytes(fallback, sizeof(fallback)) != 1)
-			fatalx(1, "no random bytes");
-		have_fallback = true;
+	if (authd.db != NULL && userdb_secret(authd.db, secret)) {
+		/* Rebuilt only when the secret is not the one in use. */
+		if (!from_store || !secret_equal(secret, current,
+						 sizeof(current))) {
+			keyed_free(key);
+			key = keyed_new_key(secret, sizeof(secret));
+			memcpy(current, secret, sizeof(current));
+			from_store = true;
+		}
+		secret_wipe(secret, sizeof(secret));
+		return key;
 	}
-	if (!warned) {
-		log_notice("no store secret (none yet: the next pwtool change "
-			   "adds one; or the store cannot be read): meanwhile "
-			   "the made-up SCRAM salts of unknown users change when "
-			   "authd restarts");
-		warned = true;
+	/* A store read error keeps the store's key in use; only a store
+	 * that never had a secret falls back to a per-process one. */
+	if (key == NULL) {
+		log_notice("the store has no secret yet (the next pwtool "
+			   "change adds one): meanwhile the made-up SCRAM salts "
+			   "of unknown users change when authd restarts");
+		key = keyed_new();
 	}
-	memcpy(out, fallback, sizeof(fallback));
+	return key;
 }
 
 void

@@ -22,6 +22,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "digest.h"
 #include "name.h"
 #include "record.h"
 #include "userdb.h"
@@ -88,9 +89,10 @@ void mech_out_init(struct mech_out *out);
 void mech_out_clear(struct mech_out *out);
 /* mech_fail - MECH_DONE with AUTH_FAIL and a log reason. */
 enum mech_status mech_fail(struct mech_out *out, const char *reason);
-/* mech_salt_secret - the key of made-up SCRAM salts: the store's secret
- * (userdb_secret), or a per-process one while the store has none. */
-void mech_salt_secret(unsigned char out[USERDB_SECRET_LEN]);
+/* mech_salt_key - the key of made-up SCRAM salts: the store's secret
+ * (userdb_secret), or a per-process random one while the store has
+ * none.  Owned by mech.c. */
+struct keyed *mech_salt_key(void);
 /* mech_random_hex - n random bytes as 2n hex characters plus NUL. */
 void mech_random_hex(char *out, size_t n);
 

@@ -104,18 +104,11 @@ scram_free(void *state)
 static void
 fake_verifier(struct scram_state *s, const char *who)
 {
-	unsigned char secret[USERDB_SECRET_LEN], mac[32];
-	unsigned int n;
-	/* "scram-sha-1" or "scram-sha-256", a NUL, the name */
-	char *msg = xasprintf("scram-sha-%s%c%s", s->h == SCRAM_SHA1 ? "1" : "256",
-			      '\0', who);
-	size_t len = strlen(msg) + 1 + strlen(who);
+	unsigned char mac[32];
 
-	mech_salt_secret(secret);
-	HMAC(EVP_sha256(), secret, sizeof(secret), (const unsigned char *)msg,
-	     len, mac, &n);
-	secret_wipe(secret, sizeof(secret));
-	free(msg);
+	/* The tag keeps the two hashes' salts apart. */
+	keyed_mac(mech_salt_key(), s->h == SCRAM_SHA1 ? '1' : '2', who,
+		  strlen(who), NULL, 0, mac);
 	memset(&s->v, 0, sizeof(s->v));
 	s->v.iterations = authd.set->hash.scram_iterations;
 	s->v.salt_len = 16;

@@ -45,7 +45,7 @@ digest_sha256_buf(const void *p, size_t n, unsigned char out[32])
 }
 
 struct keyed *
-keyed_new(void)
+keyed_new_key(const unsigned char *key, size_t len)
 {
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
@@ -53,15 +53,24 @@ keyed_new(void)
 		OSSL_PARAM_construct_end()
 	};
 	struct keyed *k = xcalloc(1, sizeof(*k));
-	unsigned char key[32];
 
 	pthread_once(&fetch_once, fetch);
 	if (hmac == NULL || (k->ctx = EVP_MAC_CTX_new(hmac)) == NULL)
 		fatalx(1, "OpenSSL has no HMAC");
+	if (EVP_MAC_init(k->ctx, key, len, params) != 1)
+		fatalx(1, "HMAC-SHA-256 set-up failed");
+	return k;
+}
+
+struct keyed *
+keyed_new(void)
+{
+	unsigned char key[32];
+	struct keyed *k;
+
 	if (RAND_bytes(key, sizeof(key)) != 1)
 		fatalx(1, "no random bytes for a hashing key");
-	if (EVP_MAC_init(k->ctx, key, sizeof(key), params) != 1)
-		fatalx(1, "HMAC-SHA-256 set-up failed");
+	k = keyed_new_key(key, sizeof(key));
 	secret_wipe(key, sizeof(key));
 	return k;
 }

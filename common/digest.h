@@ -28,6 +28,8 @@ struct keyed;
 /* keyed_new - a fresh random key; exits (fatalx) if the system has no
  * random bytes or OpenSSL no HMAC, as nothing can work without them. */
 struct keyed *keyed_new(void);
+/* keyed_new_key - the same with a given key (len bytes). */
+struct keyed *keyed_new_key(const unsigned char *key, size_t len);
 void keyed_free(struct keyed *k);
 /* keyed_mac - HMAC(key, tag || a || b); b may be NULL. */
 void keyed_mac(struct keyed *k, unsigned char tag, const void *a, size_t alen,

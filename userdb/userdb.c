@@ -460,6 +460,39 @@ fsync_dir(const char *path)
 	return ok;
 }
 
+/* txn_ensure_secret - every committed store has its secret (userdb.h).
+ * gdbm_exists() says 0 for a read error too (with gdbm_errno set): only a
+ * true "not found" makes a new one, and GDBM_INSERT never replaces one. */
+static bool
+txn_ensure_secret(GDBM_FILE dbf, const char *what, char *msg, size_t size)
+{
+	datum k = { (char *)USERDB_SECRET_KEY, sizeof(USERDB_SECRET_KEY) - 1 }, v;
+	unsigned char secret[USERDB_SECRET_LEN];
+	int rc;
+
+	if (gdbm_exists(dbf, k))
+		return true;
+	if (gdbm_errno != GDBM_NO_ERROR && gdbm_errno != GDBM_ITEM_NOT_FOUND) {
+		(void)snprintf(msg, size, "%s: %s", what,
+			       gdbm_strerror(gdbm_errno));
+		return false;
+	}
+	if (RAND_bytes(secret, sizeof(secret)) != 1) {
+		(void)snprintf(msg, size, "no random bytes for the store's secret");
+		return false;
+	}
+	v.dptr = (char *)secret;
+	v.dsize = sizeof(secret);
+	rc = gdbm_store(dbf, k, v, GDBM_INSERT);
+	secret_wipe(secret, sizeof(secret));
+	if (rc != 0) {
+		(void)snprintf(msg, size, "%s: %s", what,
+			       gdbm_strerror(gdbm_errno));
+		return false;
+	}
+	return true;
+}
+
 bool
 userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 {
@@ -477,41 +510,8 @@ userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 		if (gid == (gid_t)-1)
 			gid = txn->old_st.st_gid;
 	}
-	{
-		/* Every committed store has its secret (userdb.h). */
-		datum k = { (char *)USERDB_SECRET_KEY,
-			    sizeof(USERDB_SECRET_KEY) - 1 }, v;
-		unsigned char secret[USERDB_SECRET_LEN];
-
-		/* gdbm_exists() says 0 for a read error too (with gdbm_errno
-		 * set): only a true "not found" may make a new secret, and
-		 * GDBM_INSERT never replaces one. */
-		int have = gdbm_exists(txn->dbf, k);
-
-		if (!have && gdbm_errno != GDBM_NO_ERROR &&
-		    gdbm_errno != GDBM_ITEM_NOT_FOUND) {
-			(void)snprintf(msg, sizeof(msg), "%s: %s", what,
-				       gdbm_strerror(gdbm_errno));
-			goto fail;
-		}
-		if (!have) {
-			if (RAND_bytes(secret, sizeof(secret)) != 1) {
-				(void)snprintf(msg, sizeof(msg),
-					       "no random bytes for the "
-					       "store's secret");
-				goto fail;
-			}
-			v.dptr = (char *)secret;
-			v.dsize = sizeof(secret);
-			if (gdbm_store(txn->dbf, k, v, GDBM_INSERT) != 0) {
-				secret_wipe(secret, sizeof(secret));
-				(void)snprintf(msg, sizeof(msg), "%s: %s", what,
-					       gdbm_strerror(gdbm_errno));
-				goto fail;
-			}
-			secret_wipe(secret, sizeof(secret));
-		}
-	}
+	if (!txn_ensure_secret(txn->dbf, what, msg, sizeof(msg)))
+		goto fail;
 	if (gdbm_sync(txn->dbf) != 0) {
 		(void)snprintf(msg, sizeof(msg), "%s: %s", what,
 			       gdbm_strerror(gdbm_errno));
