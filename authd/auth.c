@@ -19,6 +19,7 @@
 #include "throttle.h"
 #include "userdb.h"
 #include "worker.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #define LOG_FIELD	(4 * 64 + 1)
@@ -274,7 +275,7 @@ pam_text_ok(const char *s, size_t n)
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ':')
 			return false;
-	return userdb_utf8_valid((const unsigned char *)s, n);
+	return utf8_valid((const unsigned char *)s, n);
 }
 
 /* pam_name - the PAM user: the login as sent (system accounts have no
@@ -358,10 +359,10 @@ check_new(const struct auth_request *r)
 	c->state = ST_WORKING;
 	loop_timer_init(&c->timer, deadline_fired);
 	snprintf(c->via, sizeof(c->via), "%s", r->via);
-	authd_log_safe(r->login, r->login_len, c->login_log, sizeof(c->login_log));
-	authd_log_safe(r->service ? r->service : "", r->service ? r->service_len : 0,
+	log_safe(r->login, r->login_len, c->login_log, sizeof(c->login_log));
+	log_safe(r->service ? r->service : "", r->service ? r->service_len : 0,
 		       c->service, sizeof(c->service));
-	authd_log_safe(r->client ? r->client : "", r->client ? r->client_len : 0,
+	log_safe(r->client ? r->client : "", r->client ? r->client_len : 0,
 		       c->client, sizeof(c->client));
 	c->client_known = c->client[0] != '\0';
 	/* libsasl2 sends "ip;port": the port changes with every connection,
@@ -370,7 +371,7 @@ check_new(const struct auth_request *r)
 		const char *semi = memchr(r->client, ';', r->client_len);
 		size_t n = semi != NULL ? (size_t)(semi - r->client) : r->client_len;
 
-		authd_log_safe(r->client, n, c->client_addr, sizeof(c->client_addr));
+		log_safe(r->client, n, c->client_addr, sizeof(c->client_addr));
 	}
 	if (!c->client_known)
 		snprintf(c->client, sizeof(c->client), "-");

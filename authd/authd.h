@@ -66,9 +66,4 @@ void authd_settings_free(struct authd_settings *s);
 /* authd_peer_allowed - SO_PEERCRED check against socket_peer_*. */
 bool authd_peer_allowed(int fd);
 
-/* authd_log_safe - copy untrusted text for a log line: printable ASCII
- * other than '"' and '\\' kept, every other byte as \xNN (so a name
- * can never forge a second field or line); at most 64 input bytes. */
-void authd_log_safe(const char *in, size_t len, char *out, size_t outlen);
-
 #endif

@@ -211,21 +211,3 @@ authd_peer_allowed(int fd)
 		   (unsigned)cred.uid, (unsigned)cred.gid);
 	return false;
 }
-
-void
-authd_log_safe(const char *in, size_t len, char *out, size_t outlen)
-{
-	size_t i, o = 0;
-
-	if (len > 64)
-		len = 64;
-	for (i = 0; i < len && o + 5 < outlen; i++) {
-		unsigned char c = (unsigned char)in[i];
-
-		if (c >= 0x21 && c < 0x7f && c != '"' && c != '\\')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
-	}
-	out[o] = '\0';
-}

@@ -19,7 +19,7 @@ struct cache_entry {
 };
 
 struct cache {
-	struct keyed *key;
+	struct digest_hmac *key;
 	size_t nsets;
 	uint64_t ttl;
 	struct cache_entry *e;
@@ -35,7 +35,8 @@ cache_new(size_t size, uint64_t ttl_ms)
 		c->nsets *= 2;
 	c->ttl = ttl_ms;
 	c->e = xcalloc(c->nsets * CACHE_WAYS, sizeof(*c->e));
-	c->key = keyed_new();
+	if ((c->key = digest_hmac_new()) == NULL)
+		fatalx(1, "cache: no random bytes or no HMAC-SHA-256");
 	return c;
 }
 
@@ -45,7 +46,7 @@ cache_free(struct cache *c)
 	if (c == NULL)
 		return;
 	secret_free(c->e, c->nsets * CACHE_WAYS * sizeof(*c->e));
-	keyed_free(c->key);
+	digest_hmac_free(c->key);
 	free(c);
 }
 
@@ -58,9 +59,11 @@ macs(const struct cache *c, const char *id, const char *pw, size_t pw_len,
 {
 	size_t n = strlen(id);
 
-	keyed_mac(c->key, 'i', id, n, NULL, 0, id_mac);
-	if (pw != NULL)	/* n + 1: the id's NUL separates it from pw */
-		keyed_mac(c->key, 'p', id, n + 1, pw, pw_len, pw_mac);
+	/* n + 1: the id's NUL separates it from pw */
+	if (!digest_hmac(c->key, 'i', id, n, NULL, 0, id_mac) ||
+	    (pw != NULL && !digest_hmac(c->key, 'p', id, n + 1, pw, pw_len,
+					pw_mac)))
+		panic("cache: HMAC-SHA-256 failed on a prepared key");
 }
 
 static struct cache_entry *

@@ -93,7 +93,7 @@ conn_free(void *p)
 	/* Request lines carry PLAIN passwords and password-equivalent
 	 * responses: no copy outlives the connection. */
 	secret_free(c->in, c->in_cap + 1);
-	buf_free_secret(&c->out);
+	buf_free(&c->out);
 	free(c);
 	authd.connections--;
 }
@@ -219,7 +219,7 @@ conn_write_out(struct auth_conn *c)
 	if (c->closed)
 		return;
 	if (c->out.cap > OUT_KEEP) {
-		buf_free_secret(&c->out);
+		buf_free(&c->out);
 		buf_init(&c->out);
 	}
 	c->out.len = c->out_off = 0;
@@ -253,18 +253,8 @@ reply_fail(struct auth_conn *c, uint32_t id, const char *code,
 static void
 reply_ok(struct sasl_req *r, const char *user, const char *b64_final)
 {
-	struct auth_conn *c = r->conn;
-
-	buf_printf(&c->out, "OK\t%u\tuser=", r->id);
-	authp_escape(&c->out, user, strlen(user));
-	if (strcmp(r->login, user) != 0) {
-		buf_append_str(&c->out, "\toriginal_user=");
-		authp_escape(&c->out, r->login, strlen(r->login));
-	}
-	if (b64_final != NULL)
-		buf_printf(&c->out, "\tresp=%s", b64_final);
-	buf_append_c(&c->out, '\n');
-	conn_flush(c);
+	authp_put_ok(&r->conn->out, r->id, user, r->login, b64_final);
+	conn_flush(r->conn);
 }
 
 /* authz_identity - who the client acts as: the authenticated user, or
@@ -649,7 +639,7 @@ handle_line(struct auth_conn *c, char *line, size_t len)
 		if (n < 2 || strcmp(f[1], "1") != 0) {
 			char v[4 * 64 + 1];
 
-			authd_log_safe(n >= 2 ? f[1] : "?", n >= 2 ? lens[1] : 1,
+			log_safe(n >= 2 ? f[1] : "?", n >= 2 ? lens[1] : 1,
 				       v, sizeof(v));
 			log_notice("auth: client speaks protocol version %s, "
 				   "not 1: closing", v);

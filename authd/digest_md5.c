@@ -9,6 +9,7 @@
 
 #include "digest_md5.h"
 #include "name.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 static bool
@@ -175,10 +176,10 @@ digest_resp_parse(const char *in, size_t len, struct digest_resp *r)
 			r->authzid = u;
 		}
 	} else if (why == NULL &&
-		   (!userdb_utf8_valid((const unsigned char *)r->username,
+		   (!utf8_valid((const unsigned char *)r->username,
 				       strlen(r->username)) ||
 		    (r->authzid != NULL &&
-		     !userdb_utf8_valid((const unsigned char *)r->authzid,
+		     !utf8_valid((const unsigned char *)r->authzid,
 					strlen(r->authzid)))))
 		why = "user name is not UTF-8";
 	if (why != NULL)

@@ -138,8 +138,8 @@ mech_out_init(struct mech_out *out)
 void
 mech_out_clear(struct mech_out *out)
 {
-	buf_free_secret(&out->challenge);
-	buf_free_secret(&out->final);
+	buf_free(&out->challenge);
+	buf_free(&out->final);
 	free(out->login);
 	if (out->password != NULL)
 		secret_free(out->password, out->password_len + 1);
@@ -155,10 +155,10 @@ mech_fail(struct mech_out *out, const char *reason)
 	return MECH_DONE;
 }
 
-struct keyed *
+struct digest_hmac *
 mech_salt_key(void)
 {
-	static struct keyed *key;
+	static struct digest_hmac *key;
 	static unsigned char current[USERDB_SECRET_LEN];
 	static bool from_store;
 	unsigned char secret[USERDB_SECRET_LEN];
@@ -167,8 +167,10 @@ mech_salt_key(void)
 		/* Rebuilt only when the secret is not the one in use. */
 		if (!from_store || !secret_equal(secret, current,
 						 sizeof(current))) {
-			keyed_free(key);
-			key = keyed_new_key(secret, sizeof(secret));
+			digest_hmac_free(key);
+			if ((key = digest_hmac_new_key(secret,
+						       sizeof(secret))) == NULL)
+				panic("no HMAC-SHA-256 for the salt key");
 			memcpy(current, secret, sizeof(current));
 			from_store = true;
 		}
@@ -181,7 +183,8 @@ mech_salt_key(void)
 		log_notice("the store has no secret yet (the next pwtool "
 			   "change adds one): meanwhile the made-up SCRAM salts "
 			   "of unknown users change when authd restarts");
-		key = keyed_new();
+		if ((key = digest_hmac_new()) == NULL)
+			panic("no random bytes or HMAC-SHA-256 for the salt key");
 	}
 	return key;
 }
@@ -192,6 +195,6 @@ mech_random_hex(char *out, size_t n)
 	unsigned char raw[64];
 
 	if (n > sizeof(raw) || RAND_bytes(raw, (int)n) != 1)
-		fatalx(1, "no random bytes");
+		panic("no random bytes");
 	codec_hex_encode(raw, n, out);
 }

@@ -92,7 +92,7 @@ enum mech_status mech_fail(struct mech_out *out, const char *reason);
 /* mech_salt_key - the key of made-up SCRAM salts: the store's secret
  * (userdb_secret), or a per-process random one while the store has
  * none.  Owned by mech.c. */
-struct keyed *mech_salt_key(void);
+struct digest_hmac *mech_salt_key(void);
 /* mech_random_hex - n random bytes as 2n hex characters plus NUL. */
 void mech_random_hex(char *out, size_t n);
 

@@ -80,7 +80,7 @@ digest_value(const unsigned char urp[16], const struct digest_resp *r,
 	buf_printf(&b, "%s:%s:%s:%s:%s:%s", ha1, r->nonce, r->nc, r->cnonce,
 		   r->qop != NULL ? r->qop : "auth", ha2);
 	md5_hex(b.data, b.len, out);
-	buf_free_secret(&b);
+	buf_free(&b);
 	secret_wipe(ha1, sizeof(ha1));
 }
 

@@ -18,7 +18,7 @@ struct throttle_entry {
 };
 
 struct throttle {
-	struct keyed *key;
+	struct digest_hmac *key;
 	size_t mask;
 	uint64_t window;
 	struct throttle_entry *e;
@@ -35,7 +35,8 @@ throttle_new(size_t size, uint64_t window_ms)
 	t->mask = n - 1;
 	t->window = window_ms;
 	t->e = xcalloc(n, sizeof(*t->e));
-	t->key = keyed_new();
+	if ((t->key = digest_hmac_new()) == NULL)
+		fatalx(1, "throttle: no random bytes or no HMAC-SHA-256");
 	return t;
 }
 
@@ -44,7 +45,7 @@ throttle_free(struct throttle *t)
 {
 	if (t == NULL)
 		return;
-	keyed_free(t->key);
+	digest_hmac_free(t->key);
 	free(t->e);
 	free(t);
 }
@@ -60,7 +61,9 @@ slot(struct throttle *t, char kind, const char *name, uint64_t now,
 	struct throttle_entry *victim = NULL;
 	size_t i, start;
 
-	keyed_mac(t->key, (unsigned char)kind, name, strlen(name), NULL, 0, mac);
+	if (!digest_hmac(t->key, (unsigned char)kind, name, strlen(name),
+			 NULL, 0, mac))
+		panic("throttle: HMAC-SHA-256 failed on a prepared key");
 	memcpy(&start, mac + 16, sizeof(start));
 	for (i = 0; i < PROBE; i++) {
 		struct throttle_entry *e = &t->e[(start + i) & t->mask];

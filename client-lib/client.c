@@ -86,7 +86,7 @@ authd_client_free(struct authd_client *cl)
 	util_free_str(cl->host);
 	util_free_str(cl->realm);
 	util_free_str(cl->nonce);
-	abuf_free(&cl->resp);
+	buf_free(&cl->resp);
 	secret_wipe(cl, sizeof(*cl));
 	free(cl);
 }
@@ -223,13 +223,13 @@ authd_client_start(struct authd_client *cl, bool use_initial,
 		return client_err(cl, AUTHD_ERR_INVALID, "no credentials "
 				  "(authd_client_set_credentials)");
 	cl->started = true;
-	abuf_reset(&cl->resp);
+	buf_reset(&cl->resp);
 	rc = cl->mech->start(cl, use_initial, &has);
-	if (rc == AUTHD_OK && !abuf_ok(&cl->resp))
+	if (rc == AUTHD_OK && !buf_ok(&cl->resp))
 		rc = client_nomem(cl);
 	if (rc != AUTHD_OK) {
 		cl->dead = true;
-		abuf_reset(&cl->resp);
+		buf_reset(&cl->resp);
 		return rc;
 	}
 	if (has)
@@ -252,14 +252,14 @@ authd_client_step(struct authd_client *cl, const unsigned char *challenge,
 				  "the exchange has not started");
 	if (challenge == NULL && len > 0)
 		return client_err(cl, AUTHD_ERR_INVALID, "no challenge");
-	abuf_reset(&cl->resp);
+	buf_reset(&cl->resp);
 	rc = cl->mech->step(cl, challenge != NULL ? challenge :
 			    (const unsigned char *)"", len);
-	if (rc == AUTHD_CONTINUE && !abuf_ok(&cl->resp))
+	if (rc == AUTHD_CONTINUE && !buf_ok(&cl->resp))
 		rc = client_nomem(cl);
 	if (rc != AUTHD_CONTINUE) {
 		cl->dead = true;
-		abuf_reset(&cl->resp);
+		buf_reset(&cl->resp);
 		return rc;
 	}
 	give(cl, resp_r, len_r);
@@ -277,7 +277,7 @@ authd_client_finish(struct authd_client *cl, const unsigned char *final,
 		return client_err(cl, AUTHD_ERR_INVALID, cl->dead ?
 				  "the exchange has failed already" :
 				  "the exchange has not started");
-	abuf_reset(&cl->resp);
+	buf_reset(&cl->resp);
 	rc = cl->mech->finish(cl, final != NULL ? final :
 			      (const unsigned char *)"",
 			      final != NULL ? len : 0);

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "abuf.h"
+#include "buf.h"
 #include "authd.h"
 #include "util.h"
 
@@ -39,7 +39,7 @@ struct authd_client {
 	const struct client_mech *mech;
 	char *authcid, *password, *authzid;	/* authzid NULL: none */
 	char *service, *host, *realm, *nonce;	/* NULL: not set */
-	struct abuf resp;
+	struct buf resp;
 	bool started;
 	bool dead;			/* a step failed: no more steps */
 	int sent;			/* messages given (PLAIN, LOGIN...) */

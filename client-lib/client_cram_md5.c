@@ -42,9 +42,9 @@ cram_step(struct authd_client *cl, const unsigned char *in, size_t len)
 				  "(FIPS mode?)");
 	}
 	codec_hex_encode(mac, sizeof(mac), hex);
-	abuf_append_str(&cl->resp, cl->authcid);
-	abuf_putc(&cl->resp, ' ');
-	abuf_append_str(&cl->resp, hex);
+	buf_append_str(&cl->resp, cl->authcid);
+	buf_append_c(&cl->resp, ' ');
+	buf_append_str(&cl->resp, hex);
 	/* The digest is password-equivalent for this challenge only, but
 	 * an attacker's dictionary attack starts from it. */
 	secret_wipe(mac, sizeof(mac));

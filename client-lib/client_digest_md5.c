@@ -191,15 +191,15 @@ hash_form(const char *s, bool utf8, int *code_r)
 
 /* put_quoted - name="value" with '"' and '\' escaped. */
 static void
-put_quoted(struct abuf *b, const char *name, const char *v)
+put_quoted(struct buf *b, const char *name, const char *v)
 {
-	abuf_printf(b, "%s=\"", name);
+	buf_printf(b, "%s=\"", name);
 	for (; *v != '\0'; v++) {
 		if (*v == '"' || *v == '\\')
-			abuf_putc(b, '\\');
-		abuf_putc(b, *v);
+			buf_append_c(b, '\\');
+		buf_append_c(b, *v);
 	}
-	abuf_putc(b, '"');
+	buf_append_c(b, '"');
 }
 
 static void
@@ -220,28 +220,28 @@ digest_value(const unsigned char urp[16], const char *nonce,
 	     const char *cnonce, const char *authzid, const char *a2_prefix,
 	     const char *uri, char out[33])
 {
-	struct abuf b = ABUF_INIT;
+	struct buf b = BUF_INIT;
 	char ha1[33], ha2[33];
 	bool ok;
 
-	abuf_append(&b, urp, 16);
-	abuf_printf(&b, ":%s:%s", nonce, cnonce);
+	buf_append(&b, urp, 16);
+	buf_printf(&b, ":%s:%s", nonce, cnonce);
 	if (authzid != NULL)
-		abuf_printf(&b, ":%s", authzid);
-	if (!abuf_ok(&b)) {
-		abuf_free(&b);
+		buf_printf(&b, ":%s", authzid);
+	if (!buf_ok(&b)) {
+		buf_free(&b);
 		return false;
 	}
 	md5_hex(b.data, b.len, ha1);
-	abuf_reset(&b);
-	abuf_printf(&b, "%s:%s", a2_prefix, uri);
-	if (abuf_ok(&b))
+	buf_reset(&b);
+	buf_printf(&b, "%s:%s", a2_prefix, uri);
+	if (buf_ok(&b))
 		md5_hex(b.data, b.len, ha2);
-	abuf_reset(&b);
-	abuf_printf(&b, "%s:%s:00000001:%s:auth:%s", ha1, nonce, cnonce, ha2);
-	if ((ok = abuf_ok(&b)))
+	buf_reset(&b);
+	buf_printf(&b, "%s:%s:00000001:%s:auth:%s", ha1, nonce, cnonce, ha2);
+	if ((ok = buf_ok(&b)))
 		md5_hex(b.data, b.len, out);
-	abuf_free(&b);
+	buf_free(&b);
 	secret_wipe(ha1, sizeof(ha1));
 	return ok;
 }
@@ -423,21 +423,21 @@ answer(struct authd_client *cl, const struct dm5_challenge *ch)
 	}
 	/* The order of RFC 2831 §4's example. */
 	if (ch->utf8)
-		abuf_append_str(&cl->resp, "charset=utf-8,");
+		buf_append_str(&cl->resp, "charset=utf-8,");
 	put_quoted(&cl->resp, "username", user);
 	if (rlm != NULL) {
-		abuf_putc(&cl->resp, ',');
+		buf_append_c(&cl->resp, ',');
 		put_quoted(&cl->resp, "realm", rlm);
 	}
-	abuf_putc(&cl->resp, ',');
+	buf_append_c(&cl->resp, ',');
 	put_quoted(&cl->resp, "nonce", ch->nonce);
-	abuf_append_str(&cl->resp, ",nc=00000001,");
+	buf_append_str(&cl->resp, ",nc=00000001,");
 	put_quoted(&cl->resp, "cnonce", cnonce);
-	abuf_putc(&cl->resp, ',');
+	buf_append_c(&cl->resp, ',');
 	put_quoted(&cl->resp, "digest-uri", uri);
-	abuf_printf(&cl->resp, ",response=%s,qop=auth", response);
+	buf_printf(&cl->resp, ",response=%s,qop=auth", response);
 	if (zid != NULL) {
-		abuf_putc(&cl->resp, ',');
+		buf_append_c(&cl->resp, ',');
 		put_quoted(&cl->resp, "authzid", zid);
 	}
 	st->answered = true;

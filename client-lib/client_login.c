@@ -10,7 +10,7 @@ static int
 login_start(struct authd_client *cl, bool use_initial, bool *has_resp_r)
 {
 	if (use_initial) {
-		abuf_append_str(&cl->resp, cl->authcid);
+		buf_append_str(&cl->resp, cl->authcid);
 		cl->sent = 1;
 		*has_resp_r = true;
 	}
@@ -26,7 +26,7 @@ login_step(struct authd_client *cl, const unsigned char *in, size_t len)
 		return client_err(cl, AUTHD_ERR_CHALLENGE, "LOGIN has sent the "
 				  "user name and the password: unexpected "
 				  "third challenge");
-	abuf_append_str(&cl->resp, cl->sent == 0 ? cl->authcid : cl->password);
+	buf_append_str(&cl->resp, cl->sent == 0 ? cl->authcid : cl->password);
 	cl->sent++;
 	return AUTHD_CONTINUE;
 }

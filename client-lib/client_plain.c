@@ -9,11 +9,11 @@ static void
 put_message(struct authd_client *cl)
 {
 	if (cl->authzid != NULL)
-		abuf_append_str(&cl->resp, cl->authzid);
-	abuf_putc(&cl->resp, '\0');
-	abuf_append_str(&cl->resp, cl->authcid);
-	abuf_putc(&cl->resp, '\0');
-	abuf_append_str(&cl->resp, cl->password);
+		buf_append_str(&cl->resp, cl->authzid);
+	buf_append_c(&cl->resp, '\0');
+	buf_append_str(&cl->resp, cl->authcid);
+	buf_append_c(&cl->resp, '\0');
+	buf_append_str(&cl->resp, cl->password);
 	cl->sent++;
 }
 

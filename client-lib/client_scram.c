@@ -37,8 +37,8 @@ struct scram_state {
 	size_t key_len;
 	char *prepped;			/* SASLprep(password) */
 	char *cnonce;
-	struct abuf gs2;		/* "n,," or "n,a=...," */
-	struct abuf first_bare;		/* client-first-message-bare */
+	struct buf gs2;		/* "n,," or "n,a=...," */
+	struct buf first_bare;		/* client-first-message-bare */
 	unsigned char server_sig[SCRAM_KEY_MAX];
 	int stage;			/* 0 sent first, 1 sent final, 2 done */
 	bool verified;
@@ -79,15 +79,15 @@ saslprep(const char *pw, int *code_r)
 
 /* put_saslname - RFC 5802 §5.1: ',' as =2C, '=' as =3D. */
 static void
-put_saslname(struct abuf *b, const char *s)
+put_saslname(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == ',')
-			abuf_append_str(b, "=2C");
+			buf_append_str(b, "=2C");
 		else if (*s == '=')
-			abuf_append_str(b, "=3D");
+			buf_append_str(b, "=3D");
 		else
-			abuf_putc(b, *s);
+			buf_append_c(b, *s);
 	}
 }
 
@@ -110,21 +110,21 @@ scram_start(struct authd_client *cl, bool use_initial, bool *has_resp_r)
 				  "characters)");
 	if ((code = client_nonce(cl, &st->cnonce)) != AUTHD_OK)
 		return code;
-	abuf_append_str(&st->gs2, "n,");
+	buf_append_str(&st->gs2, "n,");
 	if (cl->authzid != NULL) {
-		abuf_append_str(&st->gs2, "a=");
+		buf_append_str(&st->gs2, "a=");
 		put_saslname(&st->gs2, cl->authzid);
 	}
-	abuf_putc(&st->gs2, ',');
-	abuf_append_str(&st->first_bare, "n=");
+	buf_append_c(&st->gs2, ',');
+	buf_append_str(&st->first_bare, "n=");
 	put_saslname(&st->first_bare, cl->authcid);
-	abuf_append_str(&st->first_bare, ",r=");
-	abuf_append_str(&st->first_bare, st->cnonce);
-	if (!abuf_ok(&st->gs2) || !abuf_ok(&st->first_bare))
+	buf_append_str(&st->first_bare, ",r=");
+	buf_append_str(&st->first_bare, st->cnonce);
+	if (!buf_ok(&st->gs2) || !buf_ok(&st->first_bare))
 		return client_nomem(cl);
 	if (use_initial) {
-		abuf_append(&cl->resp, st->gs2.data, st->gs2.len);
-		abuf_append(&cl->resp, st->first_bare.data, st->first_bare.len);
+		buf_append(&cl->resp, st->gs2.data, st->gs2.len);
+		buf_append(&cl->resp, st->first_bare.data, st->first_bare.len);
 		cl->sent = 1;
 		*has_resp_r = true;
 	}
@@ -208,7 +208,7 @@ client_final(struct authd_client *cl, const char *in, size_t len)
 	const char *nonce = NULL, *salt_b64 = NULL, *iter = NULL, *v;
 	size_t pos = 0, nonce_len = 0, salt_b64_len = 0, iter_len = 0, vlen,
 	       cnonce_len = strlen(st->cnonce), i;
-	struct abuf without_proof = ABUF_INIT, auth_msg = ABUF_INIT;
+	struct buf without_proof = BUF_INIT, auth_msg = BUF_INIT;
 	unsigned int iterations = 0, n;
 	long salt_len = -1;
 	int code = AUTHD_OK;
@@ -259,14 +259,14 @@ client_final(struct authd_client *cl, const char *in, size_t len)
 	}
 	codec_b64_encode((const unsigned char *)st->gs2.data, st->gs2.len,
 			 cbind);
-	abuf_printf(&without_proof, "c=%s,r=", cbind);
-	abuf_append(&without_proof, nonce, nonce_len);
-	abuf_append(&auth_msg, st->first_bare.data, st->first_bare.len);
-	abuf_putc(&auth_msg, ',');
-	abuf_append(&auth_msg, in, len);
-	abuf_putc(&auth_msg, ',');
-	abuf_append(&auth_msg, without_proof.data, without_proof.len);
-	if (!abuf_ok(&without_proof) || !abuf_ok(&auth_msg)) {
+	buf_printf(&without_proof, "c=%s,r=", cbind);
+	buf_append(&without_proof, nonce, nonce_len);
+	buf_append(&auth_msg, st->first_bare.data, st->first_bare.len);
+	buf_append_c(&auth_msg, ',');
+	buf_append(&auth_msg, in, len);
+	buf_append_c(&auth_msg, ',');
+	buf_append(&auth_msg, without_proof.data, without_proof.len);
+	if (!buf_ok(&without_proof) || !buf_ok(&auth_msg)) {
 		code = client_nomem(cl);
 		goto out;
 	}
@@ -297,9 +297,9 @@ client_final(struct authd_client *cl, const char *in, size_t len)
 		goto out;
 	}
 	codec_b64_encode(proof, st->key_len, proof_b64);
-	abuf_append(&cl->resp, without_proof.data, without_proof.len);
-	abuf_append_str(&cl->resp, ",p=");
-	abuf_append_str(&cl->resp, proof_b64);
+	buf_append(&cl->resp, without_proof.data, without_proof.len);
+	buf_append_str(&cl->resp, ",p=");
+	buf_append_str(&cl->resp, proof_b64);
 	st->stage = 1;
 	/* Nothing needs the password any more. */
 	util_free_str(st->prepped);
@@ -314,8 +314,8 @@ out:
 	if (proof_b64 != NULL)
 		util_free_str(proof_b64);
 	free(cbind);
-	abuf_free(&without_proof);
-	abuf_free(&auth_msg);
+	buf_free(&without_proof);
+	buf_free(&auth_msg);
 	return code == AUTHD_OK ? AUTHD_CONTINUE : code;
 }
 
@@ -365,8 +365,8 @@ scram_step(struct authd_client *cl, const unsigned char *in, size_t len)
 		if (len != 0)
 			return client_err(cl, AUTHD_ERR_CHALLENGE, "expected an "
 					  "empty first challenge");
-		abuf_append(&cl->resp, st->gs2.data, st->gs2.len);
-		abuf_append(&cl->resp, st->first_bare.data, st->first_bare.len);
+		buf_append(&cl->resp, st->gs2.data, st->gs2.len);
+		buf_append(&cl->resp, st->first_bare.data, st->first_bare.len);
 		cl->sent = 1;
 		return AUTHD_CONTINUE;
 	}
@@ -416,8 +416,8 @@ scram_free(struct authd_client *cl)
 	if (st->prepped != NULL)
 		util_free_str(st->prepped);
 	util_free_str(st->cnonce);
-	abuf_free(&st->gs2);
-	abuf_free(&st->first_bare);
+	buf_free(&st->gs2);
+	buf_free(&st->first_bare);
 	secret_free(st, sizeof(*st));
 	cl->state = NULL;
 }

@@ -75,7 +75,7 @@ authd_conn_free(struct authd_conn *c)
 		free(c->mechs[i].name);
 	/* Input and output carry base64 of passwords (PLAIN, LOGIN). */
 	secret_free(c->in, AUTHP_LINE_MAX + 1);
-	abuf_free(&c->out);
+	buf_free(&c->out);
 	free(c);
 }
 
@@ -103,36 +103,13 @@ conn_break(struct authd_conn *c, int code)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	abuf_reset(&c->out);
+	buf_reset(&c->out);
 	secret_wipe(c->in, c->in_len);
 	c->in_len = 0;
 	for (s = c->sessions; s != NULL; s = s->next)
 		if (s->state != SESSION_DONE)
 			session_end(s, code, "%s", c->err);
 	return code;
-}
-
-bool
-conn_escape(struct abuf *out, const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0'; i++) {
-		char e;
-
-		switch (s[i]) {
-		case '\001': e = '1'; break;
-		case '\t': e = 't'; break;
-		case '\r': e = 'r'; break;
-		case '\n': e = 'n'; break;
-		default:
-			abuf_putc(out, s[i]);
-			continue;
-		}
-		abuf_putc(out, '\001');
-		abuf_putc(out, e);
-	}
-	return abuf_ok(out);
 }
 
 int
@@ -157,7 +134,7 @@ conn_flush(struct authd_conn *c)
 				  util_strerror(errno));
 			return conn_break(c, AUTHD_ERR_SYSTEM);
 		}
-		abuf_consume(&c->out, (size_t)n);
+		buf_consume(&c->out, (size_t)n);
 	}
 	return AUTHD_OK;
 }
@@ -442,7 +419,7 @@ connect_common(struct authd_conn *c, const char *path, int64_t connect_by)
 	c->state = CONN_HANDSHAKE;
 	/* The client's VERSION and CPID go first, without waiting for the
 	 * server's handshake (which Dovecot 2.4.0 would wait for). */
-	if (!abuf_printf(&c->out, "VERSION\t%d\t%d\nCPID\t%ld\n",
+	if (!buf_printf(&c->out, "VERSION\t%d\t%d\nCPID\t%ld\n",
 			 AUTHP_VERSION_MAJOR, 0, (long)getpid())) {
 		util_errf(c->err, AUTHD_ERR_NOMEM, "out of memory");
 		return conn_break(c, AUTHD_ERR_NOMEM);

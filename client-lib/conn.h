@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "abuf.h"
+#include "buf.h"
 #include "authd.h"
 #include "authp.h"
 #include "util.h"
@@ -49,8 +49,8 @@ struct authd_session {
 	char *lip, *rip;
 	unsigned int lport, rport, flags;
 	void *data;
-	struct abuf challenge;		/* decoded CONT payload */
-	struct abuf final;		/* decoded resp= of the OK */
+	struct buf challenge;		/* decoded CONT payload */
+	struct buf final;		/* decoded resp= of the OK */
 	bool has_final;
 	char *params;			/* the OK/FAIL fields, NUL-separated */
 	char *param[AUTHP_MAX_FIELDS];
@@ -68,7 +68,7 @@ struct authd_conn {
 	uint32_t last_id;
 	char *in;			/* AUTHP_LINE_MAX + 1 bytes */
 	size_t in_len;
-	struct abuf out;
+	struct buf out;
 	struct conn_mech mechs[CONN_MAX_MECHS];
 	size_t nmechs;
 	struct authd_session *sessions;
@@ -92,8 +92,6 @@ int conn_wait(struct authd_conn *c, struct authd_session *s);
 void conn_queue_ready(struct authd_conn *c, struct authd_session *s);
 /* conn_unqueue - take s off the ready queue. */
 void conn_unqueue(struct authd_conn *c, struct authd_session *s);
-/* conn_escape - append s with the protocol's TAB escaping. */
-bool conn_escape(struct abuf *out, const char *s);
 
 /* session_end - final status and an error message for errors; queues s
  * unless a blocking call waits for it. */

@@ -1,8 +1,6 @@
 /*
  * mux_check - authd_mux_check(): one request on the saslauthd ("mux")
- * socket.  The request is encoded here rather than by proto/mux.c's
- * mux_request_encode(), which grows a struct buf that exits on
- * out-of-memory; the reply is parsed by proto's pure mux_reply_parse().
+ * socket, encoded and parsed by the daemon's own codec (proto/mux.h).
  *
  * Untrusted input: the reply bytes (bounded by MUX_REPLY_MAX + 2).
  */
@@ -13,20 +11,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "abuf.h"
+#include "buf.h"
 #include "authd.h"
 #include "mux.h"
 #include "util.h"
-
-/* put_field - a 2-byte big-endian length and the bytes. */
-static bool
-put_field(struct abuf *b, const char *s)
-{
-	size_t n = s != NULL ? strlen(s) : 0;
-	unsigned char hdr[2] = { (unsigned char)(n >> 8), (unsigned char)n };
-
-	return abuf_append(b, hdr, 2) && abuf_append(b, s != NULL ? s : "", n);
-}
 
 /* send_all - write the whole request before the deadline, without
  * SIGPIPE if the server has closed. */
@@ -111,12 +99,13 @@ authd_mux_check_addr(const char *socket_path, const char *user,
 		     int timeout_ms, char *reason, size_t reason_len)
 {
 	const char *fields[5] = { user, password, service, realm, client_addr };
+	size_t lens[5];
 	unsigned char reply[MUX_REPLY_MAX + 2];
 	const unsigned char *text = NULL;
 	size_t text_len = 0, i;
 	char err[UTIL_ERR_MAX] = "";
 	int64_t deadline = util_deadline(timeout_ms);
-	struct abuf req = ABUF_INIT;
+	struct buf req = BUF_INIT;
 	int fd = -1, rc, nfields = client_addr != NULL ? 5 : 4;
 
 	if (socket_path == NULL || user == NULL || password == NULL) {
@@ -130,9 +119,13 @@ authd_mux_check_addr(const char *socket_path, const char *user,
 				       "longer than 65535 bytes");
 			goto out;
 		}
-	for (i = 0; i < (size_t)nfields; i++)
-		put_field(&req, fields[i]);
-	if (!abuf_ok(&req)) {
+	for (i = 0; i < (size_t)nfields; i++) {
+		if (fields[i] == NULL)
+			fields[i] = "";
+		lens[i] = strlen(fields[i]);
+	}
+	mux_request_encode(&req, fields, lens, nfields);
+	if (!buf_ok(&req)) {
 		rc = util_errf(err, AUTHD_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -142,7 +135,7 @@ authd_mux_check_addr(const char *socket_path, const char *user,
 	 * the reply (the server shuts its side down after it). */
 	if ((rc = send_all(fd, req.data, req.len, deadline, err)) != AUTHD_OK)
 		goto out;
-	abuf_free(&req);
+	buf_free(&req);
 	rc = read_reply(fd, reply, sizeof(reply), deadline, &text, &text_len,
 			err);
 	if (rc != AUTHD_OK)
@@ -150,7 +143,7 @@ authd_mux_check_addr(const char *socket_path, const char *user,
 	/* Clients take any reply starting with "OK" as success. */
 	rc = text_len >= 2 && memcmp(text, "OK", 2) == 0 ? AUTHD_OK : AUTHD_FAIL;
 out:
-	abuf_free(&req);
+	buf_free(&req);
 	if (fd >= 0)
 		close(fd);
 	if (reason != NULL && reason_len > 0) {

@@ -63,8 +63,8 @@ authd_session_new(struct authd_conn *c, const char *mech, const char *service)
 static void
 clear_result(struct authd_session *s)
 {
-	abuf_free(&s->challenge);
-	abuf_free(&s->final);
+	buf_free(&s->challenge);
+	buf_free(&s->final);
 	s->has_final = false;
 	free(s->params);
 	s->params = NULL;
@@ -140,7 +140,7 @@ queue_cancel(struct authd_session *s)
 	/* Without memory for the line the server request simply expires
 	 * there; the library has forgotten the id either way. */
 	if (c->state != CONN_BROKEN &&
-	    abuf_printf(&c->out, "CANCEL\t%u\n", s->id))
+	    buf_printf(&c->out, "CANCEL\t%u\n", s->id))
 		(void)conn_flush(c);
 }
 
@@ -216,7 +216,7 @@ next_id(struct authd_conn *c)
 
 /* put_b64 - base64 of (p, n) appended to line. */
 static bool
-put_b64(struct abuf *line, const void *p, size_t n)
+put_b64(struct buf *line, const void *p, size_t n)
 {
 	size_t len = codec_b64_encoded_len(n);
 	char *b64 = malloc(len + 1);
@@ -227,7 +227,7 @@ put_b64(struct abuf *line, const void *p, size_t n)
 		return false;
 	}
 	codec_b64_encode(p, n, b64);
-	ok = abuf_append(line, b64, len);
+	ok = buf_append(line, b64, len);
 	secret_free(b64, len + 1);
 	return ok;
 }
@@ -256,17 +256,17 @@ usable(struct authd_session *s, enum session_state want)
 
 /* send_line - queue a complete line (or nothing) and try to write it. */
 static int
-send_line(struct authd_session *s, struct abuf *line, int64_t deadline)
+send_line(struct authd_session *s, struct buf *line, int64_t deadline)
 {
 	struct authd_conn *c = s->conn;
 	int rc;
 
-	if (!abuf_ok(line) || !abuf_append(&c->out, line->data, line->len)) {
-		abuf_free(line);
+	if (!buf_ok(line) || !buf_append(&c->out, line->data, line->len)) {
+		buf_free(line);
 		session_end(s, AUTHD_ERR_NOMEM, "out of memory");
 		return AUTHD_ERR_NOMEM;
 	}
-	abuf_free(line);
+	buf_free(line);
 	clear_result(s);
 	s->state = SESSION_WAIT;
 	s->status = AUTHD_PENDING;
@@ -281,49 +281,49 @@ static int
 send_auth(struct authd_session *s, const void *initial, size_t initial_len,
 	  int64_t deadline)
 {
-	struct abuf line = ABUF_INIT;
+	struct buf line = BUF_INIT;
 	int rc;
 
 	if ((rc = usable(s, SESSION_NEW)) != AUTHD_OK)
 		return rc;
 	s->id = next_id(s->conn);
-	abuf_printf(&line, "AUTH\t%u\t", s->id);
-	conn_escape(&line, s->mech);
-	abuf_append_str(&line, "\tservice=");
-	conn_escape(&line, s->service);
+	buf_printf(&line, "AUTH\t%u\t", s->id);
+	authp_escape(&line, s->mech, strlen(s->mech));
+	buf_append_str(&line, "\tservice=");
+	authp_escape(&line, s->service, strlen(s->service));
 	if (s->lip != NULL) {
-		abuf_append_str(&line, "\tlip=");
-		conn_escape(&line, s->lip);
+		buf_append_str(&line, "\tlip=");
+		authp_escape(&line, s->lip, strlen(s->lip));
 	}
 	if (s->rip != NULL) {
-		abuf_append_str(&line, "\trip=");
-		conn_escape(&line, s->rip);
+		buf_append_str(&line, "\trip=");
+		authp_escape(&line, s->rip, strlen(s->rip));
 	}
 	if (s->lport != 0)
-		abuf_printf(&line, "\tlport=%u", s->lport);
+		buf_printf(&line, "\tlport=%u", s->lport);
 	if (s->rport != 0)
-		abuf_printf(&line, "\trport=%u", s->rport);
+		buf_printf(&line, "\trport=%u", s->rport);
 	if (s->flags & AUTHD_SESSION_SECURED)
-		abuf_append_str(&line, "\tsecured");
+		buf_append_str(&line, "\tsecured");
 	if (s->flags & AUTHD_SESSION_VALID_CLIENT_CERT)
-		abuf_append_str(&line, "\tvalid-client-cert");
+		buf_append_str(&line, "\tvalid-client-cert");
 	if (s->flags & AUTHD_SESSION_NO_PENALTY)
-		abuf_append_str(&line, "\tno-penalty");
+		buf_append_str(&line, "\tno-penalty");
 	if (s->flags & AUTHD_SESSION_FINAL_RESP_OK)
-		abuf_append_str(&line, "\tfinal-resp-ok");
+		buf_append_str(&line, "\tfinal-resp-ok");
 	/* resp= must be the last parameter; its absence is no initial
 	 * response.  An empty one is "resp==": to a protocol 1.0 server
 	 * (libauthd says VERSION 1 0, as Postfix and Exim do) a bare "resp="
 	 * means none, Exim's habit. */
 	if (initial != NULL && initial_len == 0) {
-		abuf_append_str(&line, "\tresp==");
+		buf_append_str(&line, "\tresp==");
 	} else if (initial != NULL) {
-		abuf_append_str(&line, "\tresp=");
+		buf_append_str(&line, "\tresp=");
 		put_b64(&line, initial, initial_len);
 	}
-	abuf_putc(&line, '\n');
-	if (abuf_ok(&line) && line.len > AUTHP_LINE_MAX + 1) {
-		abuf_free(&line);
+	buf_append_c(&line, '\n');
+	if (buf_ok(&line) && line.len > AUTHP_LINE_MAX + 1) {
+		buf_free(&line);
 		session_end(s, AUTHD_ERR_INVALID, "the request is longer than "
 			    "the protocol's %d bytes", AUTHP_LINE_MAX);
 		return AUTHD_ERR_INVALID;
@@ -335,16 +335,16 @@ static int
 send_cont(struct authd_session *s, const void *resp, size_t len,
 	  int64_t deadline)
 {
-	struct abuf line = ABUF_INIT;
+	struct buf line = BUF_INIT;
 	int rc;
 
 	if ((rc = usable(s, SESSION_CONT)) != AUTHD_OK)
 		return rc;
-	abuf_printf(&line, "CONT\t%u\t", s->id);
+	buf_printf(&line, "CONT\t%u\t", s->id);
 	put_b64(&line, resp, len);
-	abuf_putc(&line, '\n');
-	if (abuf_ok(&line) && line.len > AUTHP_LINE_MAX + 1) {
-		abuf_free(&line);
+	buf_append_c(&line, '\n');
+	if (buf_ok(&line) && line.len > AUTHP_LINE_MAX + 1) {
+		buf_free(&line);
 		queue_cancel(s);
 		session_end(s, AUTHD_ERR_INVALID, "the response is longer "
 			    "than the protocol's %d bytes", AUTHP_LINE_MAX);
@@ -415,19 +415,19 @@ authd_session_cancel(struct authd_session *s)
 /* decode_into - base64 (b64, n) into out; false if it is not base64 or
  * memory runs out (then *nomem_r). */
 static bool
-decode_into(struct abuf *out, const char *b64, size_t n, bool *nomem_r)
+decode_into(struct buf *out, const char *b64, size_t n, bool *nomem_r)
 {
 	long dn;
 
 	*nomem_r = false;
-	abuf_reset(out);
-	if (!abuf_reserve(out, n / 4 * 3)) {
+	buf_reset(out);
+	if (!buf_reserve(out, n / 4 * 3)) {
 		*nomem_r = true;
 		return false;
 	}
 	dn = codec_b64_decode(b64, n, (unsigned char *)out->data);
 	if (dn < 0) {
-		abuf_reset(out);
+		buf_reset(out);
 		return false;
 	}
 	out->len = (size_t)dn;
@@ -496,7 +496,7 @@ session_line(struct authd_session *s, char **f, size_t *lens, int n)
 		return;
 	}
 	/* OK or FAIL: the server has forgotten the request. */
-	abuf_free(&s->challenge);
+	buf_free(&s->challenge);
 	if (!store_params(s, f, lens, n, &why)) {
 		if (why == NULL)
 			session_end(s, AUTHD_ERR_NOMEM, "out of memory");

@@ -9,11 +9,9 @@
 #include <openssl/rand.h>
 
 #include "digest.h"
-#include "log.h"
 #include "secret.h"
-#include "xalloc.h"
 
-struct keyed {
+struct digest_hmac {
 	EVP_MAC_CTX *ctx;	/* holds the key; re-initialised per MAC */
 };
 
@@ -32,51 +30,52 @@ const EVP_MD *
 digest_sha256(void)
 {
 	pthread_once(&fetch_once, fetch);
-	if (sha256 == NULL)
-		fatalx(1, "OpenSSL has no SHA-256");
 	return sha256;
 }
 
-void
+bool
 digest_sha256_buf(const void *p, size_t n, unsigned char out[32])
 {
-	if (EVP_Digest(p, n, out, NULL, digest_sha256(), NULL) != 1)
-		fatalx(1, "SHA-256 failed");
+	const EVP_MD *md = digest_sha256();
+
+	return md != NULL && EVP_Digest(p, n, out, NULL, md, NULL) == 1;
 }
 
-struct keyed *
-keyed_new_key(const unsigned char *key, size_t len)
+struct digest_hmac *
+digest_hmac_new_key(const unsigned char *key, size_t len)
 {
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 						 (char *)"SHA256", 0),
 		OSSL_PARAM_construct_end()
 	};
-	struct keyed *k = xcalloc(1, sizeof(*k));
+	struct digest_hmac *k;
 
 	pthread_once(&fetch_once, fetch);
-	if (hmac == NULL || (k->ctx = EVP_MAC_CTX_new(hmac)) == NULL)
-		fatalx(1, "OpenSSL has no HMAC");
-	if (EVP_MAC_init(k->ctx, key, len, params) != 1)
-		fatalx(1, "HMAC-SHA-256 set-up failed");
+	if (hmac == NULL || (k = calloc(1, sizeof(*k))) == NULL)
+		return NULL;
+	if ((k->ctx = EVP_MAC_CTX_new(hmac)) == NULL ||
+	    EVP_MAC_init(k->ctx, key, len, params) != 1) {
+		digest_hmac_free(k);
+		return NULL;
+	}
 	return k;
 }
 
-struct keyed *
-keyed_new(void)
+struct digest_hmac *
+digest_hmac_new(void)
 {
 	unsigned char key[32];
-	struct keyed *k;
+	struct digest_hmac *k = NULL;
 
-	if (RAND_bytes(key, sizeof(key)) != 1)
-		fatalx(1, "no random bytes for a hashing key");
-	k = keyed_new_key(key, sizeof(key));
+	if (RAND_bytes(key, sizeof(key)) == 1)
+		k = digest_hmac_new_key(key, sizeof(key));
 	secret_wipe(key, sizeof(key));
 	return k;
 }
 
 void
-keyed_free(struct keyed *k)
+digest_hmac_free(struct digest_hmac *k)
 {
 	if (k == NULL)
 		return;
@@ -84,17 +83,20 @@ keyed_free(struct keyed *k)
 	free(k);
 }
 
-void
-keyed_mac(struct keyed *k, unsigned char tag, const void *a, size_t alen,
-	  const void *b, size_t blen, unsigned char out[32])
+bool
+digest_hmac(struct digest_hmac *k, unsigned char tag, const void *a,
+	    size_t alen, const void *b, size_t blen, unsigned char out[32])
 {
 	size_t len;
 
-	/* A NULL key re-initialises with the key given to keyed_new. */
+	/* A NULL key re-initialises with the key given at creation. */
 	if (EVP_MAC_init(k->ctx, NULL, 0, NULL) != 1 ||
 	    EVP_MAC_update(k->ctx, &tag, 1) != 1 ||
 	    EVP_MAC_update(k->ctx, a, alen) != 1 ||
 	    (b != NULL && EVP_MAC_update(k->ctx, b, blen) != 1) ||
-	    EVP_MAC_final(k->ctx, out, &len, 32) != 1 || len != 32)
-		fatalx(1, "HMAC-SHA-256 failed");
+	    EVP_MAC_final(k->ctx, out, &len, 32) != 1 || len != 32) {
+		secret_wipe(out, 32);
+		return false;
+	}
+	return true;
 }

@@ -8,31 +8,38 @@
  * quarter of authd's time per cached login.  These keep one fetched
  * algorithm for the process and, for keyed hashing, one prepared context
  * per key.
+ *
+ * Nothing here exits: a failure (no provider, no random bytes) is
+ * returned, and the caller decides whether it is fatal.
  */
 #ifndef AUTHD_DIGEST_H
 #define AUTHD_DIGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/evp.h>
 
-/* digest_sha256 - the fetched SHA-256 (thread-safe, never freed). */
+/* digest_sha256 - the fetched SHA-256 (thread-safe, never freed), or
+ * NULL when the provider has none. */
 const EVP_MD *digest_sha256(void);
-/* digest_sha256_buf - SHA-256 of p[0..n). */
-void digest_sha256_buf(const void *p, size_t n, unsigned char out[32]);
+/* digest_sha256_buf - SHA-256 of p[0..n); false if OpenSSL failed. */
+bool digest_sha256_buf(const void *p, size_t n, unsigned char out[32]);
 
-/* A keyed hash: HMAC-SHA-256 under a random per-process key.  One thread
- * at a time per object (authd uses its objects on the loop thread). */
-struct keyed;
+/* An HMAC-SHA-256 key with its prepared context.  One thread at a time
+ * per object (authd uses its objects on the loop thread). */
+struct digest_hmac;
 
-/* keyed_new - a fresh random key; exits (fatalx) if the system has no
- * random bytes or OpenSSL no HMAC, as nothing can work without them. */
-struct keyed *keyed_new(void);
-/* keyed_new_key - the same with a given key (len bytes). */
-struct keyed *keyed_new_key(const unsigned char *key, size_t len);
-void keyed_free(struct keyed *k);
-/* keyed_mac - HMAC(key, tag || a || b); b may be NULL. */
-void keyed_mac(struct keyed *k, unsigned char tag, const void *a, size_t alen,
-	       const void *b, size_t blen, unsigned char out[32]);
+/* digest_hmac_new - a fresh random key; NULL if the system has no random
+ * bytes or OpenSSL no HMAC. */
+struct digest_hmac *digest_hmac_new(void);
+/* digest_hmac_new_key - the same with a given key (len bytes). */
+struct digest_hmac *digest_hmac_new_key(const unsigned char *key, size_t len);
+void digest_hmac_free(struct digest_hmac *k);
+/* digest_hmac - HMAC(key, tag || a || b) into out; b may be NULL.  False
+ * if OpenSSL failed (out is then wiped). */
+bool digest_hmac(struct digest_hmac *k, unsigned char tag, const void *a,
+		 size_t alen, const void *b, size_t blen,
+		 unsigned char out[32]);
 
 #endif

@@ -58,10 +58,13 @@ bool authp_parse_id(const char *s, uint32_t *id_r);
 const char *authp_parse_auth(char **fields, size_t *lens, int n,
 			     struct authp_auth *a, bool *id_ok_r);
 
-/* Server lines, appended to out with the LF. */
+/* Server lines, appended to out with the LF.  Like every buf append they
+ * never exit: an allocation failure leaves out failed (buf_ok). */
 void authp_put_cont(struct buf *out, uint32_t id, const char *b64);
+/* authp_put_ok - original_user only when it differs from user; b64_final
+ * (resp=, the server's final data) may be NULL. */
 void authp_put_ok(struct buf *out, uint32_t id, const char *user,
-		  const char *original_user);
+		  const char *original_user, const char *b64_final);
 /* authp_put_fail - code may be NULL ("temp_fail", "authz_fail", ...). */
 void authp_put_fail(struct buf *out, uint32_t id, const char *user,
 		    const char *code, const char *reason);

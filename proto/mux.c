@@ -67,3 +67,18 @@ mux_reply_parse(const unsigned char *data, size_t len,
 	*text_len_r = n;
 	return 1;
 }
+
+void
+mux_request_encode(struct buf *out, const char *const fields[],
+		   const size_t lens[], int nfields)
+{
+	int i;
+
+	for (i = 0; i < nfields; i++) {
+		unsigned char hdr[2] = { (unsigned char)(lens[i] >> 8),
+					 (unsigned char)lens[i] };
+
+		buf_append(out, hdr, 2);
+		buf_append(out, fields[i], lens[i]);
+	}
+}

@@ -215,7 +215,7 @@ cmd_export(struct pwtool *pw)
 		userdb_line_encode(keys[i], &rec, &b);
 		buf_append_c(&b, '\n');
 		fwrite(b.data, 1, b.len, f);
-		buf_free_secret(&b);
+		buf_free(&b);
 		userdb_record_clear(&rec);
 	}
 	userdb_keys_free(keys, n);
@@ -380,7 +380,7 @@ import_line(struct import_state *st, char *line, size_t len)
 			import_error(st, "%s", why);
 			st->store_error = true;
 		}
-		buf_free_secret(&b);
+		buf_free(&b);
 	}
 	if (exists)
 		st->replaced++;

@@ -5,43 +5,7 @@
 #include <string.h>
 
 #include "name.h"
-
-bool
-userdb_utf8_valid(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		size_t len;
-		unsigned int cp, min;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			len = 2; cp = c & 0x1f; min = 0x80;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			len = 3; cp = c & 0x0f; min = 0x800;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			len = 4; cp = c & 0x07; min = 0x10000;
-		} else {
-			return false;
-		}
-		if (n - i < len)
-			return false;
-		for (size_t k = 1; k < len; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		/* Overlong forms, UTF-16 surrogates and > U+10FFFF. */
-		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return false;
-		i += len;
-	}
-	return true;
-}
+#include "utf8.h"
 
 const char *
 userdb_name_check_realm(const char *realm, size_t len, char *out)
@@ -79,7 +43,7 @@ check_user(const char *user, size_t len, bool fold, char *out)
 		return "user name too long";
 	if (user[0] == ' ' || user[len - 1] == ' ')
 		return "leading or trailing space in user name";
-	if (!userdb_utf8_valid((const unsigned char *)user, len))
+	if (!utf8_valid((const unsigned char *)user, len))
 		return "user name is not valid UTF-8";
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)user[i];

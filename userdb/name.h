@@ -51,7 +51,5 @@ const char *userdb_name_parse(const char *login, size_t login_len,
  * (room for USERDB_REALM_MAX + 1).  Returns NULL or a static reason. */
 const char *userdb_name_check_realm(const char *realm, size_t len, char *out);
 
-/* userdb_utf8_valid - whether (s, n) is well-formed UTF-8 (RFC 3629). */
-bool userdb_utf8_valid(const unsigned char *s, size_t n);
 
 #endif

@@ -106,9 +106,9 @@ userdb_verify(const struct userdb_record *rec, const struct userdb_name *name,
 		/* Hash both sides so the comparison has a fixed length. */
 		unsigned char a[32], b[32];
 
-		digest_sha256_buf(pw, len, a);
-		digest_sha256_buf(rec->plain, rec->plain_len, b);
-		ok = secret_equal(a, b, sizeof(a));
+		ok = digest_sha256_buf(pw, len, a) &&
+		     digest_sha256_buf(rec->plain, rec->plain_len, b) &&
+		     secret_equal(a, b, sizeof(a));
 		secret_wipe(a, sizeof(a));
 		secret_wipe(b, sizeof(b));
 		return ok;

@@ -136,8 +136,9 @@ fetch_decode(GDBM_FILE dbf, const char *key, size_t key_len,
 		return -1;
 	}
 	why = userdb_record_decode(v.dptr, (size_t)v.dsize, rec);
-	if (why == NULL)
-		digest_sha256_buf(v.dptr, (size_t)v.dsize, rec->fingerprint);
+	if (why == NULL &&
+	    !digest_sha256_buf(v.dptr, (size_t)v.dsize, rec->fingerprint))
+		why = "SHA-256 is not available";
 	secret_free(v.dptr, (size_t)v.dsize);
 	if (why != NULL) {
 		*error_r = set_err(err, errlen, "damaged record", why);
@@ -427,7 +428,7 @@ userdb_txn_put(struct userdb_txn *txn, const char *key,
 	buf_init(&b);
 	userdb_record_encode(rec, &b);
 	ok = userdb_txn_put_raw(txn, key, b.data, b.len, error_r);
-	buf_free_secret(&b);
+	buf_free(&b);
 	return ok;
 }
 

@@ -9,6 +9,7 @@
 #define AUTHD_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdnoreturn.h>
 
 /* log_init - set the program name; use_syslog with the given facility
@@ -26,11 +27,22 @@ void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* log_warn - warning with ": strerror(errno)" appended; log_warnx without. */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* fatal - log with strerror(errno) and exit(status); for start-up and
- * privilege changes only.  fatalx without errno. */
+/* fatal - log with strerror(errno) and exit(status); for a bad
+ * configuration at start-up and for privilege changes only, never on a
+ * request's path.  fatalx without errno. */
 noreturn void fatal(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 noreturn void fatalx(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* panic - log and abort(): an invariant broke (OpenSSL failing on a
+ * context it accepted, a state that cannot be).  Not for anything a
+ * client or an admin can cause. */
+noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* log_safe - copy untrusted text for a log line: printable ASCII other
+ * than '"' and '\\' kept, every other byte as \xNN (so a name can never
+ * forge a second field or line); at most 64 input bytes. */
+void log_safe(const char *in, size_t len, char *out, size_t outlen);
 
 #endif

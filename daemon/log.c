@@ -110,3 +110,28 @@ fatalx(int status, const char *fmt, ...)
 	LOG_BODY(LOG_CRIT, 0);
 	exit(status);
 }
+
+void
+panic(const char *fmt, ...)
+{
+	LOG_BODY(LOG_CRIT, 0);
+	abort();
+}
+
+void
+log_safe(const char *in, size_t len, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	if (len > 64)
+		len = 64;
+	for (i = 0; i < len && o + 5 < outlen; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c >= 0x21 && c < 0x7f && c != '"' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", c);
+	}
+	out[o] = '\0';
+}
