@@ -17,7 +17,7 @@
 
 #include <stddef.h>
 
-#include "auth.h"
+#include "check.h"
 
 /* backend_pam_check - pam_authenticate + pam_acct_mgmt for user with
  * password under service; reason (for the log) written to reason_r. */

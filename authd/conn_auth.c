@@ -10,8 +10,8 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "authd.h"
+#include "check.h"
+#include "server.h"
 #include "codec.h"
 #include "conn_auth.h"
 #include "log.h"
@@ -46,7 +46,7 @@ struct sasl_req {
 	void *state;
 	enum req_state st;
 	struct loop_timer timer;
-	struct auth_check *check;
+	struct check *check;
 	char service[65];
 	char rip[66];
 	bool secured, final_resp_ok, no_penalty;
@@ -111,7 +111,7 @@ req_free(struct sasl_req *r)
 	r->conn->nreqs--;
 	loop_timer_cancel(authd.loop, &r->timer);
 	if (r->check != NULL)
-		auth_check_cancel(r->check);
+		check_cancel(r->check);
 	if (r->state != NULL)
 		r->mech->state_free(r->state);
 	free(r->authzid);
@@ -264,9 +264,8 @@ static const char *
 authz_identity(struct sasl_req *r, char out[USERDB_KEY_MAX + 1])
 {
 	struct userdb_name z;
-	const char *list = config_str(authd.set->cfg, "auth_proxy_users");
-	char *copy, *tok, *save = NULL;
 	bool allowed = false;
+	size_t i;
 
 	snprintf(out, USERDB_KEY_MAX + 1, "%s", r->name.key);
 	if (r->authzid == NULL || r->authzid[0] == '\0')
@@ -278,11 +277,8 @@ authz_identity(struct sasl_req *r, char out[USERDB_KEY_MAX + 1])
 	 * normalisation) is no proxying at all; NeoMutt sends one. */
 	if (strcmp(z.key, r->name.key) == 0)
 		return out;
-	copy = xstrdup(list);
-	for (tok = strtok_r(copy, " ,\t", &save); tok != NULL && !allowed;
-	     tok = strtok_r(NULL, " ,\t", &save))
-		allowed = strcmp(tok, r->name.key) == 0;
-	free(copy);
+	for (i = 0; i < authd.set->n_proxy_users && !allowed; i++)
+		allowed = strcmp(authd.set->proxy_users[i], r->name.key) == 0;
 	if (!allowed)
 		return NULL;
 	snprintf(out, USERDB_KEY_MAX + 1, "%s", z.key);
@@ -325,7 +321,7 @@ finish_req(void *ctx, enum auth_result result, const struct userdb_name *name)
 		authp_put_cont(&c->out, r->id, r->final_b64);
 		r->st = RQ_FINAL_WAIT;
 		loop_timer_set(authd.loop, &r->timer,
-			       config_time(authd.set->cfg, "auth_request_timeout"));
+			       authd.set->request_timeout);
 		conn_flush(c);
 		return;
 	}
@@ -372,7 +368,7 @@ req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 	struct mech_ctx mctx = { r->service };
 	struct mech_out out;
 	struct auth_request ar;
-	struct auth_check *chk;
+	struct check *chk;
 	enum mech_status st;
 
 	mech_out_init(&out);
@@ -388,7 +384,7 @@ req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 		free(b64);
 		r->st = RQ_WAIT;
 		loop_timer_set(authd.loop, &r->timer,
-			       config_time(authd.set->cfg, "auth_request_timeout"));
+			       authd.set->request_timeout);
 		conn_flush(r->conn);
 		break;
 	}
@@ -402,7 +398,7 @@ req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 		ar.password = out.password;
 		ar.password_len = out.password_len;
 		/* NULL: answered already, and r may be gone. */
-		if ((chk = auth_check_start(&ar)) != NULL)
+		if ((chk = check_start(&ar)) != NULL)
 			r->check = chk;
 		break;
 	case MECH_DONE:
@@ -430,7 +426,7 @@ req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 			ar.login = "(unknown)";
 			ar.login_len = 9;
 		}
-		if ((chk = auth_report_start(&ar, out.name_ok ? &out.name : NULL,
+		if ((chk = check_report(&ar, out.name_ok ? &out.name : NULL,
 					     out.result, out.reason)) != NULL)
 			r->check = chk;
 		break;
@@ -496,7 +492,7 @@ cmd_auth(struct auth_conn *c, char **f, size_t *lens, int n)
 		return;
 	}
 	if (!a.secured && strstr(m->flags, "plaintext") != NULL &&
-	    config_bool(authd.set->cfg, "auth_disable_plaintext")) {
+	    authd.set->disable_plaintext) {
 		reply_fail(c, a.id, NULL, "Plaintext authentication disallowed "
 			   "on non-secure (SSL/TLS) connections");
 		return;

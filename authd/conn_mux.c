@@ -8,8 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "authd.h"
+#include "check.h"
+#include "server.h"
 #include "conn_mux.h"
 #include "log.h"
 #include "loop.h"
@@ -26,7 +26,7 @@ struct mux_conn {
 	enum mux_state state;
 	unsigned char *buf;
 	size_t len, cap;
-	struct auth_check *check;
+	struct check *check;
 	unsigned char reply[MUX_REPLY_MAX + 2];
 	size_t reply_len, reply_off;
 	size_t late;			/* bytes after the request */
@@ -49,7 +49,7 @@ conn_close(struct mux_conn *c)
 	if (c->state == MUX_CLOSED)
 		return;
 	if (c->check != NULL)
-		auth_check_cancel(c->check);
+		check_cancel(c->check);
 	c->check = NULL;
 	c->state = MUX_CLOSED;
 	if (c->prev != NULL)
@@ -152,7 +152,7 @@ conn_request(struct mux_conn *c, const struct mux_request *req)
 	c->state = MUX_CHECKING;
 	loop_timer_cancel(authd.loop, &c->timer);
 	/* NULL when the answer was given at once (conn_reply ran already). */
-	c->check = auth_check_start(&ar);
+	c->check = check_start(&ar);
 	/* The request bytes held the password: wipe them now. */
 	if (c->buf != NULL)
 		secret_wipe(c->buf, c->len);

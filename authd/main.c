@@ -13,8 +13,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,18 +26,19 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "authd.h"
+#include "check.h"
+#include "server.h"
 #include "build_config.h"
 #include "cache.h"
 #include "conn_auth.h"
 #include "conn_mux.h"
 #include "listener.h"
 #include "log.h"
+#include "peer.h"
 #include "loop.h"
 #include "mech.h"
 #include "privs.h"
-#include "settings.h"
+#include "conf_keys.h"
 #include "throttle.h"
 #include "userdb.h"
 #include "worker.h"
@@ -55,6 +54,33 @@ static struct loop_io signal_io;
 static struct loop_timer shutdown_timer;
 static char *pid_path;
 static const char *chroot_dir = "";
+
+/* The two sockets: what takes over an admitted client. */
+struct socket_kind {
+	void (*accept)(int fd);
+};
+static const struct socket_kind mux_socket = { conn_mux_accept };
+static const struct socket_kind auth_socket = { conn_auth_accept };
+
+/* admit - the checks every new client of either socket passes first:
+ * max_connections (counted over both sockets) and the peer check. */
+static void
+admit(int fd, void *arg)
+{
+	const struct socket_kind *kind = arg;
+
+	if (authd.connections >= authd.set->max_connections) {
+		log_warnx("max_connections (%u) reached, refusing a client",
+			  authd.set->max_connections);
+		close(fd);
+		return;
+	}
+	if (!peer_allowed(fd)) {
+		close(fd);
+		return;
+	}
+	kind->accept(fd);
+}
 
 static void
 usage(FILE *f)
@@ -108,14 +134,14 @@ inside_chroot(const char *path)
 static struct authd_settings *
 load_config(bool missing_ok)
 {
-	struct config *cfg = settings_new();
+	struct config *cfg = conf_keys_new();
 	struct authd_settings *s;
 	char *error = NULL;
 	const struct config_key *k;
 
 	if (!config_load(cfg, config_path, missing_ok, &error))
 		goto fail;
-	for (k = settings_keys; overrides != NULL && k->name != NULL; k++)
+	for (k = conf_keys; overrides != NULL && k->name != NULL; k++)
 		if (config_is_set(overrides, k->name)) {
 			/* Clear the file's value first: the command line wins. */
 			struct config *tmp = cfg;
@@ -335,7 +361,7 @@ static uint64_t shutdown_deadline;
 static void
 shutdown_poll(struct loop_timer *t)
 {
-	if (auth_pending() == 0 || loop_now(authd.loop) >= shutdown_deadline) {
+	if (check_pending() == 0 || loop_now(authd.loop) >= shutdown_deadline) {
 		loop_stop(authd.loop);
 		return;
 	}
@@ -393,7 +419,7 @@ setup_signals(void)
 int
 main(int argc, char **argv)
 {
-	struct config *over = settings_new();
+	struct config *over = conf_keys_new();
 	struct authd_settings *s;
 	struct privs privs;
 	bool debug = false, foreground = false, check_only = false;
@@ -461,25 +487,17 @@ main(int argc, char **argv)
 	}
 	sock_uid = privs.uid;
 	sock_gid = privs.gid;
-	if (config_str(s->cfg, "socket_group")[0] != '\0') {
-		struct group *gr = getgrnam(config_str(s->cfg, "socket_group"));
-
-		if (gr == NULL) {
-			log_warnx("socket_group: no such group \"%s\"",
-				  config_str(s->cfg, "socket_group"));
-			goto early_exit;
-		}
-		sock_gid = gr->gr_gid;
+	if (config_str(s->cfg, "socket_group")[0] != '\0' &&
+	    !privs_gid(config_str(s->cfg, "socket_group"), &sock_gid)) {
+		log_warnx("socket_group: no such group \"%s\"",
+			  config_str(s->cfg, "socket_group"));
+		goto early_exit;
 	}
-	if (config_str(s->cfg, "socket_owner")[0] != '\0') {
-		struct passwd *pw = getpwnam(config_str(s->cfg, "socket_owner"));
-
-		if (pw == NULL) {
-			log_warnx("socket_owner: no such user \"%s\"",
-				  config_str(s->cfg, "socket_owner"));
-			goto early_exit;
-		}
-		sock_uid = pw->pw_uid;
+	if (config_str(s->cfg, "socket_owner")[0] != '\0' &&
+	    !privs_uid(config_str(s->cfg, "socket_owner"), &sock_uid, NULL)) {
+		log_warnx("socket_owner: no such user \"%s\"",
+			  config_str(s->cfg, "socket_owner"));
+		goto early_exit;
 	}
 	if (check_only) {
 		printf("authd: %s: configuration OK\n", config_path);
@@ -506,15 +524,18 @@ main(int argc, char **argv)
 	pid_fd = lock_pid_file(pid_path);
 	if (fchown(pid_fd, privs.uid, privs.gid) < 0)
 		fatal(1, "pid file %s", pid_path);
-	mux_listener = listener_open(s->socket_dir, "mux",
-				     (mode_t)config_uint(s->cfg, "socket_mode"),
-				     sock_uid, sock_gid, conn_mux_accept, &error);
+	mux_listener = listener_open_unix(s->socket_dir, "mux",
+					  (mode_t)config_uint(s->cfg,
+							      "socket_mode"),
+					  sock_uid, sock_gid, admit,
+					  (void *)&mux_socket, &error);
 	if (mux_listener == NULL)
 		fatalx(1, "%s", error);
-	auth_listener = listener_open(s->socket_dir, "auth",
-				      (mode_t)config_uint(s->cfg, "socket_mode"),
-				      sock_uid, sock_gid, conn_auth_accept,
-				      &error);
+	auth_listener = listener_open_unix(s->socket_dir, "auth",
+					   (mode_t)config_uint(s->cfg,
+							       "socket_mode"),
+					   sock_uid, sock_gid, admit,
+					   (void *)&auth_socket, &error);
 	if (auth_listener == NULL)
 		fatalx(1, "%s", error);
 	raise_nofile(s->max_connections);
@@ -550,8 +571,9 @@ main(int argc, char **argv)
 	authd.hash_pool = worker_pool_new(authd.loop, s->workers, "hash");
 	if (s->backend == BACKEND_PAM)
 		authd.pam_pool = worker_pool_new(authd.loop, s->pam_workers, "pam");
-	listener_start(mux_listener, authd.loop);
-	listener_start(auth_listener, authd.loop);
+	if (!listener_start(mux_listener, authd.loop) ||
+	    !listener_start(auth_listener, authd.loop))
+		fatal(1, "epoll add of a listening socket");
 	log_info("ready: %s/mux and %s/auth, back-end %s, %u hash workers, "
 		 "cache %s, mechanisms %s", s->socket_dir, s->socket_dir,
 		 s->backend == BACKEND_PAM ? "pam" : "store", s->workers,

@@ -6,7 +6,7 @@
 
 #include <openssl/rand.h>
 
-#include "authd.h"
+#include "server.h"
 #include "codec.h"
 #include "log.h"
 #include "mech.h"

@@ -20,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "auth.h"
+#include "check.h"
 #include "buf.h"
 #include "digest.h"
 #include "name.h"

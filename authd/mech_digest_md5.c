@@ -20,7 +20,7 @@
 
 #include <openssl/evp.h>
 
-#include "authd.h"
+#include "server.h"
 #include "codec.h"
 #include "digest_md5.h"
 #include "mech.h"
@@ -84,36 +84,26 @@ digest_value(const unsigned char urp[16], const struct digest_resp *r,
 	secret_wipe(ha1, sizeof(ha1));
 }
 
-/* realm_offered - the realms of the challenge: digest_md5_realms, or the
- * default realm. */
+/* realm_offered - whether realm is one of the challenge's realms:
+ * digest_md5_realms, or the default realm. */
 static bool
 realm_offered(const char *realm)
 {
-	const char *list = config_str(authd.set->cfg, "digest_md5_realms");
-	char *copy, *tok, *save = NULL;
-	bool found = false;
+	size_t i;
 
-	if (list[0] == '\0')
-		return strcasecmp(realm, authd.set->rules.default_realm) == 0;
-	copy = xstrdup(list);
-	for (tok = strtok_r(copy, " ,", &save); tok != NULL && !found;
-	     tok = strtok_r(NULL, " ,", &save))
-		found = strcasecmp(tok, realm) == 0;
-	free(copy);
-	return found;
+	for (i = 0; i < authd.set->n_digest_realms; i++)
+		if (strcasecmp(authd.set->digest_realms[i], realm) == 0)
+			return true;
+	return false;
 }
 
 static void
 put_challenge(struct digest_state *s, struct buf *out)
 {
-	const char *list = config_str(authd.set->cfg, "digest_md5_realms");
-	char *copy, *tok, *save = NULL;
+	size_t i;
 
-	copy = xstrdup(list[0] != '\0' ? list : authd.set->rules.default_realm);
-	for (tok = strtok_r(copy, " ,", &save); tok != NULL;
-	     tok = strtok_r(NULL, " ,", &save))
-		buf_printf(out, "realm=\"%s\",", tok);
-	free(copy);
+	for (i = 0; i < authd.set->n_digest_realms; i++)
+		buf_printf(out, "realm=\"%s\",", authd.set->digest_realms[i]);
 	/* curl accepts algorithm=md5-sess only as a bare token. */
 	buf_printf(out, "nonce=\"%s\",qop=\"auth\",charset=utf-8,"
 		   "algorithm=md5-sess", s->nonce);

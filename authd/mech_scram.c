@@ -26,7 +26,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
-#include "authd.h"
+#include "server.h"
 #include "codec.h"
 #include "log.h"
 #include "mech.h"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "xalloc.h"
 
 #define CONFIG_MAX_LINE		4096
@@ -186,24 +187,24 @@ config_check_value(const struct config_key *k, const char *v)
 static bool
 config_store(struct config *cfg, const char *key, size_t keylen,
 	     const char *value, const char *name, unsigned int line,
-	     char **error_r)
+	     char **errmsg_r)
 {
 	long i = config_index(cfg, key, keylen);
 	const char *why;
 
 	if (i < 0) {
-		*error_r = xasprintf("%s:%u: unknown key \"%.*s\"", name, line,
+		*errmsg_r = xasprintf("%s:%u: unknown key \"%.*s\"", name, line,
 				     (int)(keylen > 64 ? 64 : keylen), key);
 		return false;
 	}
 	if (cfg->values[i] != NULL && line != 0 && cfg->lines[i] != 0) {
-		*error_r = xasprintf("%s:%u: %s is already set at line %u",
+		*errmsg_r = xasprintf("%s:%u: %s is already set at line %u",
 				     name, line, cfg->keys[i].name,
 				     cfg->lines[i]);
 		return false;
 	}
 	if ((why = config_check_value(&cfg->keys[i], value)) != NULL) {
-		*error_r = xasprintf("%s:%u: %s: %s", name, line,
+		*errmsg_r = xasprintf("%s:%u: %s: %s", name, line,
 				     cfg->keys[i].name, why);
 		return false;
 	}
@@ -221,7 +222,7 @@ is_space(char c)
 
 bool
 config_parse(struct config *cfg, const char *text, size_t len,
-	     const char *name, char **error_r)
+	     const char *name, char **errmsg_r)
 {
 	size_t pos = 0;
 	unsigned int lineno = 0;
@@ -237,12 +238,12 @@ config_parse(struct config *cfg, const char *text, size_t len,
 		n = nl != NULL ? (size_t)(nl - line) : len - pos;
 		pos += n + (nl != NULL);
 		if (n > CONFIG_MAX_LINE) {
-			*error_r = xasprintf("%s:%u: line too long", name,
+			*errmsg_r = xasprintf("%s:%u: line too long", name,
 					     lineno);
 			return false;
 		}
 		if (memchr(line, '\0', n) != NULL) {
-			*error_r = xasprintf("%s:%u: NUL byte", name, lineno);
+			*errmsg_r = xasprintf("%s:%u: NUL byte", name, lineno);
 			return false;
 		}
 		for (ks = 0; ks < n && is_space(line[ks]); ks++)
@@ -251,7 +252,7 @@ config_parse(struct config *cfg, const char *text, size_t len,
 			continue;
 		eq = memchr(line, '=', n);
 		if (eq == NULL) {
-			*error_r = xasprintf("%s:%u: expected \"key = value\"",
+			*errmsg_r = xasprintf("%s:%u: expected \"key = value\"",
 					     name, lineno);
 			return false;
 		}
@@ -266,13 +267,13 @@ config_parse(struct config *cfg, const char *text, size_t len,
 		while (ve > vs && is_space(line[ve - 1]))
 			ve--;
 		if (ke == ks) {
-			*error_r = xasprintf("%s:%u: missing key before \"=\"",
+			*errmsg_r = xasprintf("%s:%u: missing key before \"=\"",
 					     name, lineno);
 			return false;
 		}
 		value = xstrndup(line + vs, ve - vs);
 		ok = config_store(cfg, line + ks, ke - ks, value, name, lineno,
-				  error_r);
+				  errmsg_r);
 		free(value);
 		if (!ok)
 			return false;
@@ -282,7 +283,7 @@ config_parse(struct config *cfg, const char *text, size_t len,
 
 bool
 config_load(struct config *cfg, const char *path, bool missing_ok,
-	    char **error_r)
+	    char **errmsg_r)
 {
 	struct stat st;
 	char *text;
@@ -294,12 +295,12 @@ config_load(struct config *cfg, const char *path, bool missing_ok,
 	if (fd < 0) {
 		if (errno == ENOENT && missing_ok)
 			return true;
-		*error_r = xasprintf("%s: %s", path, strerror(errno));
+		*errmsg_r = xasprintf("%s: %s", path, strerror(errno));
 		return false;
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    st.st_size > CONFIG_MAX_FILE) {
-		*error_r = xasprintf("%s: not a regular file of at most 1 MiB",
+		*errmsg_r = xasprintf("%s: not a regular file of at most 1 MiB",
 				     path);
 		close(fd);
 		return false;
@@ -309,17 +310,17 @@ config_load(struct config *cfg, const char *path, bool missing_ok,
 	       (n = read(fd, text + got, (size_t)st.st_size - got)) > 0)
 		got += (size_t)n;
 	close(fd);
-	ok = config_parse(cfg, text, got, path, error_r);
+	ok = config_parse(cfg, text, got, path, errmsg_r);
 	free(text);
 	return ok;
 }
 
 bool
 config_set(struct config *cfg, const char *key, const char *value,
-	   char **error_r)
+	   char **errmsg_r)
 {
 	return config_store(cfg, key, strlen(key), value, "command line", 0,
-			    error_r);
+			    errmsg_r);
 }
 
 static size_t
@@ -327,8 +328,10 @@ config_must(const struct config *cfg, const char *key)
 {
 	long i = config_index(cfg, key, strlen(key));
 
+	/* A key missing from the table is a programming error; accessors
+	 * run while settings are read at load, never on a request. */
 	if (i < 0)
-		abort();	/* a key missing from the table is a bug */
+		panic("config: no key \"%s\" in the table", key);
 	return (size_t)i;
 }
 
@@ -374,4 +377,30 @@ bool
 config_is_set(const struct config *cfg, const char *key)
 {
 	return cfg->values[config_must(cfg, key)] != NULL;
+}
+
+char **
+config_split(const char *list, size_t *n_r)
+{
+	char *copy = xstrdup(list), *tok, *save = NULL;
+	char **words = NULL;
+
+	*n_r = 0;
+	for (tok = strtok_r(copy, " ,\t", &save); tok != NULL;
+	     tok = strtok_r(NULL, " ,\t", &save)) {
+		words = xrealloc(words, (*n_r + 1) * sizeof(*words));
+		words[(*n_r)++] = xstrdup(tok);
+	}
+	free(copy);
+	return words;
+}
+
+void
+config_split_free(char **words, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(words[i]);
+	free(words);
 }

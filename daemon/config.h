@@ -37,18 +37,19 @@ struct config *config_new(const struct config_key *keys);
 void config_free(struct config *cfg);
 
 /* config_parse - parse (text, len) as read from file name; on error return
- * false and set *error_r to an allocated "name:line: reason" message. */
+ * false and set *errmsg_r to an allocated "name:line: reason" message. */
 bool config_parse(struct config *cfg, const char *text, size_t len,
-		  const char *name, char **error_r);
+		  const char *name, char **errmsg_r);
 /* config_load - read and parse a file.  A missing file is an error unless
  * missing_ok, in which case the defaults stay. */
 bool config_load(struct config *cfg, const char *path, bool missing_ok,
-		 char **error_r);
+		 char **errmsg_r);
 /* config_set - set one key from the command line; same checks. */
 bool config_set(struct config *cfg, const char *key, const char *value,
-		char **error_r);
+		char **errmsg_r);
 
-/* Accessors; the key must be in the table (a programming error if not). */
+/* Accessors, for reading settings at load (never per request); the key
+ * must be in the table (panic() if not: a programming error). */
 const char *config_str(const struct config *cfg, const char *key);
 bool config_bool(const struct config *cfg, const char *key);
 unsigned long config_uint(const struct config *cfg, const char *key);
@@ -56,6 +57,11 @@ unsigned long config_uint(const struct config *cfg, const char *key);
 unsigned long config_time(const struct config *cfg, const char *key);
 /* config_is_set - whether the file or config_set() gave the key a value. */
 bool config_is_set(const struct config *cfg, const char *key);
+
+/* config_split - the words of a space/comma/TAB separated list value,
+ * allocated (NULL when there are none), for settings read once at load. */
+char **config_split(const char *list, size_t *n_r);
+void config_split_free(char **words, size_t n);
 
 /* config_check_value - validate a value for a key description; returns
  * NULL or a static reason.  Exposed for tests. */

@@ -7,8 +7,6 @@
  */
 #include <errno.h>
 #include <getopt.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +17,10 @@
 
 #include "build_config.h"
 #include "log.h"
+#include "privs.h"
 #include "pwtool.h"
-#include "settings.h"
+#include "conf_keys.h"
+#include "store_conf.h"
 
 static const struct {
 	const char *name, *alias;
@@ -142,58 +142,30 @@ settings_apply(struct pwtool *pw, const char *store_arg)
 	const char *owner = config_str(pw->cfg, "store_owner");
 	const char *group = config_str(pw->cfg, "store_group");
 
-	pw->rules.default_realm = config_str(pw->cfg, "default_realm");
-	pw->rules.fold_case = config_bool(pw->cfg, "username_fold_case");
-	if (pw->rules.default_realm[0] != '\0') {
-		char tmp[USERDB_REALM_MAX + 1];
-		const char *why = userdb_name_check_realm(
-			pw->rules.default_realm,
-			strlen(pw->rules.default_realm), tmp);
+	struct userdb_conf us;
+	const char *why, *key;
+	unsigned int m;
 
-		if (why != NULL)
-			return pwtool_error(PWTOOL_CONFIG, "default_realm: %s", why);
-	}
-	pw->hash.scheme = config_str(pw->cfg, "password_scheme");
-	pw->hash.cost = config_uint(pw->cfg, "password_cost");
-	{
-		/* Check what the scheme accepts now, not at the first add. */
-		unsigned int m;
-		const char *why = userdb_hash_params_check(&pw->hash);
-
-		if (why != NULL)
-			return pwtool_error(PWTOOL_CONFIG, "password_cost: %s", why);
-		why = userdb_mechs_parse(config_str(pw->cfg,
-						    "pwtool_default_mechs"), &m);
-		if (why != NULL)
-			return pwtool_error(PWTOOL_CONFIG,
-					    "pwtool_default_mechs: %s", why);
-	}
-	pw->hash.scram_iterations = (unsigned int)config_uint(pw->cfg,
-							      "scram_iterations");
-	pw->file.path = store_arg != NULL ? store_arg :
-			config_str(pw->cfg, "store_path");
+	if ((why = userdb_conf_load(pw->cfg, &us, &key)) != NULL)
+		return pwtool_error(PWTOOL_CONFIG, "%s: %s", key, why);
+	pw->rules = us.rules;
+	pw->hash = us.hash;
+	why = userdb_mechs_parse(config_str(pw->cfg, "pwtool_default_mechs"), &m);
+	if (why != NULL)
+		return pwtool_error(PWTOOL_CONFIG, "pwtool_default_mechs: %s", why);
+	pw->file.path = store_arg != NULL ? store_arg : us.path;
 	pw->file.mode = (mode_t)config_uint(pw->cfg, "store_mode");
 	pw->file.mode_set = config_is_set(pw->cfg, "store_mode");
 	pw->file.lock_timeout = (unsigned int)config_uint(pw->cfg,
 							  "store_lock_timeout");
 	pw->file.uid = (uid_t)-1;
 	pw->file.gid = (gid_t)-1;
-	if (owner[0] != '\0') {
-		struct passwd *p = getpwnam(owner);
-
-		if (p == NULL)
-			return pwtool_error(PWTOOL_CONFIG, "store_owner: no user %s",
-					    owner);
-		pw->file.uid = p->pw_uid;
-	}
-	if (group[0] != '\0') {
-		struct group *g = getgrnam(group);
-
-		if (g == NULL)
-			return pwtool_error(PWTOOL_CONFIG, "store_group: no group %s",
-					    group);
-		pw->file.gid = g->gr_gid;
-	}
+	if (owner[0] != '\0' && !privs_uid(owner, &pw->file.uid, NULL))
+		return pwtool_error(PWTOOL_CONFIG, "store_owner: no user %s",
+				    owner);
+	if (group[0] != '\0' && !privs_gid(group, &pw->file.gid))
+		return pwtool_error(PWTOOL_CONFIG, "store_group: no group %s",
+				    group);
 	return PWTOOL_OK;
 }
 
@@ -306,7 +278,7 @@ main(int argc, char **argv)
 	if (commands[i].operands == 1 && pw.nargs != 1)
 		return pwtool_error(PWTOOL_USAGE, "%s takes exactly one USER",
 				    commands[i].name);
-	pw.cfg = settings_new();
+	pw.cfg = conf_keys_new();
 	if (!config_load(pw.cfg, config_path, !config_given, &error)) {
 		code = pwtool_error(PWTOOL_CONFIG, "%s", error);
 		free(error);

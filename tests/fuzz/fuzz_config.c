@@ -6,14 +6,14 @@
 #include <stdlib.h>
 
 #include "config.h"
-#include "settings.h"
+#include "conf_keys.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct config *cfg = settings_new();
+	struct config *cfg = conf_keys_new();
 	char *error = NULL;
 
 	if (!config_parse(cfg, (const char *)data, size, "fuzz.conf", &error) &&

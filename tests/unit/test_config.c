@@ -2,7 +2,7 @@
  * test_config - the authd.conf reader: syntax, types, and error messages.
  */
 #include "config.h"
-#include "settings.h"
+#include "conf_keys.h"
 #include "test.h"
 
 static const struct {
@@ -41,7 +41,7 @@ main(void)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		bool ok;
 
-		cfg = settings_new();
+		cfg = conf_keys_new();
 		error = NULL;
 		ok = config_parse(cfg, cases[i].text, strlen(cases[i].text),
 				  "t.conf", &error);
@@ -56,7 +56,7 @@ main(void)
 		config_free(cfg);
 	}
 
-	cfg = settings_new();
+	cfg = conf_keys_new();
 	error = NULL;
 	CHECK(config_parse(cfg, "store_mode = 0600\ndefault_realm = x.org\n", 40,
 			   "t.conf", &error), "typed accessors: parse");

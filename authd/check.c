@@ -1,5 +1,5 @@
 /*
- * auth - the password-check pipeline.  See auth.h.
+ * check - the check pipeline.  See check.h.
  * Untrusted input: every field of the request (copied, bounded, and
  * sanitised before it reaches a log line).
  */
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "auth.h"
-#include "authd.h"
+#include "check.h"
+#include "server.h"
 #include "backend_pam.h"
 #include "cache.h"
 #include "log.h"
@@ -26,7 +26,7 @@
 
 enum check_state { ST_WORKING, ST_DELAYING };
 
-struct auth_check {
+struct check {
 	struct job job;
 	struct loop_timer timer;
 	enum check_state state;
@@ -60,7 +60,7 @@ struct auth_check {
 static unsigned int pending;
 
 unsigned int
-auth_pending(void)
+check_pending(void)
 {
 	return pending;
 }
@@ -75,7 +75,7 @@ mono_ms(void)
 }
 
 static void
-check_free(struct auth_check *c)
+check_free(struct check *c)
 {
 	if (c->pw != NULL)
 		secret_free(c->pw, c->pw_len + 1);
@@ -86,7 +86,7 @@ check_free(struct auth_check *c)
 }
 
 static void
-deliver(struct auth_check *c)
+deliver(struct check *c)
 {
 	if (!c->cancelled)
 		c->done(c->ctx, c->result, c->name_ok ? &c->name : NULL);
@@ -96,7 +96,7 @@ deliver(struct auth_check *c)
 static void
 delay_fired(struct loop_timer *t)
 {
-	deliver((struct auth_check *)((char *)t - offsetof(struct auth_check,
+	deliver((struct check *)((char *)t - offsetof(struct check,
 							   timer)));
 }
 
@@ -107,8 +107,8 @@ delay_fired(struct loop_timer *t)
 static void
 deadline_fired(struct loop_timer *t)
 {
-	struct auth_check *c = (struct auth_check *)((char *)t -
-		offsetof(struct auth_check, timer));
+	struct check *c = (struct check *)((char *)t -
+		offsetof(struct check, timer));
 
 	if (c->state != ST_WORKING || c->cancelled)
 		return;
@@ -118,7 +118,7 @@ deadline_fired(struct loop_timer *t)
 }
 
 static void
-log_result(const struct auth_check *c, uint64_t delay)
+log_result(const struct check *c, uint64_t delay)
 {
 	const char *who = c->name_ok ? c->name.key : c->login_log;
 
@@ -150,7 +150,7 @@ log_result(const struct auth_check *c, uint64_t delay)
 /* finish - cache, throttle, log, then deliver now or after the delay.
  * Returns true if delivered (c is gone), false if a delay is pending. */
 static bool
-finish(struct auth_check *c)
+finish(struct check *c)
 {
 	uint64_t now = loop_now(authd.loop), delay = 0, elapsed, logged_delay = 0;
 	const struct authd_settings *s = authd.set;
@@ -210,7 +210,7 @@ finish(struct auth_check *c)
 static void
 store_run(struct job *job)
 {
-	struct auth_check *c = (struct auth_check *)job;
+	struct check *c = (struct check *)job;
 	bool ok;
 
 	/* A request that waited longer than the reply budget is answered
@@ -241,7 +241,7 @@ store_run(struct job *job)
 static void
 pam_run(struct job *job)
 {
-	struct auth_check *c = (struct auth_check *)job;
+	struct check *c = (struct check *)job;
 
 	if (mono_ms() > c->deadline_mono) {
 		c->result = AUTH_TEMPFAIL;
@@ -260,7 +260,7 @@ job_complete(struct job *job)
 {
 	/* A check whose client went away is still logged and counted: an
 	 * attacker must not dodge the throttle by hanging up. */
-	(void)finish((struct auth_check *)job);
+	(void)finish((struct check *)job);
 }
 
 /* --- loop side --- */
@@ -281,7 +281,7 @@ pam_text_ok(const char *s, size_t n)
 /* pam_name - the PAM user: the login as sent (system accounts have no
  * realms and are case-sensitive), with "@realm" only if asked to. */
 static const char *
-pam_name(struct auth_check *c, const struct auth_request *r)
+pam_name(struct check *c, const struct auth_request *r)
 {
 	if (r->login_len == 0 || r->login_len > USERDB_USER_MAX ||
 	    !pam_text_ok(r->login, r->login_len))
@@ -305,7 +305,7 @@ pam_name(struct auth_check *c, const struct auth_request *r)
  * OK user=): the PAM user as checked, not a store key; the realm is the
  * part after its last '@', if any. */
 static void
-pam_identity(struct auth_check *c)
+pam_identity(struct check *c)
 {
 	const char *at = strrchr(c->id, '@');
 	size_t n = at != NULL ? (size_t)(at - c->id) : strlen(c->id);
@@ -342,11 +342,11 @@ pam_service_ok(const char *s)
 }
 
 /* check_new - copy what the log and throttle need from the request. */
-static struct auth_check *
+static struct check *
 check_new(const struct auth_request *r)
 {
 	const struct authd_settings *s = authd.set;
-	struct auth_check *c = xcalloc(1, sizeof(*c));
+	struct check *c = xcalloc(1, sizeof(*c));
 
 	pending++;
 	c->start = loop_now(authd.loop);
@@ -398,11 +398,11 @@ realm_refuses(const struct auth_request *r, const struct userdb_name *name,
 	return true;
 }
 
-struct auth_check *
-auth_report_start(const struct auth_request *r, const struct userdb_name *name,
+struct check *
+check_report(const struct auth_request *r, const struct userdb_name *name,
 		  enum auth_result result, const char *reason)
 {
-	struct auth_check *c = check_new(r);
+	struct check *c = check_new(r);
 
 	if (name != NULL) {
 		c->name = *name;
@@ -424,11 +424,11 @@ auth_report_start(const struct auth_request *r, const struct userdb_name *name,
 	return finish(c) ? NULL : c;
 }
 
-struct auth_check *
-auth_check_start(const struct auth_request *r)
+struct check *
+check_start(const struct auth_request *r)
 {
 	const struct authd_settings *s = authd.set;
-	struct auth_check *c = check_new(r);
+	struct check *c = check_new(r);
 	const char *why;
 
 	if (s->backend == BACKEND_STORE) {
@@ -531,7 +531,7 @@ auth_check_start(const struct auth_request *r)
 }
 
 void
-auth_check_cancel(struct auth_check *c)
+check_cancel(struct check *c)
 {
 	if (c == NULL)
 		return;

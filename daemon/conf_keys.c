@@ -1,10 +1,10 @@
 /*
- * settings - the product's configuration keys.  Keep authd.conf.5 in step.
+ * conf_keys - the keys of authd.conf.  Keep authd.conf.5 in step.
  */
 #include "build_config.h"
-#include "settings.h"
+#include "conf_keys.h"
 
-const struct config_key settings_keys[] = {
+const struct config_key conf_keys[] = {
 	/* The credential store (userdb). */
 	{ "store_path", CONFIG_STR, AUTHD_STORE_PATH, 0, 0, NULL },
 	{ "store_owner", CONFIG_STR, "", 0, 0, NULL },
@@ -63,7 +63,7 @@ const struct config_key settings_keys[] = {
 };
 
 struct config *
-settings_new(void)
+conf_keys_new(void)
 {
-	return config_new(settings_keys);
+	return config_new(conf_keys);
 }

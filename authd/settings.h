@@ -1,11 +1,13 @@
 /*
- * authd - the daemon's shared state: the settings in force and the
- * objects every module uses.  Loop thread only, except where noted.
+ * settings - authd.conf and the command line as the typed values the
+ * daemon runs with: read once at start and at each SIGHUP, so no request
+ * looks a key up by its name.
  */
-#ifndef AUTHD_AUTHD_H
-#define AUTHD_AUTHD_H
+#ifndef AUTHD_SETTINGS_H
+#define AUTHD_SETTINGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,33 +39,19 @@ struct authd_settings {
 	size_t n_peer_uids;
 	gid_t *peer_gids;
 	size_t n_peer_gids;
+	/* the auth socket */
+	uint64_t request_timeout;	/* auth_request_timeout */
+	bool disable_plaintext;		/* auth_disable_plaintext */
+	char **proxy_users;		/* auth_proxy_users, store keys */
+	size_t n_proxy_users;
+	char **digest_realms;		/* digest_md5_realms, or the default */
+	size_t n_digest_realms;		/* realm (0: none at all) */
 };
-
-struct loop;
-struct userdb;
-struct worker_pool;
-struct cache;
-struct throttle;
-
-struct authd {
-	struct authd_settings *set;
-	struct loop *loop;
-	struct userdb *db;		/* the loop's reader */
-	struct worker_pool *hash_pool, *pam_pool;
-	struct cache *cache;		/* NULL when auth_cache = no */
-	struct throttle *throttle;
-	unsigned int connections;
-	bool stopping;
-};
-
-extern struct authd authd;
 
 /* authd_settings_load - build settings from cfg (taking ownership);
- * NULL and *error_r (allocated) if a value is unusable. */
-struct authd_settings *authd_settings_load(struct config *cfg, char **error_r);
+ * NULL and *errmsg_r (allocated) if a value is unusable. */
+struct authd_settings *authd_settings_load(struct config *cfg,
+					   char **errmsg_r);
 void authd_settings_free(struct authd_settings *s);
-
-/* authd_peer_allowed - SO_PEERCRED check against socket_peer_*. */
-bool authd_peer_allowed(int fd);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * auth - one plaintext password check, from request to logged result;
+ * check - the check pipeline: one login, from request to logged result;
  * the path both sockets share (mux requests; PLAIN and LOGIN on the auth
  * socket), so there is one policy: names, cache, back-end, throttle, log.
  *
@@ -14,8 +14,8 @@
  * Unknown user, wrong password and locked account give the same result
  * (AUTH_FAIL) after the same work; only the log tells them apart.
  */
-#ifndef AUTHD_AUTH_H
-#define AUTHD_AUTH_H
+#ifndef AUTHD_CHECK_H
+#define AUTHD_CHECK_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,7 +24,7 @@
 
 enum auth_result { AUTH_OK, AUTH_FAIL, AUTH_TEMPFAIL };
 
-struct auth_check;
+struct check;
 
 struct auth_request {
 	const char *via;		/* "mux" or "auth": for the log */
@@ -49,20 +49,20 @@ struct auth_request {
 };
 
 /* auth_check_start - copy the request and start it.  Returns a handle for
- * auth_check_cancel() (valid until done() is called). */
-struct auth_check *auth_check_start(const struct auth_request *req);
+ * check_cancel() (valid until done() is called). */
+struct check *check_start(const struct auth_request *req);
 /* auth_report_start - a result a challenge-response mechanism decided
  * itself (CRAM-MD5, DIGEST-MD5, SCRAM): goes through the same log and
  * throttle as a password check, so policy is one.  name may be NULL.
  * Returns like auth_check_start. */
-struct auth_check *auth_report_start(const struct auth_request *req,
+struct check *check_report(const struct auth_request *req,
 				     const struct userdb_name *name,
 				     enum auth_result result,
 				     const char *reason);
 /* auth_check_cancel - the requester went away: done() will not be called;
  * the check finishes its work (if a worker has it) and is freed. */
-void auth_check_cancel(struct auth_check *c);
+void check_cancel(struct check *c);
 /* auth_pending - checks in progress (for shutdown). */
-unsigned int auth_pending(void);
+unsigned int check_pending(void);
 
 #endif

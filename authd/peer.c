@@ -1,0 +1,72 @@
+/*
+ * peer - who may talk to authd: the SO_PEERCRED check of a new client
+ * against socket_peer_users and socket_peer_groups.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "peer.h"
+#include "server.h"
+#include "xalloc.h"
+
+/* peer_in_groups - whether one of the peer's supplementary groups (as
+ * they were when it connected: SO_PEERGROUPS, Linux 4.13) is listed.  A
+ * program that runs as its own user with the group in its group list
+ * (usermod -aG) is allowed as its primary group would be. */
+static bool
+peer_in_groups(int fd, const struct authd_settings *s)
+{
+	gid_t small[64], *groups = small;
+	socklen_t len = sizeof(small);
+	size_t i, k, n;
+	bool found = false;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		if (errno != ERANGE || len == 0 || len > 65536 * sizeof(gid_t))
+			return false;
+		groups = xmalloc(len);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+			free(groups);
+			return false;
+		}
+	}
+	n = len / sizeof(gid_t);
+	for (i = 0; i < n && !found; i++)
+		for (k = 0; k < s->n_peer_gids && !found; k++)
+			found = groups[i] == s->peer_gids[k];
+	if (groups != small)
+		free(groups);
+	return found;
+}
+
+bool
+peer_allowed(int fd)
+{
+	const struct authd_settings *s = authd.set;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	size_t i;
+
+	if (s->n_peer_uids == 0 && s->n_peer_gids == 0)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("SO_PEERCRED");
+		return false;
+	}
+	if (cred.uid == 0)
+		return true;
+	for (i = 0; i < s->n_peer_uids; i++)
+		if (s->peer_uids[i] == cred.uid)
+			return true;
+	for (i = 0; i < s->n_peer_gids; i++)
+		if (s->peer_gids[i] == cred.gid)
+			return true;
+	if (s->n_peer_gids > 0 && peer_in_groups(fd, s))
+		return true;
+	log_notice("refused a client: pid %ld uid %u gid %u is not in "
+		   "socket_peer_users or socket_peer_groups", (long)cred.pid,
+		   (unsigned)cred.uid, (unsigned)cred.gid);
+	return false;
+}

@@ -1,0 +1,6 @@
+/*
+ * server - the daemon's one shared state object.  See server.h.
+ */
+#include "server.h"
+
+struct authd authd;

@@ -1,0 +1,95 @@
+/*
+ * settings - from authd.conf to the settings the daemon runs with.  See
+ * settings.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "privs.h"
+#include "settings.h"
+#include "store_conf.h"
+#include "xalloc.h"
+
+struct authd_settings *
+authd_settings_load(struct config *cfg, char **errmsg_r)
+{
+	struct authd_settings *s = xcalloc(1, sizeof(*s));
+	struct userdb_conf store;
+	const char *why, *key;
+	long cores;
+
+	s->cfg = cfg;
+	s->socket_dir = config_str(cfg, "socket_dir");
+	s->pid_file = config_str(cfg, "pid_file");
+	if ((why = userdb_conf_load(cfg, &store, &key)) != NULL) {
+		*errmsg_r = xasprintf("%s: %s", key, why);
+		goto fail;
+	}
+	s->store_path = store.path;
+	s->rules = store.rules;
+	s->hash = store.hash;
+	s->backend = strcmp(config_str(cfg, "auth_backend"), "pam") == 0 ?
+		     BACKEND_PAM : BACKEND_STORE;
+	s->pam_service = config_str(cfg, "pam_service");
+	s->pam_append_realm = config_bool(cfg, "pam_append_realm");
+	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	s->workers = (unsigned int)config_uint(cfg, "auth_workers");
+	if (s->workers == 0)
+		s->workers = cores > 0 ? (unsigned int)cores : 1;
+	s->pam_workers = (unsigned int)config_uint(cfg, "pam_workers");
+	s->max_connections = (unsigned int)config_uint(cfg, "max_connections");
+	s->mux_timeout = config_time(cfg, "mux_timeout");
+	s->reply_max = config_time(cfg, "auth_reply_max");
+	s->fail_delay = config_time(cfg, "auth_failure_delay");
+	s->fail_delay_max = config_time(cfg, "auth_failure_delay_max");
+	if (s->fail_delay_max >= s->reply_max) {
+		*errmsg_r = xasprintf("auth_failure_delay_max (%llums) must be "
+				     "below auth_reply_max (%llums)",
+				     (unsigned long long)s->fail_delay_max,
+				     (unsigned long long)s->reply_max);
+		goto fail;
+	}
+	s->cache = config_bool(cfg, "auth_cache");
+	s->cache_ttl = config_time(cfg, "auth_cache_ttl");
+	s->cache_size = config_uint(cfg, "auth_cache_size");
+	if (!privs_uid_list("socket_peer_users",
+			    config_str(cfg, "socket_peer_users"), &s->peer_uids,
+			    &s->n_peer_uids, errmsg_r) ||
+	    !privs_gid_list("socket_peer_groups",
+			    config_str(cfg, "socket_peer_groups"), &s->peer_gids,
+			    &s->n_peer_gids, errmsg_r))
+		goto fail;
+	s->request_timeout = config_time(cfg, "auth_request_timeout");
+	s->disable_plaintext = config_bool(cfg, "auth_disable_plaintext");
+	s->proxy_users = config_split(config_str(cfg, "auth_proxy_users"),
+				      &s->n_proxy_users);
+	/* The realms of the DIGEST-MD5 challenge: the list, or the default
+	 * realm alone. */
+	s->digest_realms = config_split(config_str(cfg, "digest_md5_realms"),
+					&s->n_digest_realms);
+	if (s->n_digest_realms == 0 && s->rules.default_realm[0] != '\0') {
+		config_split_free(s->digest_realms, 0);
+		s->digest_realms = config_split(s->rules.default_realm,
+						&s->n_digest_realms);
+	}
+	return s;
+fail:
+	s->cfg = NULL;		/* the caller still owns cfg on failure */
+	authd_settings_free(s);
+	return NULL;
+}
+
+void
+authd_settings_free(struct authd_settings *s)
+{
+	if (s == NULL)
+		return;
+	config_free(s->cfg);
+	free(s->peer_uids);
+	free(s->peer_gids);
+	config_split_free(s->proxy_users, s->n_proxy_users);
+	config_split_free(s->digest_realms, s->n_digest_realms);
+	free(s);
+}
