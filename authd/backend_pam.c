@@ -7,7 +7,10 @@
 
 #include <security/pam_appl.h>
 
+#include "backend.h"
 #include "backend_pam.h"
+#include "server.h"
+#include "utf8.h"
 #include "secret.h"
 
 struct conv_data {
@@ -109,3 +112,107 @@ backend_pam_check(const char *service, const char *user, const char *pw,
 	pam_end(ph, rc);
 	return result;
 }
+
+/* --- the back-end interface --- */
+
+/* pam_text_ok - (s, n) is UTF-8 without control characters or ':', the
+ * byte rule of a PAM user name (and of a realm appended to one). */
+static bool
+pam_text_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ':')
+			return false;
+	return utf8_valid((const unsigned char *)s, n);
+}
+
+/* pam_name - the PAM user: the login as sent (system accounts have no
+ * realms and are case-sensitive), with "@realm" only if asked to. */
+static const char *
+pam_name(const struct auth_request *r, char *id, size_t idlen)
+{
+	if (r->login_len == 0 || r->login_len > USERDB_USER_MAX ||
+	    !pam_text_ok(r->login, r->login_len))
+		return "invalid user name";
+	if (authd.set->pam_append_realm && r->realm_len > 0 &&
+	    memchr(r->login, '@', r->login_len) == NULL &&
+	    r->realm_len <= USERDB_REALM_MAX) {
+		/* The id names the user in the log and in OK user=. */
+		if (!pam_text_ok(r->realm, r->realm_len))
+			return "invalid realm";
+		snprintf(id, idlen, "%.*s@%.*s", (int)r->login_len,
+			 r->login, (int)r->realm_len, r->realm);
+	} else {
+		snprintf(id, idlen, "%.*s", (int)r->login_len,
+			 r->login);
+	}
+	return NULL;
+}
+
+/* pam_identity - the name a PAM success answers with (the auth socket's
+ * OK user=): the PAM user as checked, not a store key; the realm is the
+ * part after its last '@', if any. */
+static void
+pam_identity(const char *id, struct userdb_name *name)
+{
+	const char *at = strrchr(id, '@');
+	size_t n = at != NULL ? (size_t)(at - id) : strlen(id);
+
+	memset(name, 0, sizeof(*name));
+	snprintf(name->key, sizeof(name->key), "%s", id);
+	name->key_len = strlen(name->key);
+	if (n > USERDB_USER_MAX)
+		n = USERDB_USER_MAX;
+	memcpy(name->user, id, n);
+	name->user_len = n;
+	if (at != NULL) {
+		snprintf(name->realm, sizeof(name->realm), "%s", at + 1);
+		name->realm_len = strlen(name->realm);
+	}
+}
+
+static bool
+pam_service_ok(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0')	/* backend_pam uses "other" */
+		return true;
+	if (s[0] == '.')
+		return false;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
+		      s[i] == '.'))
+			return false;
+	return true;
+}
+
+static const char *
+pam_resolve(const struct auth_request *r, const char *service,
+	    struct userdb_name *name_r)
+{
+	char id[USERDB_KEY_MAX + 1];
+	const char *why = pam_name(r, id, sizeof(id));
+
+	/* The service names a file under /etc/pam.d: a client must not be
+	 * able to point it anywhere else. */
+	if (why == NULL && !pam_service_ok(service))
+		why = "invalid PAM service name";
+	if (why == NULL)
+		pam_identity(id, name_r);
+	return why;
+}
+
+static enum auth_result
+pam_verify(const struct backend_request *r, char *reason, size_t len)
+{
+	return backend_pam_check(r->service, r->name->key, r->pw, r->pw_len,
+				 r->rhost, reason, len);
+}
+
+const struct backend backend_pam = {
+	"pam", pam_resolve, NULL, pam_verify, true, true,
+};

@@ -10,7 +10,7 @@
 
 #include "check.h"
 #include "server.h"
-#include "backend_pam.h"
+#include "backend.h"
 #include "cache.h"
 #include "log.h"
 #include "loop.h"
@@ -52,7 +52,7 @@ struct check {
 	char reason_buf[384];	/* room for a realm (253) in a reason */
 	uint64_t start, deadline_mono;
 	struct userdb_hash_params hash;
-	enum authd_backend backend;
+	const struct backend *backend;
 	void (*done)(void *, enum auth_result, const struct userdb_name *);
 	void *ctx;
 };
@@ -159,7 +159,8 @@ finish(struct check *c)
 	if (c->result == AUTH_OK && authd.cache != NULL && !c->cached &&
 	    c->pw != NULL)
 		cache_insert(authd.cache, c->cache_id, c->pw, c->pw_len,
-			     c->backend == BACKEND_STORE ? c->rec.fingerprint : NULL,
+			     c->backend->lookup_credentials != NULL ?
+			     c->rec.fingerprint : NULL,
 			     now);
 	if (c->pw != NULL) {
 		secret_free(c->pw, c->pw_len + 1);
@@ -207,51 +208,26 @@ finish(struct check *c)
 
 /* --- worker side --- */
 
+/* run - on a worker: the back-end's verdict.  A request that waited
+ * longer than the reply budget is answered without spending a hash (or a
+ * PAM conversation) on it: the client has given up by now. */
 static void
-store_run(struct job *job)
+run(struct job *job)
 {
 	struct check *c = (struct check *)job;
-	bool ok;
-
-	/* A request that waited longer than the reply budget is answered
-	 * without spending a hash on it: the client has given up by now. */
-	if (mono_ms() > c->deadline_mono) {
-		c->result = AUTH_TEMPFAIL;
-		c->reason = "overloaded: request waited too long";
-		return;
-	}
-	if (c->found == 1) {
-		ok = userdb_verify(&c->rec, &c->name, c->pw, c->pw_len);
-		if (!ok) {
-			c->result = AUTH_FAIL;
-			c->reason = "wrong password";
-		} else if (c->rec.flags & USERDB_FLAG_DISABLED) {
-			c->result = AUTH_FAIL;
-			c->reason = "account locked";
-		} else {
-			c->result = AUTH_OK;
-		}
-	} else {
-		(void)userdb_verify_dummy(&c->hash, c->pw, c->pw_len);
-		c->result = AUTH_FAIL;
-		c->reason = "unknown user";
-	}
-}
-
-static void
-pam_run(struct job *job)
-{
-	struct check *c = (struct check *)job;
+	struct backend_request br = {
+		&c->name, c->service_raw,
+		c->client_known ? c->client_addr : NULL,
+		c->pw, c->pw_len, &c->rec, c->found, &c->hash,
+	};
 
 	if (mono_ms() > c->deadline_mono) {
 		c->result = AUTH_TEMPFAIL;
 		c->reason = "overloaded: request waited too long";
 		return;
 	}
-	c->result = backend_pam_check(c->service_raw, c->id, c->pw, c->pw_len,
-				      c->client_known ? c->client_addr : NULL,
-				      c->reason_buf,
-				      sizeof(c->reason_buf));
+	c->result = c->backend->verify_plain(&br, c->reason_buf,
+					     sizeof(c->reason_buf));
 	c->reason = c->reason_buf;
 }
 
@@ -264,82 +240,6 @@ job_complete(struct job *job)
 }
 
 /* --- loop side --- */
-
-/* pam_text_ok - (s, n) is UTF-8 without control characters or ':', the
- * byte rule of a PAM user name (and of a realm appended to one). */
-static bool
-pam_text_ok(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == ':')
-			return false;
-	return utf8_valid((const unsigned char *)s, n);
-}
-
-/* pam_name - the PAM user: the login as sent (system accounts have no
- * realms and are case-sensitive), with "@realm" only if asked to. */
-static const char *
-pam_name(struct check *c, const struct auth_request *r)
-{
-	if (r->login_len == 0 || r->login_len > USERDB_USER_MAX ||
-	    !pam_text_ok(r->login, r->login_len))
-		return "invalid user name";
-	if (authd.set->pam_append_realm && r->realm_len > 0 &&
-	    memchr(r->login, '@', r->login_len) == NULL &&
-	    r->realm_len <= USERDB_REALM_MAX) {
-		/* The id names the user in the log and in OK user=. */
-		if (!pam_text_ok(r->realm, r->realm_len))
-			return "invalid realm";
-		snprintf(c->id, sizeof(c->id), "%.*s@%.*s", (int)r->login_len,
-			 r->login, (int)r->realm_len, r->realm);
-	} else {
-		snprintf(c->id, sizeof(c->id), "%.*s", (int)r->login_len,
-			 r->login);
-	}
-	return NULL;
-}
-
-/* pam_identity - the name a PAM success answers with (the auth socket's
- * OK user=): the PAM user as checked, not a store key; the realm is the
- * part after its last '@', if any. */
-static void
-pam_identity(struct check *c)
-{
-	const char *at = strrchr(c->id, '@');
-	size_t n = at != NULL ? (size_t)(at - c->id) : strlen(c->id);
-
-	memset(&c->name, 0, sizeof(c->name));
-	snprintf(c->name.key, sizeof(c->name.key), "%s", c->id);
-	c->name.key_len = strlen(c->name.key);
-	if (n > USERDB_USER_MAX)
-		n = USERDB_USER_MAX;
-	memcpy(c->name.user, c->id, n);
-	c->name.user_len = n;
-	if (at != NULL) {
-		snprintf(c->name.realm, sizeof(c->name.realm), "%s", at + 1);
-		c->name.realm_len = strlen(c->name.realm);
-	}
-	c->name_ok = true;
-}
-
-static bool
-pam_service_ok(const char *s)
-{
-	size_t i;
-
-	if (s[0] == '\0')	/* backend_pam uses "other" */
-		return true;
-	if (s[0] == '.')
-		return false;
-	for (i = 0; s[i] != '\0'; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_' ||
-		      s[i] == '.'))
-			return false;
-	return true;
-}
 
 /* check_new - copy what the log and throttle need from the request. */
 static struct check *
@@ -428,39 +328,33 @@ struct check *
 check_start(const struct auth_request *r)
 {
 	const struct authd_settings *s = authd.set;
+	const struct backend *be = s->backend;
 	struct check *c = check_new(r);
 	const char *why;
 
-	if (s->backend == BACKEND_STORE) {
-		why = userdb_name_parse(r->login, r->login_len, r->realm,
-					r->realm_len, &s->rules, &c->name);
-		if (why == NULL) {
-			c->name_ok = true;
-			memcpy(c->id, c->name.key, c->name.key_len + 1);
-			memcpy(c->cache_id, c->name.key, c->name.key_len + 1);
-		}
-	} else {
-		why = pam_name(c, r);
-		/* The service names a file under /etc/pam.d: a client must not
-		 * be able to point it anywhere else. */
-		if (why == NULL && !pam_service_ok(c->service_raw))
-			why = "invalid PAM service name";
-		if (why == NULL)
-			pam_identity(c);
+	if ((why = be->resolve(r, c->service_raw, &c->name)) == NULL) {
+		c->name_ok = true;
+		memcpy(c->id, c->name.key, c->name.key_len + 1);
+		/* PAM decides per service: a success for one service must
+		 * not open another from the cache. */
+		if (be->cache_per_service)
+			snprintf(c->cache_id, sizeof(c->cache_id), "%s/%s",
+				 c->service_raw, c->id);
+		else
+			memcpy(c->cache_id, c->id, c->name.key_len + 1);
 	}
 	if (why == NULL)
 		why = userdb_password_check(r->password, r->password_len);
 	if (why == NULL && r->mech != NULL) {
-		/* The realm is the store's idea of it on both back-ends: with
-		 * PAM, the one the login names or default_realm (a login that
-		 * the store rules refuse has no realm to restrict). */
-		struct userdb_name pn;
+		/* The realm is the store's idea of it on every back-end: the
+		 * one the login names or default_realm (a login that the
+		 * store rules refuse has no realm to restrict). */
+		struct userdb_name sn;
 		const struct userdb_name *n = &c->name;
 
-		if (s->backend == BACKEND_PAM)
-			n = userdb_name_parse(r->login, r->login_len, r->realm,
-					      r->realm_len, &s->rules, &pn) == NULL ?
-			    &pn : NULL;
+		if (be != &backend_store)
+			n = backend_store.resolve(r, NULL, &sn) == NULL ? &sn :
+			    NULL;
 		if (n != NULL && realm_refuses(r, n, c->reason_buf,
 					       sizeof(c->reason_buf)))
 			why = c->reason_buf;
@@ -482,51 +376,37 @@ check_start(const struct auth_request *r)
 	c->pw[r->password_len] = '\0';
 	c->pw_len = r->password_len;
 	c->job.complete = job_complete;
-
-	if (s->backend == BACKEND_PAM) {
-		/* PAM decides per service: a success for one service must not
-		 * open another from the cache. */
-		snprintf(c->cache_id, sizeof(c->cache_id), "%s/%s", c->service_raw,
-			 c->id);
-		if (authd.cache != NULL &&
-		    cache_lookup(authd.cache, c->cache_id, c->pw, c->pw_len, NULL,
-				 c->start)) {
-			c->cached = true;
-			c->result = AUTH_OK;
+	c->job.run = run;
+	if (be->lookup_credentials != NULL) {
+		c->found = be->lookup_credentials(&c->name, &c->rec, &why);
+		if (c->found < 0) {
+			c->result = AUTH_TEMPFAIL;
+			snprintf(c->reason_buf, sizeof(c->reason_buf), "%s", why);
+			c->reason = c->reason_buf;
 			return finish(c) ? NULL : c;
 		}
-		c->job.run = pam_run;
-		loop_timer_set(authd.loop, &c->timer, s->reply_max);
-		worker_submit(authd.pam_pool, &c->job);
-		return c;
 	}
-	c->found = userdb_lookup(authd.db, c->name.key, c->name.key_len,
-				 &c->rec, &why);
-	if (c->found < 0) {
-		c->result = AUTH_TEMPFAIL;
-		snprintf(c->reason_buf, sizeof(c->reason_buf), "%s", why);
-		c->reason = c->reason_buf;
-		return finish(c) ? NULL : c;
-	}
-	if (c->found == 1 && authd.cache != NULL &&
-	    !(c->rec.flags & USERDB_FLAG_DISABLED) &&
+	if (authd.cache != NULL &&
+	    (be->lookup_credentials == NULL ||
+	     (c->found == 1 && !(c->rec.flags & USERDB_FLAG_DISABLED))) &&
 	    cache_lookup(authd.cache, c->cache_id, c->pw, c->pw_len,
-			 c->rec.fingerprint, c->start)) {
+			 be->lookup_credentials != NULL ? c->rec.fingerprint :
+			 NULL, c->start)) {
 		c->cached = true;
 		c->result = AUTH_OK;
 		return finish(c) ? NULL : c;
 	}
-	c->job.run = store_run;
 	/* Cleartext, CRAM-MD5 and DIGEST-MD5 records check in microseconds:
 	 * a round trip through a worker would cost more than the check. */
 	if (c->found == 1 && !(c->rec.have & (USERDB_V_CRYPT |
 					      USERDB_V_SCRAM_SHA256 |
 					      USERDB_V_SCRAM_SHA1))) {
-		store_run(&c->job);
+		run(&c->job);
 		return finish(c) ? NULL : c;
 	}
 	loop_timer_set(authd.loop, &c->timer, s->reply_max);
-	worker_submit(authd.hash_pool, &c->job);
+	worker_submit(be->may_block ? authd.pam_pool : authd.hash_pool,
+		      &c->job);
 	return c;
 }
 

@@ -29,6 +29,7 @@
 #include "check.h"
 #include "server.h"
 #include "build_config.h"
+#include "backend.h"
 #include "cache.h"
 #include "conn_auth.h"
 #include "conn_mux.h"
@@ -479,7 +480,7 @@ main(int argc, char **argv)
 	authd.set = s;
 	chroot_dir = config_str(s->cfg, "chroot");
 	if (!privs_resolve(config_str(s->cfg, "user"), config_str(s->cfg, "group"),
-			   s->backend == BACKEND_PAM ?
+			   s->backend == &backend_pam ?
 			   config_str(s->cfg, "pam_groups") : "", &privs, &error)) {
 		log_warnx("%s: %s", config_path, error);
 		free(error);
@@ -559,7 +560,7 @@ main(int argc, char **argv)
 		const char *why;
 
 		userdb_record_init(&rec);
-		if (s->backend == BACKEND_STORE &&
+		if (s->backend->lookup_credentials != NULL &&
 		    userdb_lookup(authd.db, "", 0, &rec, &why) < 0)
 			log_warnx("store not readable yet (%s); every check "
 				  "fails temporarily until it is", why);
@@ -569,14 +570,14 @@ main(int argc, char **argv)
 	make_cache();
 	setup_signals();
 	authd.hash_pool = worker_pool_new(authd.loop, s->workers, "hash");
-	if (s->backend == BACKEND_PAM)
+	if (s->backend->may_block)
 		authd.pam_pool = worker_pool_new(authd.loop, s->pam_workers, "pam");
 	if (!listener_start(mux_listener, authd.loop) ||
 	    !listener_start(auth_listener, authd.loop))
 		fatal(1, "epoll add of a listening socket");
 	log_info("ready: %s/mux and %s/auth, back-end %s, %u hash workers, "
 		 "cache %s, mechanisms %s", s->socket_dir, s->socket_dir,
-		 s->backend == BACKEND_PAM ? "pam" : "store", s->workers,
+		 s->backend->name, s->workers,
 		 s->cache ? "on" : "off", config_str(s->cfg, "auth_mechanisms"));
 	if (!debug)
 		log_set_stderr(false);

@@ -6,6 +6,7 @@
 
 #include <openssl/rand.h>
 
+#include "backend.h"
 #include "server.h"
 #include "codec.h"
 #include "log.h"
@@ -124,7 +125,8 @@ mech_lookup(const char *login, size_t len, struct userdb_name *name,
 	if ((*why_r = userdb_name_parse(login, len, NULL, 0, &authd.set->rules,
 					name)) != NULL)
 		return -2;
-	return userdb_lookup(authd.db, name->key, name->key_len, rec, why_r);
+	/* Stored verifiers live in the store whatever auth_backend says. */
+	return backend_store.lookup_credentials(name, rec, why_r);
 }
 
 void

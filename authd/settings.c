@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "privs.h"
 #include "settings.h"
 #include "store_conf.h"
@@ -30,8 +31,8 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 	s->store_path = store.path;
 	s->rules = store.rules;
 	s->hash = store.hash;
-	s->backend = strcmp(config_str(cfg, "auth_backend"), "pam") == 0 ?
-		     BACKEND_PAM : BACKEND_STORE;
+	/* conf_keys allows only the names backend_find() knows. */
+	s->backend = backend_find(config_str(cfg, "auth_backend"));
 	s->pam_service = config_str(cfg, "pam_service");
 	s->pam_append_realm = config_bool(cfg, "pam_append_realm");
 	cores = sysconf(_SC_NPROCESSORS_ONLN);

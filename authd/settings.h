@@ -15,7 +15,7 @@
 #include "name.h"
 #include "password.h"
 
-enum authd_backend { BACKEND_STORE, BACKEND_PAM };
+struct backend;
 
 /* The settings as the daemon uses them, derived from authd.conf and the
  * command line; rebuilt on SIGHUP. */
@@ -26,7 +26,7 @@ struct authd_settings {
 	const char *store_path;
 	struct userdb_name_rules rules;
 	struct userdb_hash_params hash;
-	enum authd_backend backend;
+	const struct backend *backend;	/* auth_backend */
 	const char *pam_service;	/* "" : the request's service */
 	bool pam_append_realm;
 	unsigned int workers, pam_workers, max_connections;
