@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mech.h"
+#include "policy.h"
 #include "secret.h"
 #include "throttle.h"
 #include "userdb.h"
@@ -291,7 +292,7 @@ static bool
 realm_refuses(const struct auth_request *r, const struct userdb_name *name,
 	      char *buf, size_t size)
 {
-	if (r->mech == NULL || mech_allowed(r->mech, name->realm))
+	if (r->mech == NULL || policy_mech_allowed(r->mech, name->realm))
 		return false;
 	snprintf(buf, size, "mechanism %s is not allowed in realm %s "
 		 "(auth_realm_mechanisms)", r->mech, name->realm);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mech.h"
+#include "policy.h"
 #include "secret.h"
 #include "xalloc.h"
 
@@ -257,34 +258,6 @@ reply_ok(struct sasl_req *r, const char *user, const char *b64_final)
 	conn_flush(r->conn);
 }
 
-/* authz_identity - who the client acts as: the authenticated user, or
- * the requested authzid when it names the same user or the user is in
- * auth_proxy_users.  NULL when the authzid is refused. */
-static const char *
-authz_identity(struct sasl_req *r, char out[USERDB_KEY_MAX + 1])
-{
-	struct userdb_name z;
-	bool allowed = false;
-	size_t i;
-
-	snprintf(out, USERDB_KEY_MAX + 1, "%s", r->name.key);
-	if (r->authzid == NULL || r->authzid[0] == '\0')
-		return out;
-	if (userdb_name_parse(r->authzid, strlen(r->authzid), NULL, 0,
-			      &authd.set->rules, &z) != NULL)
-		return NULL;
-	/* RFC 4616 §2: an authzid equal to the authcid (after realm
-	 * normalisation) is no proxying at all; NeoMutt sends one. */
-	if (strcmp(z.key, r->name.key) == 0)
-		return out;
-	for (i = 0; i < authd.set->n_proxy_users && !allowed; i++)
-		allowed = strcmp(authd.set->proxy_users[i], r->name.key) == 0;
-	if (!allowed)
-		return NULL;
-	snprintf(out, USERDB_KEY_MAX + 1, "%s", z.key);
-	return out;
-}
-
 /* finish_req - the check or report is done: answer the client. */
 static void
 finish_req(void *ctx, enum auth_result result, const struct userdb_name *name)
@@ -308,7 +281,7 @@ finish_req(void *ctx, enum auth_result result, const struct userdb_name *name)
 	}
 	r->name = *name;
 	r->name_ok = true;
-	if (authz_identity(r, who) == NULL) {
+	if (!policy_authz(&r->name, r->authzid, who)) {
 		log_notice("auth: user=%s may not act as the requested "
 			   "authorization identity", r->name.key);
 		reply_fail(c, r->id, "authz_fail", NULL);
@@ -570,7 +543,7 @@ cmd_cont(struct auth_conn *c, char **f, size_t *lens, int n)
 		if (len != 0) {
 			reply_fail(c, id, NULL, "expected an empty response");
 		} else {
-			(void)authz_identity(r, who);
+			(void)policy_authz(&r->name, r->authzid, who);
 			reply_ok(r, who, NULL);
 		}
 		req_free(r);

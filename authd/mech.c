@@ -11,7 +11,7 @@
 #include "codec.h"
 #include "log.h"
 #include "mech.h"
-#include "realm_policy.h"
+#include "policy.h"
 #include "secret.h"
 #include "userdb.h"
 #include "xalloc.h"
@@ -27,14 +27,11 @@ static const struct mech *const all_mechs[] = {
 static const struct mech *enabled[N_MECHS];
 static size_t n_enabled;
 
-/* auth_realm_mechanisms: per realm, a mask of all_mechs indexes.  Realms
- * not listed may use every enabled mechanism. */
-static struct realm_policy *realm_policy;
-static size_t n_realm_policy;
+/* The names of all_mechs, for auth_realm_mechanisms (policy.c). */
 static const char *mech_names[N_MECHS];
 
 /* mech_index - all_mechs' index of (name, len), or N_MECHS; fills
- * mech_names (the names for realm_policy.c) on first use. */
+ * mech_names (the names for policy.c) on first use. */
 static size_t
 mech_index(const char *name, size_t len)
 {
@@ -43,7 +40,7 @@ mech_index(const char *name, size_t len)
 	if (mech_names[0] == NULL)
 		for (i = 0; i < N_MECHS; i++)
 			mech_names[i] = all_mechs[i]->name;
-	return realm_policy_index(mech_names, N_MECHS, name, len);
+	return policy_realm_index(mech_names, N_MECHS, name, len);
 }
 
 const char *
@@ -69,7 +66,7 @@ mech_enable(const char *list, const char *realm_list)
 	free(copy);
 	if (mask == 0)
 		return "auth_mechanisms: no mechanism enabled";
-	if ((why = realm_policy_parse(realm_list, mech_names, N_MECHS, mask,
+	if ((why = policy_realm_parse(realm_list, mech_names, N_MECHS, mask,
 				      &policy, &n_policy)) != NULL)
 		return why;
 	/* Nothing has failed: replace both at once, so a bad reload keeps
@@ -79,24 +76,8 @@ mech_enable(const char *list, const char *realm_list)
 			tmp[n++] = all_mechs[i];
 	memcpy(enabled, tmp, n * sizeof(tmp[0]));
 	n_enabled = n;
-	free(realm_policy);
-	realm_policy = policy;
-	n_realm_policy = n_policy;
+	policy_realm_set(mech_names, N_MECHS, policy, n_policy);
 	return NULL;
-}
-
-bool
-mech_allowed(const char *mech, const char *realm)
-{
-	size_t i, k;
-
-	if (n_realm_policy == 0)
-		return true;
-	k = mech_index(mech, strlen(mech));
-	for (i = 0; i < n_realm_policy; i++)
-		if (strcmp(realm_policy[i].realm, realm) == 0)
-			return k < N_MECHS && (realm_policy[i].mask & (1u << k));
-	return true;
 }
 
 const struct mech *const *

@@ -73,12 +73,6 @@ const struct mech *const *mech_list(size_t *n_r);
  * per-realm restrictions from auth_realm_mechanisms, both or neither;
  * NULL or a static reason that names the key. */
 const char *mech_enable(const char *list, const char *realm_list);
-/* mech_allowed - whether users of realm (normalised) may log in with
- * the mechanism named mech (case-insensitive).  The MECH list goes out
- * before any user is named, so it cannot depend on the realm: this is
- * checked once the mechanism knows who the user is. */
-bool mech_allowed(const char *mech, const char *realm);
-
 /* mech_lookup - normalise (login, len) and fetch its record through the
  * loop's store reader.  Returns 1 found, 0 unknown, -1 store error, -2 a
  * malformed name (no such user can exist). */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "realm_policy.h"
+#include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,7 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	/* allowed: every name but LOGIN, so that refusal is reached too */
-	why = realm_policy_parse(text, names, 6, 0x1f, &v, &n);
+	why = policy_realm_parse(text, names, 6, 0x1f, &v, &n);
 	if (why == NULL) {
 		for (i = 0; i < n; i++) {
 			if ((v[i].mask & ~0x1fu) != 0)
