@@ -1,5 +1,18 @@
 /*
- * backend_pam - PAM conversation and result mapping.  See backend_pam.h.
+ * backend_pam - the PAM back-end: checks against the system's PAM stack
+ * (system accounts).  Untrusted input: the login and password (passed
+ * to PAM only after resolve() has checked the name's bytes).
+ *
+ * Runs on the PAM worker pool: PAM modules may block (network, disk,
+ * deliberate failure delays).  authd installs its own PAM_FAIL_DELAY
+ * callback that does nothing, so pam_unix's ~2 s sleep after a failure
+ * does not hold a worker; the throttle applies authd's own delay without
+ * blocking anything.
+ *
+ * pam_unix must read /etc/shadow, which is root:shadow 0640 on Debian.
+ * authd drops root, so it keeps the supplementary groups named in
+ * pam_groups (normally "shadow"); unix_chkpwd cannot help a non-root
+ * caller check other users' passwords.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +21,6 @@
 #include <security/pam_appl.h>
 
 #include "backend.h"
-#include "backend_pam.h"
 #include "server.h"
 #include "utf8.h"
 #include "secret.h"
@@ -51,7 +63,7 @@ conv(int n, const struct pam_message **msg, struct pam_response **resp_r,
 	return PAM_SUCCESS;
 }
 
-/* no_delay - replaces the module's failure sleep (see backend_pam.h). */
+/* no_delay - replaces the module's failure sleep (see the top of this file). */
 static void
 no_delay(int retval, unsigned usec_delay, void *appdata)
 {
@@ -60,7 +72,9 @@ no_delay(int retval, unsigned usec_delay, void *appdata)
 	(void)appdata;
 }
 
-enum auth_result
+/* backend_pam_check - pam_authenticate + pam_acct_mgmt for user with
+ * password under service; reason (for the log) written to reason_r. */
+static enum auth_result
 backend_pam_check(const char *service, const char *user, const char *pw,
 		  size_t pw_len, const char *rhost, char *reason_r,
 		  size_t reason_len)

@@ -38,7 +38,5 @@ bool cache_lookup(struct cache *c, const char *id, const char *pw,
 /* cache_insert - remember a success. */
 void cache_insert(struct cache *c, const char *id, const char *pw,
 		  size_t pw_len, const unsigned char *fp, uint64_t now);
-/* cache_entries - live entries (for tests and statistics). */
-size_t cache_entries(const struct cache *c, uint64_t now);
 
 #endif

@@ -91,7 +91,9 @@ authd_conn_set_timeout(struct authd_conn *c, int timeout_ms)
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : AUTHD_DEFAULT_TIMEOUT_MS;
 }
 
-int
+/* conn_break - the connection failed with code: close it, end every
+ * session in progress with the same error.  Returns code. */
+static int
 conn_break(struct authd_conn *c, int code)
 {
 	struct authd_session *s;

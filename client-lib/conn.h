@@ -76,9 +76,6 @@ struct authd_conn {
 	char err[UTIL_ERR_MAX];
 };
 
-/* conn_break - the connection failed with code: close it, end every
- * session in progress with the same error.  Returns code. */
-int conn_break(struct authd_conn *c, int code);
 /* conn_flush - write queued output without blocking; AUTHD_OK or the
  * error that broke the connection. */
 int conn_flush(struct authd_conn *c);

@@ -132,17 +132,6 @@ worker_submit(struct worker_pool *p, struct job *job)
 	pthread_mutex_unlock(&p->mu);
 }
 
-size_t
-worker_queued(struct worker_pool *p)
-{
-	size_t n;
-
-	pthread_mutex_lock(&p->mu);
-	n = p->queued;
-	pthread_mutex_unlock(&p->mu);
-	return n;
-}
-
 void
 worker_pool_free(struct worker_pool *p)
 {

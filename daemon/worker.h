@@ -32,7 +32,5 @@ struct worker_pool *worker_pool_new(struct loop *l, unsigned int n,
  * Jobs still queued are completed without being run. */
 void worker_pool_free(struct worker_pool *p);
 void worker_submit(struct worker_pool *p, struct job *job);
-/* worker_queued - jobs waiting for a thread. */
-size_t worker_queued(struct worker_pool *p);
 
 #endif
