@@ -13,6 +13,7 @@
 #include "check.h"
 #include "server.h"
 #include "codec.h"
+#include "conn.h"
 #include "conn_auth.h"
 #include "log.h"
 #include "loop.h"
@@ -25,15 +26,10 @@
 
 #define MAX_REQUESTS	128
 /* Replies not yet taken by the client beyond which its connection is not
- * read: a client that sends and never reads (every bad line costs it 19
- * bytes and authd a 45-byte FAIL) must not grow authd's memory without
- * bound.  Reading resumes once the client has taken half of it (a client
- * that reads steadily is not held up).  The unsent part is moved to the
- * front after a partial write, so the limit bounds the buffer itself, not
- * only what is left of it; a buffer that a burst made larger than
- * OUT_KEEP is given back once it is empty. */
+ * read (daemon/conn.h): a client that sends and never reads (every bad
+ * line costs it 19 bytes and authd a 45-byte FAIL) must not grow authd's
+ * memory without bound. */
 #define OUT_BACKLOG_MAX	(256 * 1024)
-#define OUT_KEEP	(16 * 1024)
 
 enum req_state { RQ_WAIT, RQ_BUSY, RQ_FINAL_WAIT };
 
@@ -59,18 +55,10 @@ struct sasl_req {
 };
 
 struct auth_conn {
-	struct loop_io io;
+	struct conn conn;		/* first: the buffered connection */
 	struct auth_conn *prev, *next;	/* all open connections */
-	char *in;
-	size_t in_len, in_cap;
-	struct buf out;
-	size_t out_off;
 	struct sasl_req *reqs;
 	unsigned int nreqs;
-	bool closed, dying;
-	bool flush_queued;		/* conn_flush_cb is deferred */
-	bool want_out;			/* EPOLLOUT is in the epoll mask */
-	bool paused;			/* EPOLLIN is not (OUT_BACKLOG_MAX) */
 	unsigned long cuid;
 	unsigned long client_minor;	/* of the client's VERSION; 0 before */
 };
@@ -79,25 +67,10 @@ static unsigned long next_cuid = 1;
 static struct auth_conn *all_conns;
 static char cookie[33];
 
-static void conn_flush(struct auth_conn *c);
-static void conn_flush_cb(void *p);
 static void req_step(struct sasl_req *r, const unsigned char *in, size_t len,
 		     bool first);
 
 /* --- connection --- */
-
-static void
-conn_free(void *p)
-{
-	struct auth_conn *c = p;
-
-	/* Request lines carry PLAIN passwords and password-equivalent
-	 * responses: no copy outlives the connection. */
-	secret_free(c->in, c->in_cap + 1);
-	buf_free(&c->out);
-	free(c);
-	authd.connections--;
-}
 
 static void
 req_free(struct sasl_req *r)
@@ -121,12 +94,12 @@ req_free(struct sasl_req *r)
 	free(r);
 }
 
+/* auth_closed - the connection is gone: its requests go with it. */
 static void
-conn_close(struct auth_conn *c)
+auth_closed(struct conn *cn)
 {
-	if (c->closed)
-		return;
-	c->closed = true;
+	struct auth_conn *c = (struct auth_conn *)cn;
+
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -135,110 +108,13 @@ conn_close(struct auth_conn *c)
 		c->next->prev = c->prev;
 	while (c->reqs != NULL)
 		req_free(c->reqs);
-	loop_del(authd.loop, &c->io);
-	close(c->io.fd);
-	loop_defer(authd.loop, conn_free, c);
 }
 
 static void
-conn_close_cb(void *p)
+auth_free(struct conn *cn)
 {
-	conn_close(p);
-}
-
-static void
-conn_close_later(struct auth_conn *c)
-{
-	if (c->dying || c->closed)
-		return;
-	c->dying = true;
-	c->out.len = c->out_off = 0;
-	loop_defer(authd.loop, conn_close_cb, c);
-}
-
-/* conn_flush - send the queued replies after this batch of events, in
- * one write for all the replies it produced (many requests of a
- * connection often finish in one batch). */
-static void
-conn_flush(struct auth_conn *c)
-{
-	if (c->closed || c->flush_queued)
-		return;
-	c->flush_queued = true;
-	loop_defer(authd.loop, conn_flush_cb, c);
-}
-
-/* set_events - EPOLLOUT while replies wait, EPOLLIN unless paused; one
- * epoll_ctl only on change.  (EPOLLHUP and EPOLLERR come regardless, so a
- * paused connection still notices the client going away.) */
-static void
-set_events(struct auth_conn *c, bool want_out, bool paused)
-{
-	if (c->want_out == want_out && c->paused == paused)
-		return;
-	c->want_out = want_out;
-	c->paused = paused;
-	(void)loop_mod(authd.loop, &c->io, (paused ? 0 : EPOLLIN) |
-		       (want_out ? EPOLLOUT : 0));
-}
-
-/* conn_write_out - write what is queued. */
-static void
-conn_write_out(struct auth_conn *c)
-{
-	if (c->dying) {
-		c->out.len = c->out_off = 0;
-		return;
-	}
-	while (!c->closed && c->out_off < c->out.len) {
-		ssize_t n = write(c->io.fd, c->out.data + c->out_off,
-				  c->out.len - c->out_off);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				if (c->out_off > 0) {
-					c->out.len -= c->out_off;
-					memmove(c->out.data,
-						c->out.data + c->out_off,
-						c->out.len);
-					c->out.data[c->out.len] = '\0';
-					c->out_off = 0;
-				}
-				set_events(c, true, c->paused &&
-					   c->out.len > OUT_BACKLOG_MAX / 2);
-				return;
-			}
-			/* Close after this batch: callers up the stack (a
-			 * finished check) still hold the request. */
-			conn_close_later(c);
-			return;
-		}
-		c->out_off += (size_t)n;
-	}
-	if (c->closed)
-		return;
-	if (c->out.cap > OUT_KEEP) {
-		buf_free(&c->out);
-		buf_init(&c->out);
-	}
-	c->out.len = c->out_off = 0;
-	c->out.data[0] = '\0';
-	set_events(c, false, false);
-}
-
-/* Deferred work runs first in, first out, so a flush queued before the
- * connection's close runs before its free; conn_flush queues nothing on a
- * closed connection. */
-static void
-conn_flush_cb(void *p)
-{
-	struct auth_conn *c = p;
-
-	c->flush_queued = false;
-	if (!c->closed)
-		conn_write_out(c);
+	free(cn);
+	authd.connections--;
 }
 
 /* --- replies --- */
@@ -247,15 +123,15 @@ static void
 reply_fail(struct auth_conn *c, uint32_t id, const char *code,
 	   const char *reason)
 {
-	authp_put_fail(&c->out, id, NULL, code, reason);
-	conn_flush(c);
+	authp_put_fail(&c->conn.out, id, NULL, code, reason);
+	conn_flush(&c->conn);
 }
 
 static void
 reply_ok(struct sasl_req *r, const char *user, const char *b64_final)
 {
-	authp_put_ok(&r->conn->out, r->id, user, r->login, b64_final);
-	conn_flush(r->conn);
+	authp_put_ok(&r->conn->conn.out, r->id, user, r->login, b64_final);
+	conn_flush(&r->conn->conn);
 }
 
 /* finish_req - the check or report is done: answer the client. */
@@ -291,11 +167,11 @@ finish_req(void *ctx, enum auth_result result, const struct userdb_name *name)
 	if (r->final_b64 != NULL && !r->final_resp_ok) {
 		/* Final server data as one more challenge; OK follows the
 		 * client's empty answer. */
-		authp_put_cont(&c->out, r->id, r->final_b64);
+		authp_put_cont(&c->conn.out, r->id, r->final_b64);
 		r->st = RQ_FINAL_WAIT;
 		loop_timer_set(authd.loop, &r->timer,
 			       authd.set->request_timeout);
-		conn_flush(c);
+		conn_flush(&c->conn);
 		return;
 	}
 	reply_ok(r, who, r->final_b64);
@@ -311,7 +187,7 @@ req_timeout(struct loop_timer *t)
 
 	log_debug("auth: request %u expired waiting for the client", r->id);
 	reply_fail(c, r->id, NULL, NULL);
-	if (!c->closed)
+	if (!c->conn.closed)
 		req_free(r);
 }
 
@@ -353,12 +229,12 @@ req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 
 		codec_b64_encode((unsigned char *)out.challenge.data,
 				 out.challenge.len, b64);
-		authp_put_cont(&r->conn->out, r->id, b64);
+		authp_put_cont(&r->conn->conn.out, r->id, b64);
 		free(b64);
 		r->st = RQ_WAIT;
 		loop_timer_set(authd.loop, &r->timer,
 			       authd.set->request_timeout);
-		conn_flush(r->conn);
+		conn_flush(&r->conn->conn);
 		break;
 	}
 	case MECH_PASSWORD:
@@ -612,7 +488,7 @@ handle_line(struct auth_conn *c, char *line, size_t len)
 				       v, sizeof(v));
 			log_notice("auth: client speaks protocol version %s, "
 				   "not 1: closing", v);
-			conn_close(c);
+			conn_close(&c->conn);
 		} else if (n >= 3) {
 			c->client_minor = strtoul(f[2], NULL, 10);
 		}
@@ -620,93 +496,40 @@ handle_line(struct auth_conn *c, char *line, size_t len)
 	/* CPID and unknown commands are ignored. */
 }
 
-/* conn_read - one read per readiness report, not until EAGAIN: a client
- * that keeps its connection full would otherwise hold the loop while the
- * other connections wait (epoll is level-triggered: what is left is
- * reported again after the others had their turn). */
+/* auth_input - every whole line received, then what is left waits for
+ * the rest of its line (daemon/conn reads once per readiness report). */
 static void
-conn_read(struct auth_conn *c)
+auth_input(struct conn *cn)
 {
-	if (c->out.len > OUT_BACKLOG_MAX) {
-		log_debug("auth: client %lu does not read its replies: "
-			  "reading paused", c->cuid);
-		set_events(c, true, true);
-		return;
+	struct auth_conn *c = (struct auth_conn *)cn;
+	size_t start = 0;
+	char *nl;
+
+	while (!cn->closed &&
+	       (nl = memchr(cn->in.data + start, '\n', cn->in.len - start)) != NULL) {
+		size_t len = (size_t)(nl - (cn->in.data + start));
+
+		handle_line(c, cn->in.data + start, len);
+		secret_wipe(cn->in.data + start, len);
+		start += len + 1;
 	}
-	{
-		ssize_t n;
-		char *nl;
-		size_t start = 0;
-
-		if (c->in_len == c->in_cap) {
-			size_t cap = c->in_cap * 2;
-			char *bigger;
-
-			if (c->in_cap >= AUTHP_LINE_MAX + 1) {
-				log_notice("auth: line longer than %d bytes: "
-					   "closing", AUTHP_LINE_MAX);
-				conn_close(c);
-				return;
-			}
-			if (cap > AUTHP_LINE_MAX + 1)
-				cap = AUTHP_LINE_MAX + 1;
-			/* Not realloc: the old buffer holds a partial line,
-			 * maybe a password, and must be wiped. */
-			bigger = xmalloc(cap + 1);
-			memcpy(bigger, c->in, c->in_len);
-			secret_free(c->in, c->in_cap + 1);
-			c->in = bigger;
-			c->in_cap = cap;
-		}
-		n = read(c->io.fd, c->in + c->in_len, c->in_cap - c->in_len);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				conn_close(c);
-			return;
-		}
-		if (n == 0) {
-			conn_close(c);
-			return;
-		}
-		c->in_len += (size_t)n;
-		while (!c->closed &&
-		       (nl = memchr(c->in + start, '\n', c->in_len - start)) != NULL) {
-			size_t len = (size_t)(nl - (c->in + start));
-
-			handle_line(c, c->in + start, len);
-			secret_wipe(c->in + start, len);
-			start += len + 1;
-		}
-		if (c->closed)
-			return;
-		memmove(c->in, c->in + start, c->in_len - start);
-		c->in_len -= start;
-		secret_wipe(c->in + c->in_len, start);
+	if (cn->closed)
+		return;
+	buf_consume(&cn->in, start);
+	if (cn->in.len >= cn->in_max) {
+		log_notice("auth: line longer than %d bytes: closing",
+			   AUTHP_LINE_MAX);
+		conn_close(cn);
 	}
 }
 
-static void
-conn_event(struct loop_io *io, uint32_t events)
-{
-	struct auth_conn *c = (struct auth_conn *)io;
-
-	if (c->closed)
-		return;
-	if (events & EPOLLOUT)
-		conn_write_out(c);
-	if (!c->closed && c->paused && (events & (EPOLLHUP | EPOLLERR))) {
-		conn_close(c);	/* gone without reading what it asked for */
-		return;
-	}
-	if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		conn_read(c);
-}
+static const struct conn_ops auth_ops = { auth_input, auth_closed, auth_free };
 
 void
 conn_auth_close_all(void)
 {
 	while (all_conns != NULL)
-		conn_close(all_conns);
+		conn_close(&all_conns->conn);
 	loop_run_deferred(authd.loop);
 }
 
@@ -720,16 +543,14 @@ conn_auth_accept(int fd)
 	authd.connections++;
 	if (cookie[0] == '\0')
 		mech_random_hex(cookie, 16);
-	c->io.fd = fd;
-	c->io.cb = conn_event;
-	c->in_cap = 512;
-	c->in = xmalloc(c->in_cap + 1);
+	conn_init(&c->conn, authd.loop, fd, &auth_ops, AUTHP_LINE_MAX + 1,
+		  OUT_BACKLOG_MAX);
 	c->cuid = next_cuid++;
-	buf_init(&c->out);
-	if (!loop_add(authd.loop, &c->io, EPOLLIN)) {
+	if (!conn_watch(&c->conn)) {
 		log_warn("epoll add");
 		close(fd);
-		conn_free(c);
+		free(c);
+		authd.connections--;
 		return;
 	}
 	c->next = all_conns;
@@ -738,13 +559,13 @@ conn_auth_accept(int fd)
 	all_conns = c;
 	/* The whole handshake at once, MECH lines before SPID (Postfix
 	 * takes SPID without MECH before it for a wrong socket). */
-	buf_printf(&c->out, "VERSION\t%d\t%d\n", AUTHP_VERSION_MAJOR,
+	buf_printf(&c->conn.out, "VERSION\t%d\t%d\n", AUTHP_VERSION_MAJOR,
 		   AUTHP_VERSION_MINOR);
 	mechs = mech_list(&n);
 	for (i = 0; i < n; i++)
-		buf_printf(&c->out, "MECH\t%s\t%s\n", mechs[i]->name,
+		buf_printf(&c->conn.out, "MECH\t%s\t%s\n", mechs[i]->name,
 			   mechs[i]->flags);
-	buf_printf(&c->out, "SPID\t%ld\nCUID\t%lu\nCOOKIE\t%s\nDONE\n",
+	buf_printf(&c->conn.out, "SPID\t%ld\nCUID\t%lu\nCOOKIE\t%s\nDONE\n",
 		   (long)getpid(), c->cuid, cookie);
-	conn_flush(c);
+	conn_flush(&c->conn);
 }

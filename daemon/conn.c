@@ -1,0 +1,214 @@
+/*
+ * conn - buffered connections.  See conn.h.
+ */
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+/* A read asks for this much at most: a few typical requests. */
+#define CONN_READ_CHUNK	4096
+/* An output buffer that a burst made larger than this is given back once
+ * it is empty. */
+#define CONN_OUT_KEEP	(16 * 1024)
+
+static void conn_event(struct loop_io *io, uint32_t events);
+
+void
+conn_init(struct conn *c, struct loop *l, int fd, const struct conn_ops *ops,
+	  size_t in_max, size_t backlog_max)
+{
+	struct buf empty = BUF_INIT;
+
+	c->io.fd = fd;
+	c->io.cb = conn_event;
+	c->loop = l;
+	c->ops = ops;
+	c->in = empty;
+	c->out = empty;
+	c->in_max = in_max;
+	c->backlog_max = backlog_max;
+}
+
+bool
+conn_watch(struct conn *c)
+{
+	if (c->closed || c->io.added)
+		return true;
+	return loop_add(c->loop, &c->io, EPOLLIN | EPOLLRDHUP);
+}
+
+static void
+conn_free_cb(void *p)
+{
+	struct conn *c = p;
+
+	buf_free(&c->in);
+	buf_free(&c->out);
+	c->ops->free(c);
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c->closed)
+		return;
+	c->closed = true;
+	loop_del(c->loop, &c->io);
+	close(c->io.fd);
+	c->ops->closed(c);
+	/* Freed after this batch of events: one may still name us.
+	 * Deferred calls run first in, first out, so a flush queued before
+	 * the close runs before the free and finds the connection closed. */
+	loop_defer(c->loop, conn_free_cb, c);
+}
+
+static void
+conn_close_cb(void *p)
+{
+	conn_close(p);
+}
+
+void
+conn_close_later(struct conn *c)
+{
+	if (c->dying || c->closed)
+		return;
+	c->dying = true;
+	buf_reset(&c->out);
+	c->out_off = 0;
+	loop_defer(c->loop, conn_close_cb, c);
+}
+
+/* set_events - EPOLLOUT while output waits, EPOLLIN unless paused; one
+ * epoll_ctl only on change.  (EPOLLHUP and EPOLLERR come regardless, so
+ * a paused connection still notices the client going away.) */
+static void
+set_events(struct conn *c, bool want_out, bool paused)
+{
+	if (c->want_out == want_out && c->paused == paused && c->io.added)
+		return;
+	c->want_out = want_out;
+	c->paused = paused;
+	(void)loop_mod(c->loop, &c->io, (paused ? 0 : EPOLLIN | EPOLLRDHUP) |
+		       (want_out ? EPOLLOUT : 0));
+}
+
+void
+conn_write(struct conn *c)
+{
+	if (c->dying) {
+		buf_reset(&c->out);
+		c->out_off = 0;
+		return;
+	}
+	while (!c->closed && c->out_off < c->out.len) {
+		ssize_t n = write(c->io.fd, c->out.data + c->out_off,
+				  c->out.len - c->out_off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			buf_consume(&c->out, c->out_off);
+			c->out_off = 0;
+			set_events(c, true, c->paused &&
+				   c->out.len > c->backlog_max / 2);
+			return;
+		}
+		if (n < 0) {
+			/* Close after this batch: callers up the stack (a
+			 * finished check) may still hold the connection. */
+			conn_close_later(c);
+			return;
+		}
+		c->out_off += (size_t)n;
+	}
+	if (c->closed)
+		return;
+	if (c->out.cap > CONN_OUT_KEEP)
+		buf_free(&c->out);
+	else
+		buf_reset(&c->out);
+	c->out_off = 0;
+	if (c->close_when_sent) {
+		conn_close(c);
+		return;
+	}
+	if (c->want_out || c->paused)
+		set_events(c, false, false);
+}
+
+static void
+conn_flush_cb(void *p)
+{
+	struct conn *c = p;
+
+	c->flush_queued = false;
+	if (!c->closed)
+		conn_write(c);
+}
+
+void
+conn_flush(struct conn *c)
+{
+	if (c->closed || c->flush_queued)
+		return;
+	c->flush_queued = true;
+	loop_defer(c->loop, conn_flush_cb, c);
+}
+
+void
+conn_read(struct conn *c)
+{
+	size_t room;
+	ssize_t n;
+
+	if (c->closed)
+		return;
+	if (c->out.len > c->backlog_max) {
+		set_events(c, true, true);
+		return;
+	}
+	room = c->in_max - c->in.len;
+	if (room == 0) {
+		c->ops->input(c);	/* the protocol refuses the line */
+		return;
+	}
+	if (room > CONN_READ_CHUNK)
+		room = CONN_READ_CHUNK;
+	if (!buf_reserve(&c->in, room)) {
+		conn_close(c);
+		return;
+	}
+	n = read(c->io.fd, c->in.data + c->in.len, room);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		conn_close(c);
+		return;
+	}
+	c->in.len += (size_t)n;
+	c->in.data[c->in.len] = '\0';
+	c->ops->input(c);
+}
+
+static void
+conn_event(struct loop_io *io, uint32_t events)
+{
+	struct conn *c = (struct conn *)io;
+
+	if (c->closed)
+		return;
+	if (events & EPOLLOUT)
+		conn_write(c);
+	if (!c->closed && c->paused && (events & (EPOLLHUP | EPOLLERR))) {
+		conn_close(c);	/* gone without reading what it asked for */
+		return;
+	}
+	if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		conn_read(c);
+}
