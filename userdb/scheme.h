@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "scram.h"
+
 #define USERDB_PASSWORD_MAX	511	/* libxcrypt refuses 512 and more */
 
 /* --- crypt(3) --- */
@@ -37,12 +39,9 @@ const char *scheme_crypt_check(const char *s, size_t len, bool *legacy_r);
 
 /* --- SCRAM --- */
 
-enum scram_hash { SCRAM_SHA1, SCRAM_SHA256 };
-
-#define SCRAM_KEY_MAX		32
+/* The hash, key sizes and iteration bounds are the RFC's
+ * (proto/sasl/scram.h); the salt's cap is the store's own. */
 #define SCRAM_SALT_MAX		64
-#define SCRAM_ITER_MIN		4096
-#define SCRAM_ITER_MAX		10000000
 
 struct scram_verifier {
 	unsigned int iterations;

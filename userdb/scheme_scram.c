@@ -27,12 +27,6 @@ scheme_scram_name(enum scram_hash h)
 	return h == SCRAM_SHA1 ? "SCRAM-SHA-1" : "SCRAM-SHA-256";
 }
 
-static const EVP_MD *
-scram_md(enum scram_hash h)
-{
-	return h == SCRAM_SHA1 ? EVP_sha1() : EVP_sha256();
-}
-
 char *
 scheme_saslprep(const char *pw, size_t pw_len)
 {
