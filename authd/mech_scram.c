@@ -119,7 +119,7 @@ client_first(struct scram_state *s, const char *in, size_t len,
 {
 	struct scram_client_first cf;
 	struct userdb_record rec;
-	char snonce[33], salt_b64[SCRAM_SALT_MAX * 2];
+	char snonce[33], salt_b64[SCHEME_SCRAM_SALT_MAX * 2];
 	const char *why;
 	int found;
 
