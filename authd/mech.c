@@ -138,6 +138,14 @@ mech_fail(struct mech_out *out, const char *reason)
 	return MECH_DONE;
 }
 
+enum mech_status
+mech_tempfail(struct mech_out *out, const char *reason)
+{
+	out->result = AUTH_TEMPFAIL;
+	out->reason = reason;
+	return MECH_DONE;
+}
+
 struct digest_hmac *
 mech_salt_key(void)
 {

@@ -83,6 +83,9 @@ void mech_out_init(struct mech_out *out);
 void mech_out_clear(struct mech_out *out);
 /* mech_fail - MECH_DONE with AUTH_FAIL and a log reason. */
 enum mech_status mech_fail(struct mech_out *out, const char *reason);
+/* mech_tempfail - MECH_DONE with AUTH_TEMPFAIL (the request could not be
+ * decided: out of memory, a library failed) and a log reason. */
+enum mech_status mech_tempfail(struct mech_out *out, const char *reason);
 /* mech_salt_key - the key of made-up SCRAM salts: the store's secret
  * (userdb_secret), or a per-process random one while the store has
  * none.  Owned by mech.c. */

@@ -15,6 +15,9 @@
  * would both stall the event loop and, by its timing, single out users
  * held in cleartext.
  *
+ * The RFC part (parsers, AuthMessage, proof check, signature) is
+ * proto/sasl/scram.c's, shared with libauthd and the store.
+ *
  * Untrusted input: client-first and client-final messages (fuzzed in
  * tests/fuzz/fuzz_scram.c through scram_parse_*).
  */
@@ -22,8 +25,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "server.h"
@@ -50,12 +51,6 @@ struct scram_state {
 	char *server_first;
 	char *nonce;		/* client nonce + server nonce */
 };
-
-static const EVP_MD *
-md_of(enum scram_hash h)
-{
-	return h == SCRAM_SHA1 ? EVP_sha1() : EVP_sha256();
-}
 
 static void *
 scram_new_h(enum scram_hash h)
@@ -124,12 +119,18 @@ client_first(struct scram_state *s, const char *in, size_t len,
 {
 	struct scram_client_first cf;
 	struct userdb_record rec;
-	char snonce[33], salt_b64[SCRAM_SALT_MAX * 2];
+	char snonce[33], salt_b64[SCHEME_SCRAM_SALT_MAX * 2];
 	const char *why;
 	int found;
 
-	if (scram_parse_client_first(in, len, &cf) != NULL)
+	switch (scram_parse_client_first(in, len, &cf, &why)) {
+	case SCRAM_OK:
+		break;
+	case SCRAM_NOMEM:
+		return mech_tempfail(out, why);
+	default:
 		return MECH_MALFORMED;
+	}
 	if (cf.cbind == 'p') {
 		scram_client_first_free(&cf);
 		return mech_fail(out, "SCRAM channel binding requested but not "
@@ -143,9 +144,7 @@ client_first(struct scram_state *s, const char *in, size_t len,
 	if (found == -1) {
 		free(cf.user);
 		free(cf.nonce);
-		out->result = AUTH_TEMPFAIL;
-		out->reason = "store error";
-		return MECH_DONE;
+		return mech_tempfail(out, "store error");
 	}
 	s->name_ok = found >= 0;
 	if (found == 1 && (rec.have & (s->h == SCRAM_SHA1 ? USERDB_V_SCRAM_SHA1 :
@@ -180,17 +179,21 @@ client_final(struct scram_state *s, const char *in, size_t len,
 	     struct mech_out *out)
 {
 	struct scram_client_final cf;
-	const EVP_MD *md = md_of(s->h);
-	size_t kl = scheme_scram_key_len(s->h), i;
-	unsigned char sig[SCRAM_KEY_MAX], ckey[SCRAM_KEY_MAX],
-		      stored[SCRAM_KEY_MAX];
+	size_t kl = scram_key_len(s->h);
+	unsigned char sig[SCRAM_KEY_MAX];
 	char vb64[64];
-	struct buf am;
-	unsigned int n;
-	bool ok;
+	const char *why;
+	struct buf am = BUF_INIT;
+	int proof_ok;
 
-	if (scram_parse_client_final(in, len, kl, &cf) != NULL)
+	switch (scram_parse_client_final(in, len, kl, &cf, &why)) {
+	case SCRAM_OK:
+		break;
+	case SCRAM_NOMEM:
+		return mech_tempfail(out, why);
+	default:
 		return MECH_MALFORMED;
+	}
 	/* c= must carry our gs2 header (no binding data); r= our nonce. */
 	if (cf.cbind_len != strlen(s->gs2_header) ||
 	    memcmp(cf.cbind, s->gs2_header, cf.cbind_len) != 0 ||
@@ -199,17 +202,14 @@ client_final(struct scram_state *s, const char *in, size_t len,
 		return mech_fail(out, "SCRAM client-final does not match "
 				 "(channel binding or nonce)");
 	}
-	buf_init(&am);
-	buf_printf(&am, "%s,%s,", s->client_first_bare, s->server_first);
-	buf_append(&am, in, cf.without_proof_len);
-	/* ClientKey = ClientProof XOR HMAC(StoredKey, AuthMessage);
-	 * accept when H(ClientKey) == StoredKey (RFC 5802 §3). */
-	HMAC(md, s->v.stored_key, (int)kl, (unsigned char *)am.data, am.len,
-	     sig, &n);
-	for (i = 0; i < kl; i++)
-		ckey[i] = cf.proof[i] ^ sig[i];
-	EVP_Digest(ckey, kl, stored, NULL, md, NULL);
-	ok = secret_equal(stored, s->v.stored_key, kl);
+	/* Checked for made-up users too, so that they take as long. */
+	proof_ok = -1;
+	if (scram_auth_message(&am, s->client_first_bare,
+			       strlen(s->client_first_bare), s->server_first,
+			       strlen(s->server_first), in,
+			       cf.without_proof_len))
+		proof_ok = scram_proof_check(s->h, s->v.stored_key, am.data,
+					     am.len, cf.proof);
 	out->name = s->name;
 	out->name_ok = s->name_ok;
 	if (s->typed != NULL) {
@@ -218,14 +218,18 @@ client_final(struct scram_state *s, const char *in, size_t len,
 	}
 	if (s->fake)
 		mech_fail(out, s->fake_reason);
-	else if (!ok)
+	else if (proof_ok < 0)
+		mech_tempfail(out, "SCRAM proof not checked (out of memory "
+			      "or OpenSSL failed)");
+	else if (proof_ok == 0)
 		mech_fail(out, "wrong password");
 	else if (s->disabled)
 		mech_fail(out, "account locked");
+	else if (!scram_signature(s->h, s->v.server_key, am.data, am.len,
+				  sig))
+		mech_tempfail(out, "SCRAM ServerSignature: OpenSSL failed");
 	else {
 		out->result = AUTH_OK;
-		HMAC(md, s->v.server_key, (int)kl, (unsigned char *)am.data,
-		     am.len, sig, &n);
 		codec_b64_encode(sig, kl, vb64);
 		buf_printf(&out->final, "v=%s", vb64);
 		out->has_final = true;
@@ -235,7 +239,6 @@ client_final(struct scram_state *s, const char *in, size_t len,
 		}
 	}
 	buf_free(&am);
-	secret_wipe(ckey, sizeof(ckey));
 	secret_wipe(sig, sizeof(sig));
 	scram_client_final_free(&cf);
 	return MECH_DONE;

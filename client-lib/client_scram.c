@@ -7,34 +7,30 @@
  *   step 2: server-final v=signature (or e=error) -> checked; empty answer
  *   finish: v= carried by the server's success, if not seen in step 2
  *
- * The password is normalised with SASLprep (RFC 4013, libidn) as a stored
- * string (RFC 5802 §2.2), as authd's verifiers are.  Every key derived
- * from it is wiped once used; only the expected ServerSignature is kept.
+ * SASLprep, the key derivation and the attribute syntax are
+ * proto/sasl/scram.c's, the code authd's server side and its verifiers
+ * run, so the password is normalised as a stored string (RFC 5802 §2.2)
+ * exactly as authd's verifiers were made.  Every key derived from it is
+ * wiped once used; only the expected ServerSignature is kept.
  *
  * Untrusted input: server-first and server-final, parsed from (pointer,
- * length) with bounds; the iteration count is capped (SCRAM_MAX_ITER) so
+ * length) with bounds; the iteration count is capped (SCRAM_ITER_MAX) so
  * that a hostile server cannot make the client spin for minutes.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <stringprep.h>
-
 #include "client.h"
 #include "codec.h"
+#include "scram.h"
 #include "secret.h"
 
-#define SCRAM_MSG_MAX		4096
-#define SCRAM_SALT_MAX		512
-#define SCRAM_KEY_MAX		32
-#define SCRAM_MAX_ITER		10000000	/* authd's own maximum */
+/* A server's salt may be longer than the 16 bytes authd makes or the 64
+ * its store imports; RFC 5802 sets no bound, this one is ours. */
+#define CLIENT_SCRAM_SALT_MAX	512
 
 struct scram_state {
-	const EVP_MD *md;
-	size_t key_len;
+	enum scram_hash h;
 	char *prepped;			/* SASLprep(password) */
 	char *cnonce;
 	struct buf gs2;		/* "n,," or "n,a=...," */
@@ -44,80 +40,37 @@ struct scram_state {
 	bool verified;
 };
 
-/* saslprep - RFC 4013 of pw, allocated; NULL with *code_r.  Printable
- * ASCII is its own SASLprep form, so it skips the library. */
-static char *
-saslprep(const char *pw, int *code_r)
-{
-	char *out = NULL;
-	size_t i;
-	int rc;
-
-	for (i = 0; pw[i] != '\0'; i++)
-		if ((unsigned char)pw[i] < 0x20 || (unsigned char)pw[i] > 0x7e)
-			break;
-	if (pw[i] == '\0') {
-		if ((out = util_strdup(pw)) == NULL)
-			*code_r = AUTHD_ERR_NOMEM;
-		return out;
-	}
-	/* RFC 5802 §2.2: a "stored string", so unassigned code points are
-	 * refused, as authd refuses them when it stores a verifier. */
-	rc = stringprep_profile(pw, &out, "SASLprep", STRINGPREP_NO_UNASSIGNED);
-	if (rc == STRINGPREP_MALLOC_ERROR) {
-		*code_r = AUTHD_ERR_NOMEM;
-		return NULL;
-	}
-	if (rc != STRINGPREP_OK || out == NULL || out[0] == '\0') {
-		if (out != NULL)
-			util_free_str(out);
-		*code_r = AUTHD_ERR_PASSWORD;
-		return NULL;
-	}
-	return out;
-}
-
-/* put_saslname - RFC 5802 §5.1: ',' as =2C, '=' as =3D. */
-static void
-put_saslname(struct buf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s == ',')
-			buf_append_str(b, "=2C");
-		else if (*s == '=')
-			buf_append_str(b, "=3D");
-		else
-			buf_append_c(b, *s);
-	}
-}
-
 static int
 scram_start(struct authd_client *cl, bool use_initial, bool *has_resp_r)
 {
 	struct scram_state *st;
-	int code = AUTHD_OK;
-	bool sha1 = cl->mech == &client_scram_sha1;
+	int code;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL)
 		return client_nomem(cl);
 	cl->state = st;
-	st->md = sha1 ? EVP_sha1() : EVP_sha256();
-	st->key_len = sha1 ? 20 : 32;
-	if ((st->prepped = saslprep(cl->password, &code)) == NULL)
-		return code == AUTHD_ERR_NOMEM ? client_nomem(cl) :
-		       client_err(cl, code, "SASLprep refuses the password "
-				  "(not UTF-8, or prohibited or unassigned "
-				  "characters)");
+	st->h = cl->mech == &client_scram_sha1 ? SCRAM_SHA1 : SCRAM_SHA256;
+	switch (scram_saslprep(cl->password, strlen(cl->password),
+			       &st->prepped)) {
+	case SCRAM_OK:
+		break;
+	case SCRAM_NOMEM:
+		return client_nomem(cl);
+	default:
+		return client_err(cl, AUTHD_ERR_PASSWORD, "SASLprep refuses the "
+				  "password (not UTF-8, or prohibited or "
+				  "unassigned characters)");
+	}
 	if ((code = client_nonce(cl, &st->cnonce)) != AUTHD_OK)
 		return code;
 	buf_append_str(&st->gs2, "n,");
 	if (cl->authzid != NULL) {
 		buf_append_str(&st->gs2, "a=");
-		put_saslname(&st->gs2, cl->authzid);
+		scram_escape_name(&st->gs2, cl->authzid, strlen(cl->authzid));
 	}
 	buf_append_c(&st->gs2, ',');
 	buf_append_str(&st->first_bare, "n=");
-	put_saslname(&st->first_bare, cl->authcid);
+	scram_escape_name(&st->first_bare, cl->authcid, strlen(cl->authcid));
 	buf_append_str(&st->first_bare, ",r=");
 	buf_append_str(&st->first_bare, st->cnonce);
 	if (!buf_ok(&st->gs2) || !buf_ok(&st->first_bare))
@@ -131,31 +84,6 @@ scram_start(struct authd_client *cl, bool use_initial, bool *has_resp_r)
 	return AUTHD_OK;
 }
 
-/* attr - the next attribute "x=value" of (in, len) from *pos: its letter
- * in *name_r, the value and its length; false at the end or for a
- * malformed attribute. */
-static bool
-attr(const char *in, size_t len, size_t *pos, char *name_r,
-     const char **value_r, size_t *value_len_r)
-{
-	const char *start = in + *pos, *comma;
-	size_t n;
-
-	if (*pos >= len)
-		return false;
-	comma = memchr(start, ',', len - *pos);
-	n = comma != NULL ? (size_t)(comma - start) : len - *pos;
-	*pos += n + 1;
-	if (n < 2 || start[1] != '=' ||
-	    !((start[0] >= 'a' && start[0] <= 'z') ||
-	      (start[0] >= 'A' && start[0] <= 'Z')))
-		return false;
-	*name_r = start[0];
-	*value_r = start + 2;
-	*value_len_r = n - 2;
-	return true;
-}
-
 /* server_error - RFC 5802 §7 server-error = "e=" value. */
 static int
 server_error(struct authd_client *cl, const char *v, size_t n)
@@ -164,52 +92,19 @@ server_error(struct authd_client *cl, const char *v, size_t n)
 			  (int)(n > 100 ? 100 : n), v);
 }
 
-/* parse_uint - a decimal count in 1..SCRAM_MAX_ITER. */
-static bool
-parse_count(const char *v, size_t n, unsigned int *out)
-{
-	unsigned long x = 0;
-	size_t i;
-
-	if (n == 0 || n > 9 || v[0] == '0')
-		return false;
-	for (i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return false;
-		x = x * 10 + (unsigned long)(v[i] - '0');
-	}
-	if (x > SCRAM_MAX_ITER)
-		return false;
-	*out = (unsigned int)x;
-	return true;
-}
-
-static bool
-printable_nonce(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < 0x21 || s[i] > 0x7e || s[i] == ',')
-			return false;
-	return n > 0;
-}
-
 /* client_final - from server-first (in, len), which has been checked to
  * hold no NUL. */
 static int
 client_final(struct authd_client *cl, const char *in, size_t len)
 {
 	struct scram_state *st = cl->state;
-	unsigned char salt[SCRAM_SALT_MAX], salted[SCRAM_KEY_MAX],
-		      client_key[SCRAM_KEY_MAX], stored_key[SCRAM_KEY_MAX],
-		      client_sig[SCRAM_KEY_MAX], server_key[SCRAM_KEY_MAX],
+	unsigned char salt[CLIENT_SCRAM_SALT_MAX], salted[SCRAM_KEY_MAX],
 		      proof[SCRAM_KEY_MAX];
 	const char *nonce = NULL, *salt_b64 = NULL, *iter = NULL, *v;
 	size_t pos = 0, nonce_len = 0, salt_b64_len = 0, iter_len = 0, vlen,
-	       cnonce_len = strlen(st->cnonce), i;
+	       cnonce_len = strlen(st->cnonce), key_len = scram_key_len(st->h);
 	struct buf without_proof = BUF_INIT, auth_msg = BUF_INIT;
-	unsigned int iterations = 0, n;
+	unsigned int iterations = 0;
 	long salt_len = -1;
 	int code = AUTHD_OK;
 	char name;
@@ -217,7 +112,7 @@ client_final(struct authd_client *cl, const char *in, size_t len)
 
 	/* server-first-message = [reserved-mext ","] nonce "," salt ","
 	 * iteration-count ["," extensions]  (RFC 5802 §7) */
-	while (attr(in, len, &pos, &name, &v, &vlen)) {
+	while (scram_attr(in, len, &pos, &name, &v, &vlen)) {
 		if (name == 'e' && nonce == NULL)
 			return server_error(cl, v, vlen);
 		if (name == 'm' && nonce == NULL)
@@ -242,15 +137,15 @@ client_final(struct authd_client *cl, const char *in, size_t len)
 				  "server-first message");
 	/* RFC 5802 §5.1: the server's nonce extends ours. */
 	if (nonce_len <= cnonce_len || memcmp(nonce, st->cnonce, cnonce_len) ||
-	    !printable_nonce(nonce, nonce_len))
+	    !scram_nonce_ok(nonce, nonce_len))
 		return client_err(cl, AUTHD_ERR_CHALLENGE, "the server's nonce "
 				  "does not extend the client's");
 	if (salt_b64_len == 0 || salt_b64_len / 4 * 3 > sizeof(salt) ||
 	    (salt_len = codec_b64_decode(salt_b64, salt_b64_len, salt)) <= 0)
 		return client_err(cl, AUTHD_ERR_CHALLENGE, "bad SCRAM salt");
-	if (!parse_count(iter, iter_len, &iterations))
+	if (!scram_parse_iterations(iter, iter_len, &iterations))
 		return client_err(cl, AUTHD_ERR_CHALLENGE, "SCRAM iteration "
-				  "count not in 1..%d", SCRAM_MAX_ITER);
+				  "count not in 1..%d", SCRAM_ITER_MAX);
 
 	/* c= is base64 of the GS2 header (no channel binding data). */
 	if ((cbind = malloc(codec_b64_encoded_len(st->gs2.len) + 1)) == NULL) {
@@ -261,55 +156,37 @@ client_final(struct authd_client *cl, const char *in, size_t len)
 			 cbind);
 	buf_printf(&without_proof, "c=%s,r=", cbind);
 	buf_append(&without_proof, nonce, nonce_len);
-	buf_append(&auth_msg, st->first_bare.data, st->first_bare.len);
-	buf_append_c(&auth_msg, ',');
-	buf_append(&auth_msg, in, len);
-	buf_append_c(&auth_msg, ',');
-	buf_append(&auth_msg, without_proof.data, without_proof.len);
-	if (!buf_ok(&without_proof) || !buf_ok(&auth_msg)) {
+	if (!buf_ok(&without_proof) ||
+	    !scram_auth_message(&auth_msg, st->first_bare.data,
+				st->first_bare.len, in, len,
+				without_proof.data, without_proof.len)) {
 		code = client_nomem(cl);
 		goto out;
 	}
 	/* RFC 5802 §3. */
-	if (PKCS5_PBKDF2_HMAC(st->prepped, (int)strlen(st->prepped), salt,
-			      (int)salt_len, (int)iterations, st->md,
-			      (int)st->key_len, salted) != 1 ||
-	    HMAC(st->md, salted, (int)st->key_len,
-		 (const unsigned char *)"Client Key", 10, client_key, &n) == NULL ||
-	    EVP_Digest(client_key, st->key_len, stored_key, NULL, st->md,
-		       NULL) != 1 ||
-	    HMAC(st->md, stored_key, (int)st->key_len,
-		 (const unsigned char *)auth_msg.data, auth_msg.len,
-		 client_sig, &n) == NULL ||
-	    HMAC(st->md, salted, (int)st->key_len,
-		 (const unsigned char *)"Server Key", 10, server_key, &n) == NULL ||
-	    HMAC(st->md, server_key, (int)st->key_len,
-		 (const unsigned char *)auth_msg.data, auth_msg.len,
-		 st->server_sig, &n) == NULL) {
+	if (!scram_salted_password(st->h, st->prepped, strlen(st->prepped),
+				   salt, (size_t)salt_len, iterations,
+				   salted) ||
+	    !scram_client_proof(st->h, salted, auth_msg.data, auth_msg.len,
+				proof, st->server_sig)) {
 		code = client_err(cl, AUTHD_ERROR, "OpenSSL failed to compute "
 				  "the SCRAM keys");
 		goto out;
 	}
-	for (i = 0; i < st->key_len; i++)
-		proof[i] = client_key[i] ^ client_sig[i];
-	if ((proof_b64 = malloc(codec_b64_encoded_len(st->key_len) + 1)) == NULL) {
+	if ((proof_b64 = malloc(codec_b64_encoded_len(key_len) + 1)) == NULL) {
 		code = client_nomem(cl);
 		goto out;
 	}
-	codec_b64_encode(proof, st->key_len, proof_b64);
+	codec_b64_encode(proof, key_len, proof_b64);
 	buf_append(&cl->resp, without_proof.data, without_proof.len);
 	buf_append_str(&cl->resp, ",p=");
 	buf_append_str(&cl->resp, proof_b64);
 	st->stage = 1;
 	/* Nothing needs the password any more. */
-	util_free_str(st->prepped);
+	scram_saslprep_free(st->prepped);
 	st->prepped = NULL;
 out:
 	secret_wipe(salted, sizeof(salted));
-	secret_wipe(client_key, sizeof(client_key));
-	secret_wipe(stored_key, sizeof(stored_key));
-	secret_wipe(client_sig, sizeof(client_sig));
-	secret_wipe(server_key, sizeof(server_key));
 	secret_wipe(proof, sizeof(proof));
 	if (proof_b64 != NULL)
 		util_free_str(proof_b64);
@@ -331,17 +208,17 @@ verify_final(struct authd_client *cl, const char *in, size_t len)
 	long n;
 	char name;
 
-	if (!attr(in, len, &pos, &name, &v, &vlen) ||
+	if (!scram_attr(in, len, &pos, &name, &v, &vlen) ||
 	    (name != 'v' && name != 'e'))
 		return client_err(cl, AUTHD_ERR_CHALLENGE, "malformed SCRAM "
 				  "server-final message");
 	if (name == 'e')
 		return server_error(cl, v, vlen);
 	n = codec_b64_decode(v, vlen, sig);
-	if (n != (long)st->key_len)
+	if (n != (long)scram_key_len(st->h))
 		return client_err(cl, AUTHD_ERR_CHALLENGE, "malformed SCRAM "
 				  "server signature");
-	if (CRYPTO_memcmp(sig, st->server_sig, st->key_len) != 0)
+	if (!secret_equal(sig, st->server_sig, scram_key_len(st->h)))
 		return client_err(cl, AUTHD_ERR_VERIFY, "the server's SCRAM "
 				  "signature is wrong: it does not know the "
 				  "password");
@@ -413,8 +290,7 @@ scram_free(struct authd_client *cl)
 
 	if (st == NULL)
 		return;
-	if (st->prepped != NULL)
-		util_free_str(st->prepped);
+	scram_saslprep_free(st->prepped);
 	util_free_str(st->cnonce);
 	buf_free(&st->gs2);
 	buf_free(&st->first_bare);

@@ -78,7 +78,7 @@ parse_scram(enum scram_hash h, const char *s, size_t len, bool rfc5803,
 	    struct scram_verifier *v)
 {
 	const char *f[4];
-	size_t flen[4], i, k = 0, start = 0, klen = scheme_scram_key_len(h);
+	size_t flen[4], i, k = 0, start = 0, klen = scram_key_len(h);
 	uint64_t iter;
 	char seps[3] = { ',', ',', ',' };
 
@@ -102,7 +102,8 @@ parse_scram(enum scram_hash h, const char *s, size_t len, bool rfc5803,
 	    iter < SCRAM_ITER_MIN)
 		return "SCRAM iteration count must be 4096..10000000";
 	v->iterations = (unsigned int)iter;
-	if (!b64_field(f[1], flen[1], v->salt, 1, SCRAM_SALT_MAX, &v->salt_len))
+	if (!b64_field(f[1], flen[1], v->salt, 1, SCHEME_SCRAM_SALT_MAX,
+		       &v->salt_len))
 		return "SCRAM salt is not base64 of 1..64 bytes";
 	if (!b64_field(f[2], flen[2], v->stored_key, klen, klen, &i) ||
 	    !b64_field(f[3], flen[3], v->server_key, klen, klen, &i))
@@ -336,7 +337,7 @@ userdb_record_decode(const char *data, size_t len, struct userdb_record *rec)
 static void
 b64_append(struct buf *out, const unsigned char *p, size_t n)
 {
-	char tmp[((SCRAM_SALT_MAX + 2) / 3) * 4 + 1];
+	char tmp[((SCHEME_SCRAM_SALT_MAX + 2) / 3) * 4 + 1];
 
 	codec_b64_encode(p, n, tmp);
 	buf_append_str(out, tmp);
@@ -346,9 +347,9 @@ static void
 encode_scram(struct buf *out, enum scram_hash h,
 	     const struct scram_verifier *v)
 {
-	size_t k = scheme_scram_key_len(h);
+	size_t k = scram_key_len(h);
 
-	buf_printf(out, " {%s}%u,", scheme_scram_name(h), v->iterations);
+	buf_printf(out, " {%s}%u,", scram_name(h), v->iterations);
 	b64_append(out, v->salt, v->salt_len);
 	buf_append_c(out, ',');
 	b64_append(out, v->stored_key, k);

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "scram.h"
+
 #define USERDB_PASSWORD_MAX	511	/* libxcrypt refuses 512 and more */
 
 /* --- crypt(3) --- */
@@ -37,42 +39,29 @@ const char *scheme_crypt_check(const char *s, size_t len, bool *legacy_r);
 
 /* --- SCRAM --- */
 
-enum scram_hash { SCRAM_SHA1, SCRAM_SHA256 };
-
-#define SCRAM_KEY_MAX		32
-#define SCRAM_SALT_MAX		64
-#define SCRAM_ITER_MIN		4096
-#define SCRAM_ITER_MAX		10000000
+/* A stored SCRAM verifier (RFC 5803's fields).  The hash, key sizes and
+ * iteration bounds are the RFC's (proto/sasl/scram.h); the verifier stays
+ * here because it is the store's record, with the store's own cap on the
+ * salt: pwtool makes 16 bytes and imports take up to 64, where libauthd's
+ * client accepts a server's salt of up to 512.  libauthd never sees one. */
+#define SCHEME_SCRAM_SALT_MAX	64
 
 struct scram_verifier {
 	unsigned int iterations;
 	size_t salt_len;
-	unsigned char salt[SCRAM_SALT_MAX];
+	unsigned char salt[SCHEME_SCRAM_SALT_MAX];
 	unsigned char stored_key[SCRAM_KEY_MAX];
 	unsigned char server_key[SCRAM_KEY_MAX];
 };
 
-/* scheme_scram_key_len - 20 for SHA-1, 32 for SHA-256. */
-size_t scheme_scram_key_len(enum scram_hash h);
-/* scheme_scram_name - "SCRAM-SHA-1" or "SCRAM-SHA-256". */
-const char *scheme_scram_name(enum scram_hash h);
-/* scheme_saslprep - RFC 4013 SASLprep of a password (RFC 5802 §2.2
- * Normalize).  Returns an allocated string (free with secret_free_str) or
- * NULL if the password is not valid UTF-8 or prohibited by the profile. */
-char *scheme_saslprep(const char *pw, size_t pw_len);
-/* scheme_scram_salted - SaltedPassword = Hi(Normalize(pw), salt, i) into
- * out (scheme_scram_key_len bytes).  False if SASLprep refuses pw. */
-bool scheme_scram_salted(enum scram_hash h, const char *pw, size_t pw_len,
-			 const unsigned char *salt, size_t salt_len,
-			 unsigned int iterations, unsigned char *out);
-/* scheme_scram_keys - StoredKey and ServerKey from a SaltedPassword. */
-void scheme_scram_keys(enum scram_hash h, const unsigned char *salted,
-		       unsigned char *stored_key, unsigned char *server_key);
-/* scheme_scram_make - a verifier with a fresh random 16-byte salt. */
+/* scheme_scram_make - a verifier with a fresh random 16-byte salt; false
+ * with a static reason in *error_r (SASLprep refused the password, out of
+ * memory, no randomness, OpenSSL failed). */
 bool scheme_scram_make(enum scram_hash h, const char *pw, size_t pw_len,
 		       unsigned int iterations, struct scram_verifier *v,
 		       const char **error_r);
-/* scheme_scram_verify - recompute StoredKey from pw and compare. */
+/* scheme_scram_verify - recompute StoredKey from pw and compare; false
+ * as well when the keys could not be computed. */
 bool scheme_scram_verify(enum scram_hash h, const struct scram_verifier *v,
 			 const char *pw, size_t pw_len);
 
