@@ -62,8 +62,8 @@ struct digest_md5_response {
 				 * converts only H()'s strings to 8859-1) */
 };
 
-/* digest_md5_response_parse - NULL, or a static reason ("out of memory"
- * among them) with *r all NULL.  On success the strings are allocated and
+/* digest_md5_response_parse - NULL, or a static reason with *r all NULL:
+ * "out of memory", or what is wrong with the client's response.  On success the strings are allocated and
  * NUL-terminated (free with digest_md5_response_free); username and
  * authzid are UTF-8: converted from ISO-8859-1 when charset is absent,
  * checked otherwise.  Required: username, nonce, cnonce, nc, digest-uri
