@@ -41,7 +41,7 @@ urp(const char *user, const char *realm, const char *pw, bool latin1_only,
 static void
 test_vectors(void)
 {
-	unsigned char h[16];
+	unsigned char h[16], ha1[16], a1[16 + 30];
 	char v[33];
 
 	CHECK(urp("alice", "example.org", "secret", false, h) == DIGEST_MD5_OK,
@@ -52,12 +52,19 @@ test_vectors(void)
 	/* RFC 2831 §4, the IMAP example. */
 	CHECK(urp("chris", "elwood.innosoft.com", "secret", true, h) ==
 	      DIGEST_MD5_OK, "H(chris:elwood.innosoft.com:secret) computed");
+	memcpy(a1, h, 16);
+	memcpy(a1 + 16, ":OA6MG9tEQGm2hh:OA6MHXh6VqTrRk", 30);
+	EVP_Digest(a1, sizeof(a1), ha1, NULL, EVP_md5(), NULL);
+	CHECK_STR(hex(ha1, 16), "a2549853149b0536f01f0b850c643c57",
+		  "RFC 2831 §4 HEX(H(A1)) from the raw inner hash");
 	CHECK(digest_md5_response_value(h, "OA6MG9tEQGm2hh", "OA6MHXh6VqTrRk",
 					NULL, "imap/elwood.innosoft.com",
 					"00000001", "auth", false, v),
 	      "RFC 2831 §4 response computed");
 	CHECK_STR(v, "d388dad90d4bbd760a152321f2143af7",
 		  "RFC 2831 §4 response-value");
+	CHECK(strcmp(v, "26ef1190b643a36e879673066098379c") != 0,
+	      "not the hex-inner-hash result (HTTP Digest's habit)");
 	CHECK(digest_md5_response_value(h, "OA6MG9tEQGm2hh", "OA6MHXh6VqTrRk",
 					NULL, "imap/elwood.innosoft.com",
 					"00000001", "auth", true, v),
