@@ -5,8 +5,9 @@
  *
  * Untrusted input: the digest-response, a comma-separated list of
  * name=value with quoted strings and backslash escapes; historically a
- * rich source of parser bugs, so the parser is small, bounded and fuzzed
- * (tests/fuzz/fuzz_digest_md5.c).
+ * rich source of parser bugs, so the parser is small, bounded, fuzzed
+ * (tests/fuzz/fuzz_digest_md5.c) and shared with the store and libauthd:
+ * proto/sasl/digest_md5.c, which also computes the digests.
  *
  * Checks: the nonce is ours (CSPRNG, one per exchange, so it cannot be
  * replayed into another exchange) and nc is 00000001 (no subsequent
@@ -18,10 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
 #include "server.h"
-#include "codec.h"
 #include "digest_md5.h"
 #include "mech.h"
 #include "scheme.h"
@@ -49,41 +47,6 @@ digest_free(void *state)
 	free(state);
 }
 
-static void
-md5_hex(const void *p, size_t n, char out[33])
-{
-	unsigned char d[16];
-
-	EVP_Digest(p, n, d, NULL, EVP_md5(), NULL);
-	codec_hex_encode(d, 16, out);
-}
-
-/* digest_value - the response value or rspauth (a2_prefix "AUTHENTICATE"
- * or "") from H(user:realm:pw), per RFC 2831 §2.1.2.1. */
-static void
-digest_value(const unsigned char urp[16], const struct digest_resp *r,
-	     const char *a2_prefix, char out[33])
-{
-	struct buf b;
-	char ha1[33], ha2[33];
-
-	buf_init(&b);
-	buf_append(&b, urp, 16);
-	buf_printf(&b, ":%s:%s", r->nonce, r->cnonce);
-	if (r->authzid_a1 != NULL)
-		buf_printf(&b, ":%s", r->authzid_a1);
-	md5_hex(b.data, b.len, ha1);
-	buf_reset(&b);
-	buf_printf(&b, "%s:%s", a2_prefix, r->digest_uri);
-	md5_hex(b.data, b.len, ha2);
-	buf_reset(&b);
-	buf_printf(&b, "%s:%s:%s:%s:%s:%s", ha1, r->nonce, r->nc, r->cnonce,
-		   r->qop != NULL ? r->qop : "auth", ha2);
-	md5_hex(b.data, b.len, out);
-	buf_free(&b);
-	secret_wipe(ha1, sizeof(ha1));
-}
-
 /* realm_offered - whether realm is one of the challenge's realms:
  * digest_md5_realms, or the default realm. */
 static bool
@@ -109,6 +72,28 @@ put_challenge(struct digest_state *s, struct buf *out)
 		   "algorithm=md5-sess", s->nonce);
 }
 
+/* hash_urp - H(user:realm:pw) as the store makes it. */
+static bool
+hash_urp(const char *user, const char *realm, const char *pw, size_t pw_len,
+	 unsigned char urp[16])
+{
+	return digest_md5_urp(user, strlen(user), realm, strlen(realm), pw,
+			      pw_len, false, urp) == DIGEST_MD5_OK;
+}
+
+/* response_value - the response-value r carries (or, with rspauth, the
+ * server's proof) from H(user:realm:pw); false on failure. */
+static bool
+response_value(const unsigned char urp[16],
+	       const struct digest_md5_response *r, bool rspauth,
+	       char out[33])
+{
+	return digest_md5_response_value(urp, r->nonce, r->cnonce,
+					 r->authzid_a1, r->digest_uri, r->nc,
+					 r->qop != NULL ? r->qop : "auth",
+					 rspauth, out);
+}
+
 /* service_matches - digest-uri is "service/host[/serv-name]". */
 static bool
 service_matches(const char *uri, const char *service)
@@ -124,14 +109,14 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	    size_t len, bool first, struct mech_out *out)
 {
 	struct digest_state *s = state;
-	struct digest_resp r;
+	struct digest_md5_response r;
 	struct userdb_record rec;
 	unsigned char urp[16];
-	char want[33], login[USERDB_KEY_MAX + 2];
+	char want[33], rspauth[33], login[USERDB_KEY_MAX + 2];
 	const char *why;
 	unsigned int need;
 	int found;
-	bool ok;
+	bool computed, ok;
 
 	if (first) {
 		/* RFC 2831: no initial response (an empty one is taken as
@@ -142,13 +127,19 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 		s->sent = true;
 		return MECH_CONTINUE;
 	}
-	if ((why = digest_resp_parse((const char *)in, len, &r)) != NULL)
-		return MECH_MALFORMED;
+	why = digest_md5_response_parse((const char *)in, len, &r);
+	if (why != NULL) {
+		if (strcmp(why, "out of memory") != 0)
+			return MECH_MALFORMED;
+		out->result = AUTH_TEMPFAIL;
+		out->reason = why;
+		return MECH_DONE;
+	}
 	if (strcmp(r.nonce, s->nonce) != 0 || strcmp(r.nc, "00000001") != 0 ||
 	    (r.qop != NULL && strcmp(r.qop, "auth") != 0) ||
 	    !service_matches(r.digest_uri, ctx->service) ||
 	    (r.realm != NULL && r.realm[0] != '\0' && !realm_offered(r.realm))) {
-		digest_resp_free(&r);
+		digest_md5_response_free(&r);
 		return mech_fail(out, "DIGEST-MD5 response does not match the "
 				 "challenge (nonce, nc, qop, digest-uri or realm)");
 	}
@@ -161,7 +152,7 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	out->login_len = strlen(r.username);
 	found = mech_lookup(login, strlen(login), &out->name, &rec, &why);
 	if (found == -1) {
-		digest_resp_free(&r);
+		digest_md5_response_free(&r);
 		out->result = AUTH_TEMPFAIL;
 		out->reason = "store error";
 		return MECH_DONE;
@@ -172,17 +163,21 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	 * (curl, swaks and gsasl send what they were given). */
 	need = strchr(r.username, '@') != NULL ? USERDB_V_DIGEST_MD5_ADDR :
 						 USERDB_V_DIGEST_MD5;
+	computed = true;
 	if (found == 1 && (rec.have & USERDB_V_CLEARTEXT))
-		scheme_digest_md5_hash(r.username, r.realm != NULL ? r.realm : "",
-				       rec.plain, rec.plain_len, urp);
+		computed = hash_urp(r.username, r.realm != NULL ? r.realm : "",
+				    rec.plain, rec.plain_len, urp);
 	else if (found == 1 && (rec.have & need))
 		memcpy(urp, need == USERDB_V_DIGEST_MD5 ? rec.digest_md5 :
 		       rec.digest_md5_addr, 16);
 	else	/* the same work for an unknown user */
-		scheme_digest_md5_hash(r.username, "", "authd-dummy", 11, urp);
-	digest_value(urp, &r, "AUTHENTICATE", want);
-	ok = secret_equal(want, r.response, 32);
-	if (found != 1)
+		computed = hash_urp(r.username, "", "authd-dummy", 11, urp);
+	computed = computed && response_value(urp, &r, false, want);
+	ok = computed && secret_equal(want, r.response, 32);
+	if (!computed) {
+		out->result = AUTH_TEMPFAIL;
+		out->reason = "DIGEST-MD5 digest failed (out of memory, or no MD5)";
+	} else if (found != 1)
 		mech_fail(out, found == 0 ? "unknown user" : "invalid user name");
 	else if (!(rec.have & (need | USERDB_V_CLEARTEXT)))
 		mech_fail(out, need == USERDB_V_DIGEST_MD5 ?
@@ -195,11 +190,11 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 			  "stored DIGEST-MD5 hash)");
 	else if (rec.flags & USERDB_FLAG_DISABLED)
 		mech_fail(out, "account locked");
-	else {
-		char rspauth[33];
-
+	else if (!response_value(urp, &r, true, rspauth)) {
+		out->result = AUTH_TEMPFAIL;
+		out->reason = "DIGEST-MD5 digest failed (out of memory, or no MD5)";
+	} else {
 		out->result = AUTH_OK;
-		digest_value(urp, &r, "", rspauth);
 		buf_printf(&out->final, "rspauth=%s", rspauth);
 		out->has_final = true;
 		if (r.authzid != NULL) {
@@ -210,7 +205,7 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	secret_wipe(urp, sizeof(urp));
 	secret_wipe(want, sizeof(want));
 	userdb_record_clear(&rec);
-	digest_resp_free(&r);
+	digest_md5_response_free(&r);
 	return MECH_DONE;
 }
 

@@ -7,11 +7,25 @@
 #include <openssl/rand.h>
 
 #include "digest.h"
+#include "digest_md5.h"
 #include "log.h"
 #include "password.h"
 #include "scheme.h"
 #include "secret.h"
 #include "xalloc.h"
+
+/* digest_md5_hash - the store's DIGEST-MD5 verifier H(user:realm:pw)
+ * (proto/sasl/digest_md5.h: names that ISO-8859-1 cannot carry are hashed
+ * as UTF-8); NULL or a static reason. */
+static const char *
+digest_md5_hash(const char *user, const char *realm, const char *pw,
+		size_t len, unsigned char out[16])
+{
+	if (digest_md5_urp(user, strlen(user), realm, strlen(realm), pw, len,
+			   false, out) != DIGEST_MD5_OK)
+		return "DIGEST-MD5 hash failed (out of memory, or no MD5)";
+	return NULL;
+}
 
 const char *
 userdb_hash_params_check(const struct userdb_hash_params *p)
@@ -62,14 +76,16 @@ userdb_record_set_password(struct userdb_record *rec,
 		goto fail;
 	if (mechs & USERDB_V_CRAM_MD5)
 		scheme_cram_md5_context(pw, len, fresh.cram_md5);
-	if (mechs & USERDB_V_DIGEST_MD5)
-		scheme_digest_md5_hash(name->user, name->realm, pw, len,
-				       fresh.digest_md5);
+	if ((mechs & USERDB_V_DIGEST_MD5) &&
+	    (why = digest_md5_hash(name->user, name->realm, pw, len,
+				   fresh.digest_md5)) != NULL)
+		goto fail;
 	/* Clients configured with the whole address (curl, swaks, gsasl)
 	 * send it as the DIGEST-MD5 user name: a second hash serves them. */
-	if (mechs & USERDB_V_DIGEST_MD5_ADDR)
-		scheme_digest_md5_hash(name->key, name->realm, pw, len,
-				       fresh.digest_md5_addr);
+	if ((mechs & USERDB_V_DIGEST_MD5_ADDR) &&
+	    (why = digest_md5_hash(name->key, name->realm, pw, len,
+				   fresh.digest_md5_addr)) != NULL)
+		goto fail;
 	if (mechs & USERDB_V_CLEARTEXT) {
 		fresh.plain = xstrndup(pw, len);
 		fresh.plain_len = len;
@@ -120,14 +136,14 @@ userdb_verify(const struct userdb_record *rec, const struct userdb_name *name,
 		return ok;
 	}
 	if (rec->have & USERDB_V_DIGEST_MD5) {
-		scheme_digest_md5_hash(name->user, name->realm, pw, len, d);
-		ok = secret_equal(d, rec->digest_md5, 16);
+		ok = digest_md5_hash(name->user, name->realm, pw, len, d) ==
+		     NULL && secret_equal(d, rec->digest_md5, 16);
 		secret_wipe(d, sizeof(d));
 		return ok;
 	}
 	if (rec->have & USERDB_V_DIGEST_MD5_ADDR) {
-		scheme_digest_md5_hash(name->key, name->realm, pw, len, d);
-		ok = secret_equal(d, rec->digest_md5_addr, 16);
+		ok = digest_md5_hash(name->key, name->realm, pw, len, d) ==
+		     NULL && secret_equal(d, rec->digest_md5_addr, 16);
 		secret_wipe(d, sizeof(d));
 		return ok;
 	}

@@ -6,7 +6,10 @@
  *               bcrypt ($2b$), and whatever else libxcrypt accepts
  *   SCRAM       RFC 5802 / RFC 7677: salt, iterations, StoredKey, ServerKey
  *   CRAM-MD5    RFC 2195 HMAC-MD5 precomputed context (password-equivalent)
- *   DIGEST-MD5  RFC 2831 H(user:realm:password) (password-equivalent)
+ *
+ * The DIGEST-MD5 verifier, RFC 2831 H(user:realm:password)
+ * (password-equivalent), is digest_md5_urp() in proto/sasl/digest_md5.h:
+ * the server mechanism and libauthd's client hash it by the same rule.
  *
  * Every check compares fixed-length digests with secret_equal().
  * Passwords are (pointer, length); they never contain NUL (callers refuse
@@ -78,12 +81,5 @@ void scheme_cram_md5_context(const char *pw, size_t pw_len,
 void scheme_cram_md5_hmac(const unsigned char ctx[CRAM_MD5_CONTEXT_LEN],
 			  const unsigned char *msg, size_t len,
 			  unsigned char digest[16]);
-
-/* --- DIGEST-MD5 --- */
-
-/* scheme_digest_md5_hash - MD5(user ":" realm ":" password), 16 bytes. */
-void scheme_digest_md5_hash(const char *user, const char *realm,
-			    const char *pw, size_t pw_len,
-			    unsigned char out[16]);
 
 #endif
