@@ -1,15 +1,12 @@
 /*
  * conn_mux - the saslauthd protocol on one connection.  See conn_mux.h.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "server.h"
+#include "conn.h"
 #include "conn_mux.h"
 #include "log.h"
 #include "loop.h"
@@ -17,41 +14,28 @@
 #include "secret.h"
 #include "xalloc.h"
 
-enum mux_state { MUX_READING, MUX_CHECKING, MUX_WRITING, MUX_CLOSED };
+enum mux_state { MUX_READING, MUX_CHECKING, MUX_WRITING };
 
 struct mux_conn {
-	struct loop_io io;		/* first: the loop hands us &io */
+	struct conn conn;		/* first: the buffered connection */
 	struct mux_conn *prev, *next;	/* all open connections */
 	struct loop_timer timer;
 	enum mux_state state;
-	unsigned char *buf;
-	size_t len, cap;
 	struct check *check;
-	unsigned char reply[MUX_REPLY_MAX + 2];
-	size_t reply_len, reply_off;
 	size_t late;			/* bytes after the request */
 };
 
 static struct mux_conn *all_conns;
 
+/* mux_closed - the connection is gone: so is its check's requester. */
 static void
-conn_free(void *p)
+mux_closed(struct conn *cn)
 {
-	struct mux_conn *c = p;
+	struct mux_conn *c = (struct mux_conn *)cn;
 
-	secret_free(c->buf, c->cap);
-	free(c);
-}
-
-static void
-conn_close(struct mux_conn *c)
-{
-	if (c->state == MUX_CLOSED)
-		return;
 	if (c->check != NULL)
 		check_cancel(c->check);
 	c->check = NULL;
-	c->state = MUX_CLOSED;
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -59,52 +43,38 @@ conn_close(struct mux_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	loop_timer_cancel(authd.loop, &c->timer);
-	loop_del(authd.loop, &c->io);
-	close(c->io.fd);
 	/* max_connections counts descriptors: this one is gone now. */
 	authd.connections--;
-	/* Freed after this batch of events: one may still name us. */
-	loop_defer(authd.loop, conn_free, c);
 }
 
-/* conn_write - send what is left of the reply; close when it is out.
- * The reply is a few bytes on a fresh socket, so one write almost always
- * does; EPOLLOUT covers the rest. */
 static void
-conn_write(struct mux_conn *c)
+mux_free(struct conn *cn)
 {
-	while (c->reply_off < c->reply_len) {
-		ssize_t n = write(c->io.fd, c->reply + c->reply_off,
-				  c->reply_len - c->reply_off);
-
-		if (n < 0) {
-			if (errno == EAGAIN) {
-				(void)loop_mod(authd.loop, &c->io, EPOLLOUT);
-				return;
-			}
-			if (errno == EINTR)
-				continue;
-			conn_close(c);
-			return;
-		}
-		c->reply_off += (size_t)n;
-	}
-	/* No shutdown(SHUT_WR) first: on a UNIX stream socket close() alone
-	 * gives the peer its EOF, and data already queued to the peer stays
-	 * readable after the close (even when unread bytes of the client's
-	 * make the kernel flag ECONNRESET, the reply is read before the
-	 * error), so the reply cannot be lost. */
-	conn_close(c);
+	free(cn);
 }
 
+/* conn_reply - send the reply now and close once it is out.  The reply
+ * is a few bytes on a fresh socket, so one write almost always does;
+ * EPOLLOUT covers the rest.  No shutdown(SHUT_WR) first: on a UNIX stream
+ * socket close() alone gives the peer its EOF, and data already queued to
+ * the peer stays readable after the close (even when unread bytes of the
+ * client's make the kernel flag ECONNRESET, the reply is read before the
+ * error), so the reply cannot be lost. */
 static void
 conn_reply(struct mux_conn *c, const char *text)
 {
-	c->reply_len = mux_reply_encode(text, c->reply);
-	c->reply_off = 0;
+	unsigned char reply[MUX_REPLY_MAX + 2];
+	size_t n = mux_reply_encode(text, reply);
+
 	c->state = MUX_WRITING;
 	loop_timer_cancel(authd.loop, &c->timer);
-	conn_write(c);
+	buf_reset(&c->conn.out);
+	if (!buf_append(&c->conn.out, reply, n)) {
+		conn_close(&c->conn);
+		return;
+	}
+	c->conn.close_when_sent = true;
+	conn_write(&c->conn);
 }
 
 static void
@@ -153,91 +123,48 @@ conn_request(struct mux_conn *c, const struct mux_request *req)
 	loop_timer_cancel(authd.loop, &c->timer);
 	/* NULL when the answer was given at once (conn_reply ran already). */
 	c->check = check_start(&ar);
-	/* The request bytes held the password: wipe them now. */
-	if (c->buf != NULL)
-		secret_wipe(c->buf, c->len);
-	c->len = 0;
 }
 
+/* mux_input - the request, decided from the bytes received so far
+ * (proto/mux.h).  Bytes after it (a fifth field a 4-field reading did not
+ * wait for, or junk) are dropped, but no more than one whole request's
+ * worth: a client streaming bytes during its failure delay must not keep
+ * the loop reading for it. */
 static void
-conn_read(struct mux_conn *c)
+mux_input(struct conn *cn)
 {
-	for (;;) {
-		struct mux_request req;
-		ssize_t n;
+	struct mux_conn *c = (struct mux_conn *)cn;
+	struct mux_request req;
 
-		if (c->state == MUX_CLOSED)
-			return;
-		if (c->state != MUX_READING) {
-			/* Late bytes (a fifth field a 4-field reading did not
-			 * wait for, or junk): drop them, but notice a client
-			 * that went away.  One read per readiness report, and
-			 * no more than one whole request's worth: a client
-			 * streaming bytes during its failure delay must not
-			 * keep the loop reading for it. */
-			unsigned char sink[512];
-
-			n = read(c->io.fd, sink, sizeof(sink));
-			if (n > 0 && (c->late += (size_t)n) > MUX_REQUEST_MAX) {
-				log_debug("mux: more than %d bytes after the "
-					  "request: closing", MUX_REQUEST_MAX);
-				conn_close(c);
-				return;
-			}
-			if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
-				conn_close(c);
-			return;
+	if (c->state != MUX_READING) {
+		c->late += cn->in.len;
+		buf_consume(&cn->in, cn->in.len);
+		if (c->late > MUX_REQUEST_MAX) {
+			log_debug("mux: more than %d bytes after the request: "
+				  "closing", MUX_REQUEST_MAX);
+			conn_close(cn);
 		}
-		if (c->len == c->cap) {
-			size_t cap = c->cap * 2 > MUX_REQUEST_MAX ?
-				     MUX_REQUEST_MAX : c->cap * 2;
-			unsigned char *p = xmalloc(cap);
-
-			memcpy(p, c->buf, c->len);
-			secret_free(c->buf, c->cap);
-			c->buf = p;
-			c->cap = cap;
-		}
-		n = read(c->io.fd, c->buf + c->len, c->cap - c->len);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				conn_close(c);
-			return;
-		}
-		if (n == 0) {	/* EOF before a whole request: no reply */
-			conn_close(c);
-			return;
-		}
-		c->len += (size_t)n;
-		switch (mux_request_parse(c->buf, c->len, &req)) {
-		case MUX_PARSE_MORE:
-			break;
-		case MUX_PARSE_TOO_LONG:
-			log_notice("mux: field longer than %d bytes, refused",
-				   MUX_FIELD_MAX);
-			conn_reply(c, "NO ");
-			return;
-		case MUX_PARSE_DONE:
-			conn_request(c, &req);
-			break;
-		}
+		return;
+	}
+	switch (mux_request_parse((const unsigned char *)cn->in.data,
+				  cn->in.len, &req)) {
+	case MUX_PARSE_MORE:
+		break;
+	case MUX_PARSE_TOO_LONG:
+		log_notice("mux: field longer than %d bytes, refused",
+			   MUX_FIELD_MAX);
+		conn_reply(c, "NO ");
+		break;
+	case MUX_PARSE_DONE:
+		conn_request(c, &req);
+		/* The request bytes held the password: wipe them now. */
+		if (!cn->closed)
+			buf_consume(&cn->in, cn->in.len);
+		break;
 	}
 }
 
-static void
-conn_event(struct loop_io *io, uint32_t events)
-{
-	struct mux_conn *c = (struct mux_conn *)io;
-
-	if (c->state == MUX_CLOSED)
-		return;
-	if (c->state == MUX_WRITING && (events & EPOLLOUT)) {
-		conn_write(c);
-		return;
-	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		conn_read(c);
-}
+static const struct conn_ops mux_ops = { mux_input, mux_closed, mux_free };
 
 static void
 conn_timeout(struct loop_timer *t)
@@ -246,7 +173,7 @@ conn_timeout(struct loop_timer *t)
 		offsetof(struct mux_conn, timer));
 
 	log_debug("mux: client sent no complete request within the timeout");
-	conn_close(c);
+	conn_close(&c->conn);
 }
 
 void
@@ -255,13 +182,9 @@ conn_mux_accept(int fd)
 	struct mux_conn *c = xcalloc(1, sizeof(*c));
 
 	authd.connections++;
-	c->io.fd = fd;
-	c->io.cb = conn_event;
+	conn_init(&c->conn, authd.loop, fd, &mux_ops, MUX_REQUEST_MAX,
+		  MUX_REPLY_MAX + 2);
 	c->state = MUX_READING;
-	/* Small first: most requests are well under 256 bytes, and idle
-	 * connections should cost little. */
-	c->cap = 256;
-	c->buf = xmalloc(c->cap);
 	loop_timer_init(&c->timer, conn_timeout);
 	loop_timer_set(authd.loop, &c->timer, authd.set->mux_timeout);
 	c->next = all_conns;
@@ -273,12 +196,12 @@ conn_mux_accept(int fd)
 	 * epoll set, saves two epoll_ctl calls and a loop iteration per
 	 * login (a cached or cheap check is answered and closed right here).
 	 * When it is not, the read costs one EAGAIN. */
-	conn_read(c);
-	if (c->state == MUX_CLOSED || c->io.added)
+	conn_read(&c->conn);
+	if (c->conn.closed || c->conn.io.added)
 		return;
-	if (!loop_add(authd.loop, &c->io, EPOLLIN | EPOLLRDHUP)) {
+	if (!conn_watch(&c->conn)) {
 		log_warn("epoll add");
-		conn_close(c);
+		conn_close(&c->conn);
 	}
 }
 
@@ -286,7 +209,7 @@ void
 conn_mux_close_all(void)
 {
 	while (all_conns != NULL)
-		conn_close(all_conns);
+		conn_close(&all_conns->conn);
 	/* The frees are deferred: run them now, the loop has stopped. */
 	loop_run_deferred(authd.loop);
 }
