@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """backlog.py MODE SOCKET PID - the auth socket's reply backlog (see
-authd/conn_auth.c, OUT_BACKLOG_MAX) against a client that sends bad lines
+authd/conn_auth.c OUT_BACKLOG_MAX, daemon/conn.c) against a client that sends bad lines
 (CONT for an unknown id: one FAIL each) and reads badly.  Exit 0 when
 authd's memory (VmRSS of PID) stays bounded and no reply is lost.
 

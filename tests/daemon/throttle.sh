@@ -1,5 +1,5 @@
 #!/bin/bash
-# The failure throttle (auth.c finish(), throttle.c): the n-th failure is
+# The failure throttle (check.c finish(), throttle.c): the n-th failure is
 # delayed auth_failure_delay << (n-1), capped at auth_failure_delay_max,
 # where n = max(failures of the user, failures from the client address);
 # the address counts only when the client sent one (5th field).  A
