@@ -13,6 +13,32 @@
 #include "store_conf.h"
 #include "xalloc.h"
 
+/* proxy_keys - auth_proxy_users as store keys, through the one name rule
+ * (userdb/name.h) like every other name authd receives: a capital letter
+ * or a name relying on default_realm then names the user it says, where a
+ * plain string compare with the key would match nobody, silently.  A word
+ * that names nobody at all is an error, not an entry that never matches. */
+static bool
+proxy_keys(struct authd_settings *s, char **errmsg_r)
+{
+	struct userdb_name n;
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < s->n_proxy_users; i++) {
+		char *w = s->proxy_users[i];
+
+		if ((why = userdb_name_parse(w, strlen(w), NULL, 0, &s->rules,
+					     &n)) != NULL) {
+			*errmsg_r = xasprintf("auth_proxy_users: %s: %s", w, why);
+			return false;
+		}
+		s->proxy_users[i] = xstrdup(n.key);
+		free(w);
+	}
+	return true;
+}
+
 struct authd_settings *
 authd_settings_load(struct config *cfg, char **errmsg_r)
 {
@@ -66,6 +92,8 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 	s->disable_plaintext = config_bool(cfg, "auth_disable_plaintext");
 	s->proxy_users = config_split(config_str(cfg, "auth_proxy_users"),
 				      &s->n_proxy_users);
+	if (!proxy_keys(s, errmsg_r))
+		goto fail;
 	/* The realms of the DIGEST-MD5 challenge: the list, or the default
 	 * realm alone. */
 	s->digest_realms = config_split(config_str(cfg, "digest_md5_realms"),

@@ -7,7 +7,9 @@
  * Authorization identities: policy_authz lets a user act as itself (no
  * authzid, an empty one, or one naming the same user after
  * normalisation), refuses anyone else, and lets the users of
- * auth_proxy_users act as any valid name; authd.set comes from
+ * auth_proxy_users act as any valid name; those users are normalised at
+ * load like any login (any case, a bare name in default_realm) and a name
+ * no user can have is refused there.  authd.set comes from
  * authd_settings_load with default_realm and auth_proxy_users set.
  */
 #include <stdio.h>
@@ -236,6 +238,77 @@ test_authz(void)
 	authd.set = NULL;
 }
 
+/* test_authz_spelling - auth_proxy_users as an admin may write it: the
+ * names go through the one name rule (userdb/name.h), like every other
+ * name authd receives, so a capital or a default realm left out does not
+ * silently make an entry that matches nobody. */
+static void
+test_authz_spelling(void)
+{
+	static const char *const kv[] = {
+		"default_realm", "example.org",
+		"auth_proxy_users", "Master@Example.ORG,relay",
+		NULL,
+	};
+	char out[USERDB_KEY_MAX + 1];
+	struct userdb_name authn;
+
+	if ((authd.set = fixture_settings(kv)) == NULL) {
+		CHECK(0, "settings with auth_proxy_users in other spellings");
+		return;
+	}
+	authn = name("master");
+	CHECK(policy_authz(&authn, "bob", out) &&
+	      strcmp(out, "bob@example.org") == 0,
+	      "auth_proxy_users \"Master@Example.ORG\" lets master@example.org "
+	      "act as bob");
+	authn = name("relay");
+	CHECK(policy_authz(&authn, "bob", out) &&
+	      strcmp(out, "bob@example.org") == 0,
+	      "auth_proxy_users \"relay\" (default realm) lets "
+	      "relay@example.org act as bob");
+	authn = name("alice");
+	CHECK(!policy_authz(&authn, "bob", out), "alice, not listed, still may "
+	      "not");
+	authd_settings_free(authd.set);
+	authd.set = NULL;
+}
+
+/* test_authz_refused - a proxy user no login can be is refused at load,
+ * with the key and the word in the message. */
+static void
+test_authz_refused(void)
+{
+	static const struct {
+		const char *realm, *list;
+		const char *desc;
+	} v[] = {
+		{ "", "master", "a bare name without default_realm" },
+		{ "example.org", "master@", "an empty realm" },
+		{ "example.org", "ok@example.org bad:name", "a ':' in the second" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct config *cfg = conf_keys_new();
+		struct authd_settings *s = NULL;
+		char *err = NULL;
+
+		if (config_set(cfg, "default_realm", v[i].realm, &err) &&
+		    config_set(cfg, "auth_proxy_users", v[i].list, &err))
+			s = authd_settings_load(cfg, &err);
+		CHECK(s == NULL && err != NULL &&
+		      strncmp(err, "auth_proxy_users: ", 18) == 0,
+		      "auth_proxy_users \"%s\" refused: %s (%s)", v[i].list,
+		      v[i].desc, err != NULL ? err : "loaded");
+		if (s != NULL)
+			authd_settings_free(s);
+		else
+			config_free(cfg);
+		free(err);
+	}
+}
+
 int
 main(void)
 {
@@ -243,5 +316,7 @@ main(void)
 	test_parse();
 	test_allowed();
 	test_authz();
+	test_authz_spelling();
+	test_authz_refused();
 	return test_done();
 }
