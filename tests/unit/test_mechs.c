@@ -1046,6 +1046,74 @@ test_scram_reference(void)
 	}
 }
 
+/* test_digest_realm_spelling - the realms the challenge offers are the
+ * ones the stored hashes bind: realms are lower-cased by the name rule
+ * (userdb/name.h), so a default_realm or a digest_md5_realms entry
+ * written in capitals must not offer a spelling no stored hash uses; a
+ * word that is no realm at all is refused when the settings load. */
+static void
+test_digest_realm_spelling(const char *store_path)
+{
+	static const struct {
+		const char *key, *value;
+	} v[] = {
+		{ "default_realm", "Example.ORG" },
+		{ "digest_md5_realms", "EXAMPLE.org" },
+	};
+	struct authd_settings *saved = authd.set;
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		const char *const kv[] = {
+			"default_realm", "example.org",
+			"store_path", store_path,
+			v[i].key, v[i].value,
+			NULL,
+		};
+		const char *const *p = i == 0 ? kv + 2 : kv;
+		struct result r;
+
+		if ((authd.set = fixture_settings(p)) == NULL) {
+			CHECK(0, "settings with %s = %s", v[i].key, v[i].value);
+			authd.set = saved;
+			continue;
+		}
+		exchange("DIGEST-MD5", "tim", TIM_PW, NULL, true, NULL, &r);
+		CHECK(strstr(r.challenge, "realm=\"example.org\"") != NULL &&
+		      r.st == MECH_DONE && r.result == AUTH_OK &&
+		      r.finish == AUTHD_OK,
+		      "%s = %s: the challenge offers realm=\"example.org\" and "
+		      "tim's stored hash serves (challenge %.60s..., result %d)",
+		      v[i].key, v[i].value, r.challenge, r.result);
+		authd_settings_free(authd.set);
+		authd.set = saved;
+	}
+	{
+		static const char *const bad[] = {
+			"exa\"mple.org", "example..org", "postmaster@example.org",
+			"example.org x!y",
+		};
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			struct config *cfg = conf_keys_new();
+			struct authd_settings *s = NULL;
+			char *err = NULL;
+
+			if (config_set(cfg, "digest_md5_realms", bad[i], &err))
+				s = authd_settings_load(cfg, &err);
+			CHECK(s == NULL && err != NULL &&
+			      strncmp(err, "digest_md5_realms: ", 19) == 0,
+			      "digest_md5_realms = %s: refused at load (%s)", bad[i],
+			      err != NULL ? err : "loaded");
+			if (s != NULL)
+				authd_settings_free(s);
+			else
+				config_free(cfg);
+			free(err);
+		}
+	}
+}
+
 /* ------------------------------------------------------------------ */
 
 static bool
@@ -1116,6 +1184,7 @@ main(void)
 	test_digest_reference();
 	test_scram_vectors();
 	test_scram_reference();
+	test_digest_realm_spelling(st.path);
 
 	userdb_free(authd.db);
 	authd_settings_free(authd.set);
