@@ -13,6 +13,65 @@
 #include "store_conf.h"
 #include "xalloc.h"
 
+/* proxy_keys - auth_proxy_users as store keys, through the one name rule
+ * (userdb/name.h) like every other name authd receives: a capital letter
+ * or a name relying on default_realm then names the user it says, where a
+ * plain string compare with the key would match nobody, silently.  A word
+ * that names nobody at all is an error, not an entry that never matches. */
+static bool
+proxy_keys(struct authd_settings *s, char **errmsg_r)
+{
+	struct userdb_name n;
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < s->n_proxy_users; i++) {
+		char *w = s->proxy_users[i];
+
+		if ((why = userdb_name_parse(w, strlen(w), NULL, 0, &s->rules,
+					     &n)) != NULL) {
+			*errmsg_r = xasprintf("auth_proxy_users: %s: %s", w, why);
+			return false;
+		}
+		s->proxy_users[i] = xstrdup(n.key);
+		free(w);
+	}
+	return true;
+}
+
+/* digest_realms - the realms of the DIGEST-MD5 challenge: the list, or
+ * the default realm alone, spelt as the name rule spells realms (lower
+ * case).  The stored hashes bind that spelling (userdb_record_set_password
+ * hashes the normalised realm) and a client hashes the realm the challenge
+ * offers, so offering "Example.ORG" failed every stored hash.  A word that
+ * is not a realm could name no user; it is an error. */
+static bool
+digest_realms(struct authd_settings *s, char **errmsg_r)
+{
+	char realm[USERDB_REALM_MAX + 1];
+	const char *why;
+	size_t i;
+
+	s->digest_realms = config_split(config_str(s->cfg, "digest_md5_realms"),
+					&s->n_digest_realms);
+	if (s->n_digest_realms == 0 && s->rules.default_realm[0] != '\0') {
+		config_split_free(s->digest_realms, 0);
+		s->digest_realms = config_split(s->rules.default_realm,
+						&s->n_digest_realms);
+	}
+	for (i = 0; i < s->n_digest_realms; i++) {
+		char *w = s->digest_realms[i];
+
+		if ((why = userdb_name_check_realm(w, strlen(w), realm)) != NULL) {
+			*errmsg_r = xasprintf("digest_md5_realms: %s: %s", w, why);
+			return false;
+		}
+		s->digest_realms[i] = xstrdup(realm);
+		free(w);
+	}
+	return true;
+}
+
 struct authd_settings *
 authd_settings_load(struct config *cfg, char **errmsg_r)
 {
@@ -66,15 +125,10 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 	s->disable_plaintext = config_bool(cfg, "auth_disable_plaintext");
 	s->proxy_users = config_split(config_str(cfg, "auth_proxy_users"),
 				      &s->n_proxy_users);
-	/* The realms of the DIGEST-MD5 challenge: the list, or the default
-	 * realm alone. */
-	s->digest_realms = config_split(config_str(cfg, "digest_md5_realms"),
-					&s->n_digest_realms);
-	if (s->n_digest_realms == 0 && s->rules.default_realm[0] != '\0') {
-		config_split_free(s->digest_realms, 0);
-		s->digest_realms = config_split(s->rules.default_realm,
-						&s->n_digest_realms);
-	}
+	if (!proxy_keys(s, errmsg_r))
+		goto fail;
+	if (!digest_realms(s, errmsg_r))
+		goto fail;
 	return s;
 fail:
 	s->cfg = NULL;		/* the caller still owns cfg on failure */
