@@ -133,3 +133,13 @@ cache_insert(struct cache *c, const char *id, const char *pw, size_t pw_len,
 	victim->expires = now + c->ttl;
 }
 
+
+size_t
+cache_entries(const struct cache *c, uint64_t now)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->nsets * CACHE_WAYS; i++)
+		n += c->e[i].expires > now;
+	return n;
+}

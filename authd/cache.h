@@ -39,4 +39,8 @@ bool cache_lookup(struct cache *c, const char *id, const char *pw,
 void cache_insert(struct cache *c, const char *id, const char *pw,
 		  size_t pw_len, const unsigned char *fp, uint64_t now);
 
+/* cache_entries - live entries: what the unit test measures the bound
+ * and the expiry by (the cache itself never needs the count). */
+size_t cache_entries(const struct cache *c, uint64_t now);
+
 #endif
