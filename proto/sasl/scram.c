@@ -14,6 +14,22 @@
 #include "scram.h"
 #include "secret.h"
 
+/* bytes_dup - (p, n) as a NUL-terminated copy, or NULL when out of
+ * memory.  Not strndup(): the input is a (pointer, length) slice of a
+ * message that need not be NUL-terminated, and strndup may look for a
+ * NUL past n. */
+static char *
+bytes_dup(const char *p, size_t n)
+{
+	char *out = malloc(n + 1);
+
+	if (out != NULL) {
+		memcpy(out, p, n);
+		out[n] = '\0';
+	}
+	return out;
+}
+
 const EVP_MD *
 scram_md(enum scram_hash h)
 {
@@ -399,7 +415,7 @@ parse_client_first(const char *in, size_t len, struct scram_client_first *cf,
 			return failed(r, "bad authzid", error_r);
 	}
 	bare_start = pos;
-	if ((cf->gs2_header = strndup(in, bare_start)) == NULL)
+	if ((cf->gs2_header = bytes_dup(in, bare_start)) == NULL)
 		return failed(SCRAM_NOMEM, NULL, error_r);
 	/* client-first-message-bare = [reserved-mext ","] username ","
 	 * nonce ["," extensions]: "m=", a mandatory extension, is refused
@@ -412,8 +428,8 @@ parse_client_first(const char *in, size_t len, struct scram_client_first *cf,
 	    !scram_nonce_ok(v, vlen))
 		return failed(SCRAM_REFUSED, bad_bare, error_r);
 	/* Extensions after the nonce are ignored. */
-	if ((cf->nonce = strndup(v, vlen)) == NULL ||
-	    (cf->bare = strndup(in + bare_start, len - bare_start)) == NULL)
+	if ((cf->nonce = bytes_dup(v, vlen)) == NULL ||
+	    (cf->bare = bytes_dup(in + bare_start, len - bare_start)) == NULL)
 		return failed(SCRAM_NOMEM, NULL, error_r);
 	return SCRAM_OK;
 }
@@ -477,7 +493,7 @@ scram_parse_client_final(const char *in, size_t len, size_t key_len,
 	if (!scram_attr(in, cf->without_proof_len, &pos, &name, &v, &vlen) ||
 	    name != 'r' || !scram_nonce_ok(v, vlen))
 		return failed(SCRAM_REFUSED, "bad nonce", error_r);
-	if ((cf->nonce = strndup(v, vlen)) == NULL)
+	if ((cf->nonce = bytes_dup(v, vlen)) == NULL)
 		return failed(SCRAM_NOMEM, NULL, error_r);
 	return SCRAM_OK;
 }
