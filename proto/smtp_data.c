@@ -1,0 +1,130 @@
+/*
+ * smtp_data - the DATA state machine.  See smtp_data.h.
+ *
+ * States, after the 354 reply the client is at the start of a line:
+ *   BOL      start of a line (after a real CRLF)
+ *   TEXT     inside a line
+ *   CR       a CR inside a line, waiting to see whether LF follows
+ *   DOT      a '.' at the start of a line
+ *   DOT_CR   ".<CR>" at the start of a line: LF next means the end
+ */
+#include "smtp_data.h"
+
+enum { ST_BOL, ST_TEXT, ST_CR, ST_DOT, ST_DOT_CR };
+
+void
+smtp_data_init(struct smtp_data *d, unsigned long long max_size,
+	       bool normalise)
+{
+	d->state = ST_BOL;
+	d->normalise = normalise;
+	d->max_size = max_size;
+	d->size = 0;
+	d->line_len = 0;
+	d->bare = d->too_big = d->long_line = d->done = false;
+}
+
+/* put - message bytes: counted always, kept while within max_size. */
+static void
+put(struct smtp_data *d, const char *p, size_t n, struct buf *out)
+{
+	d->size += n;
+	if (d->size > d->max_size) {
+		d->too_big = true;
+		return;
+	}
+	buf_append(out, p, n);
+}
+
+/* text - one byte of line content. */
+static void
+text(struct smtp_data *d, char c, struct buf *out)
+{
+	if (++d->line_len > SMTP_TEXT_LINE_MAX - 2)
+		d->long_line = true;
+	put(d, &c, 1, out);
+}
+
+/* end_line - a real CRLF. */
+static void
+end_line(struct smtp_data *d, struct buf *out)
+{
+	put(d, "\r\n", 2, out);
+	d->line_len = 0;
+	d->state = ST_BOL;
+}
+
+/* bare_end - a bare CR or LF: never a line end for the protocol (the
+ * next byte is not at the start of a line, so no dot after it is
+ * removed or ends anything), CRLF in the message when normalising. */
+static void
+bare_end(struct smtp_data *d, struct buf *out)
+{
+	d->bare = true;
+	if (d->normalise) {
+		put(d, "\r\n", 2, out);
+		d->line_len = 0;
+	}
+	d->state = ST_TEXT;
+}
+
+size_t
+smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
+	       struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < len && !d->done; i++) {
+		char c = in[i];
+
+		switch (d->state) {
+		case ST_BOL:
+			if (c == '.') {
+				d->state = ST_DOT;
+				break;
+			}
+			/* FALLTHROUGH */
+		case ST_TEXT:
+			if (c == '\r')
+				d->state = ST_CR;
+			else if (c == '\n')
+				bare_end(d, out);
+			else {
+				text(d, c, out);
+				d->state = ST_TEXT;
+			}
+			break;
+		case ST_CR:
+			if (c == '\n') {
+				end_line(d, out);
+			} else {
+				bare_end(d, out);	/* the CR was bare */
+				i--;			/* c again, in TEXT */
+			}
+			break;
+		case ST_DOT:
+			/* RFC 5321 §4.5.2: the first dot of a line is
+			 * removed; ".<CR><LF>" alone ends the message. */
+			if (c == '\r') {
+				d->state = ST_DOT_CR;
+			} else if (c == '\n') {
+				/* ".<LF>": a bare LF, not an end. */
+				bare_end(d, out);
+			} else {
+				text(d, c, out);
+				d->state = ST_TEXT;
+			}
+			break;
+		case ST_DOT_CR:
+			if (c == '\n') {
+				d->done = true;
+			} else {
+				/* ".<CR>x": the CR was bare. */
+				bare_end(d, out);
+				i--;
+			}
+			break;
+		}
+	}
+	return i;
+}
