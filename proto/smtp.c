@@ -466,3 +466,78 @@ smtp_path_parse(const char *arg, size_t len, bool rcpt, struct smtp_path *p,
 	}
 	return NULL;
 }
+
+/* --- replies --- */
+
+enum smtp_reply_status
+smtp_reply_parse(const char *data, size_t len, struct smtp_reply *r,
+		 size_t *used_r)
+{
+	size_t off = 0, line_len, used;
+	bool bare;
+
+	memset(r, 0, sizeof(*r));
+	for (;;) {
+		const char *s = data + off;
+		unsigned int code;
+		size_t keep;
+
+		if (!smtp_line_next(s, len - off, &line_len, &used, &bare))
+			return len - off > 2 * SMTP_CMD_LINE_MAX ?
+			       SMTP_REPLY_BAD : SMTP_REPLY_MORE;
+		/* A next hop's bare line ends are refused too: read as
+		 * line ends they would let it desynchronise the client. */
+		if (bare || line_len < 3 || line_len > 2 * SMTP_CMD_LINE_MAX ||
+		    s[0] < '2' || s[0] > '5' || s[1] < '0' || s[1] > '9' ||
+		    s[2] < '0' || s[2] > '9' ||
+		    (line_len > 3 && s[3] != ' ' && s[3] != '-') ||
+		    ++r->lines > SMTP_REPLY_LINES_MAX ||
+		    memchr(s, '\0', line_len) != NULL)
+			return SMTP_REPLY_BAD;
+		code = (unsigned int)((s[0] - '0') * 100 + (s[1] - '0') * 10 +
+				      (s[2] - '0'));
+		if (r->lines > 1 && code != r->code)
+			return SMTP_REPLY_BAD;
+		r->code = code;
+		if (r->lines > 1 && r->text_len < SMTP_REPLY_TEXT_MAX - 1)
+			r->text[r->text_len++] = '\n';
+		keep = line_len > 4 ? line_len - 4 : 0;
+		if (keep > SMTP_REPLY_TEXT_MAX - 1 - r->text_len)
+			keep = SMTP_REPLY_TEXT_MAX - 1 - r->text_len;
+		memcpy(r->text + r->text_len, s + 4, keep);
+		r->text_len += keep;
+		r->text[r->text_len] = '\0';
+		off += used;
+		if (line_len == 3 || s[3] == ' ') {
+			*used_r = off;
+			return SMTP_REPLY_DONE;
+		}
+	}
+}
+
+bool
+smtp_reply_ext(const struct smtp_reply *r, const char *keyword,
+	       const char **params_r, size_t *params_len_r)
+{
+	const char *p = memchr(r->text, '\n', r->text_len);
+	const char *end = r->text + r->text_len;
+	size_t kn = strlen(keyword);
+
+	/* The first line is the greeting text, not an extension. */
+	while (p != NULL && p < end) {
+		const char *line = p + 1, *nl = memchr(line, '\n',
+						       (size_t)(end - line));
+		size_t n = nl != NULL ? (size_t)(nl - line) : (size_t)(end - line);
+
+		if (n >= kn && strncasecmp(line, keyword, kn) == 0 &&
+		    (n == kn || line[kn] == ' ')) {
+			if (params_r != NULL) {
+				*params_r = n > kn ? line + kn + 1 : line + n;
+				*params_len_r = n > kn ? n - kn - 1 : 0;
+			}
+			return true;
+		}
+		p = nl;
+	}
+	return false;
+}

@@ -102,4 +102,32 @@ const char *smtp_path_parse(const char *arg, size_t len, bool rcpt,
  * EHLO/HELO arguments. */
 bool smtp_domain_ok(const char *s, size_t n);
 
+/* --- the client side: replies of a next hop --- */
+
+#define SMTP_REPLY_LINES_MAX	64	/* EHLO replies run to ~20 lines */
+#define SMTP_REPLY_TEXT_MAX	4096	/* the text kept, lines joined */
+
+struct smtp_reply {
+	unsigned int code;		/* 200..599 */
+	size_t lines;
+	char text[SMTP_REPLY_TEXT_MAX];	/* each line's text, '\n'-joined */
+	size_t text_len;
+};
+
+enum smtp_reply_status { SMTP_REPLY_MORE, SMTP_REPLY_DONE, SMTP_REPLY_BAD };
+
+/* smtp_reply_parse - one whole reply (RFC 5321 §4.2.1: "250-..." lines
+ * and a last "250 ..." line, one code throughout) from the start of
+ * (data, len).  DONE with *used_r when it is complete, MORE while a line
+ * is missing, BAD for a malformed line, a bare CR or LF, a line longer
+ * than SMTP_CMD_LINE_MAX * 2, changing codes, or too many lines.  Text
+ * beyond SMTP_REPLY_TEXT_MAX is cut, not an error. */
+enum smtp_reply_status smtp_reply_parse(const char *data, size_t len,
+					struct smtp_reply *r, size_t *used_r);
+/* smtp_reply_ext - for an EHLO reply: whether a line after the first
+ * starts with keyword (any case) followed by the end or a space, and its
+ * parameters in *params_r (may be NULL). */
+bool smtp_reply_ext(const struct smtp_reply *r, const char *keyword,
+		    const char **params_r, size_t *params_len_r);
+
 #endif

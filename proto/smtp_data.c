@@ -128,3 +128,47 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 	}
 	return i;
 }
+
+void
+smtp_data_encode(const char *msg, size_t len, bool *bol_r, bool *cr_r,
+		 struct buf *out)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = msg[i];
+
+		if (*cr_r) {
+			/* The CR before this byte is already out. */
+			*cr_r = false;
+			buf_append_c(out, '\n');
+			*bol_r = true;
+			if (c == '\n')
+				continue;	/* that was a real CRLF */
+		}
+		if (c == '\r') {
+			buf_append_c(out, '\r');
+			*cr_r = true;
+			continue;
+		}
+		if (c == '\n') {		/* bare LF */
+			buf_append(out, "\r\n", 2);
+			*bol_r = true;
+			continue;
+		}
+		if (*bol_r && c == '.')
+			buf_append_c(out, '.');
+		buf_append_c(out, c);
+		*bol_r = false;
+	}
+}
+
+void
+smtp_data_encode_end(bool bol, bool cr, struct buf *out)
+{
+	if (cr)
+		buf_append_c(out, '\n');	/* a final bare CR: end it */
+	else if (!bol)
+		buf_append(out, "\r\n", 2);
+	buf_append(out, ".\r\n", 3);
+}

@@ -49,4 +49,16 @@ void smtp_data_init(struct smtp_data *d, unsigned long long max_size,
 size_t smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 		      struct buf *out);
 
+/* smtp_data_encode - the client side: append message bytes to out in
+ * the wire's form, a dot added at the start of every line that begins
+ * with one (RFC 5321 §4.5.2) and every bare CR or LF sent as CRLF, so
+ * that the next hop never sees a bare line end from us.  *bol_r tracks
+ * whether the next byte starts a line (true before the first call);
+ * *cr_r whether the last byte was a CR (false before the first call). */
+void smtp_data_encode(const char *msg, size_t len, bool *bol_r, bool *cr_r,
+		      struct buf *out);
+/* smtp_data_encode_end - end the message: CRLF if a line is open, then
+ * "." CRLF. */
+void smtp_data_encode_end(bool bol, bool cr, struct buf *out);
+
 #endif

@@ -3,7 +3,9 @@
  * the line framing, the command splitter and the MAIL/RCPT path parser.
  * Properties: never reads past the input; a line is inside the input and
  * a bare CR or LF is always reported; an accepted path's strings are
- * NUL-terminated within their bounds and its domain is lower case.
+ * NUL-terminated within their bounds and its domain is lower case.  The
+ * same bytes are also read as a next hop's replies: a reply that parses
+ * lies inside the input and has a code in 200..599.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -57,6 +59,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)smtp_domain_ok(c.arg, c.arg_len);
 		}
 		off += used;
+	}
+	{
+		struct smtp_reply r;
+		size_t rused = 0;
+
+		off = 0;
+		while (off < size &&
+		       smtp_reply_parse(in + off, size - off, &r, &rused) ==
+		       SMTP_REPLY_DONE) {
+			if (rused == 0 || rused > size - off || r.code < 200 ||
+			    r.code > 599 || r.text_len >= SMTP_REPLY_TEXT_MAX ||
+			    strlen(r.text) > r.text_len)
+				abort();
+			(void)smtp_reply_ext(&r, "AUTH", NULL, NULL);
+			off += rused;
+		}
 	}
 	return 0;
 }

@@ -4,7 +4,8 @@
  * flags and end position; the message ends only where the input has
  * CRLF "." CRLF after a CRLF (or at its very start); in reject mode the
  * kept message never holds a bare CR or LF; the size never exceeds the
- * input.
+ * input; and what smtp_data_encode makes of any input, the client side's
+ * wire form, decodes to its exact end with no bare line end.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -59,6 +60,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				     (i == 0 || a.data[i - 1] != '\r')))
 					abort();
 		if (da.size > 2 * (unsigned long long)size)
+			abort();
+	}
+	{
+		bool bol = true, cr = false;
+		size_t used;
+
+		buf_reset(&a);
+		buf_reset(&b);
+		smtp_data_encode(in, size, &bol, &cr, &a);
+		smtp_data_encode_end(bol, cr, &a);
+		smtp_data_init(&da, 1 << 20, false);
+		used = smtp_data_feed(&da, a.data, a.len, &b);
+		if (!da.done || da.bare || used != a.len)
 			abort();
 	}
 	buf_free(&a);

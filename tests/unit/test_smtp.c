@@ -298,9 +298,84 @@ test_data(void)
 	buf_free(&out);
 }
 
+static void
+test_replies(void)
+{
+	struct smtp_reply r;
+	size_t used = 0;
+	const char *ehlo = "250-mx.example Hello\r\n250-PIPELINING\r\n"
+			   "250-SIZE 10240000\r\n250-AUTH PLAIN SCRAM-SHA-256\r\n"
+			   "250 8BITMIME\r\n220 next";
+	const char *params;
+	size_t plen;
+
+	CHECK(smtp_reply_parse(ehlo, strlen(ehlo), &r, &used) == SMTP_REPLY_DONE &&
+	      r.code == 250 && r.lines == 5 && used == strlen(ehlo) - 8,
+	      "a multi-line EHLO reply, the next reply left (used %zu)", used);
+	CHECK(smtp_reply_ext(&r, "auth", &params, &plen) && plen == 19 &&
+	      memcmp(params, "PLAIN SCRAM-SHA-256", 19) == 0 &&
+	      smtp_reply_ext(&r, "PIPELINING", NULL, NULL) &&
+	      !smtp_reply_ext(&r, "STARTTLS", NULL, NULL) &&
+	      !smtp_reply_ext(&r, "mx.example", NULL, NULL) &&
+	      !smtp_reply_ext(&r, "SIZ", NULL, NULL),
+	      "extension look-up (params \"%.*s\")", (int)plen, params);
+	CHECK(smtp_reply_parse("250-a\r\n250", 11, &r, &used) == SMTP_REPLY_MORE,
+	      "an incomplete reply needs more");
+	CHECK(smtp_reply_parse("250-a\r\n550 b\r\n", 15, &r, &used) == SMTP_REPLY_BAD,
+	      "codes that change are refused");
+	CHECK(smtp_reply_parse("250 ok\n", 7, &r, &used) == SMTP_REPLY_BAD,
+	      "a bare LF from a next hop is refused");
+	CHECK(smtp_reply_parse("2x0 ok\r\n", 8, &r, &used) == SMTP_REPLY_BAD &&
+	      smtp_reply_parse("250ok\r\n", 7, &r, &used) == SMTP_REPLY_BAD &&
+	      smtp_reply_parse("650 ok\r\n", 8, &r, &used) == SMTP_REPLY_BAD,
+	      "malformed reply lines");
+	CHECK(smtp_reply_parse("354\r\n", 5, &r, &used) == SMTP_REPLY_DONE &&
+	      r.code == 354 && r.text_len == 0, "a code without text");
+}
+
+static void
+test_encode(void)
+{
+	static const struct {
+		const char *msg, *wire;
+	} t[] = {
+		{ "a\r\n.b\r\n", "a\r\n..b\r\n.\r\n" },
+		{ ".\r\n", "..\r\n.\r\n" },
+		{ "no end", "no end\r\n.\r\n" },
+		{ "a\n.\nb", "a\r\n..\r\nb\r\n.\r\n" },
+		{ "a\r.\rb\r", "a\r\n..\r\nb\r\n.\r\n" },
+		{ "", ".\r\n" },
+	};
+	struct buf out = BUF_INIT, back = BUF_INIT;
+	struct smtp_data d;
+	size_t i, used;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		bool bol = true, cr = false;
+		size_t k;
+
+		buf_reset(&out);
+		/* Byte by byte: the state must carry across calls. */
+		for (k = 0; t[i].msg[k] != '\0'; k++)
+			smtp_data_encode(t[i].msg + k, 1, &bol, &cr, &out);
+		smtp_data_encode_end(bol, cr, &out);
+		CHECK(out.len == strlen(t[i].wire) &&
+		      memcmp(out.data, t[i].wire, out.len) == 0,
+		      "encode %zu: \"%.*s\"", i, (int)out.len, out.data);
+		run_data(out.data, out.len, 5, false, &d, &back, &used);
+		CHECK(d.done && !d.bare && used == out.len,
+		      "encode %zu: our own wire form ends exactly and holds no "
+		      "bare line end", i);
+	}
+	buf_free(&out);
+	buf_free(&back);
+}
+
 int
 main(void)
 {
+	test_replies();
+	test_encode();
 	test_lines();
 	test_commands();
 	test_addresses();
