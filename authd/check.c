@@ -14,13 +14,11 @@
 #include "cache.h"
 #include "log.h"
 #include "loop.h"
-#include "mech.h"
 #include "policy.h"
 #include "secret.h"
 #include "throttle.h"
 #include "userdb.h"
 #include "worker.h"
-#include "utf8.h"
 #include "xalloc.h"
 
 #define LOG_FIELD	(4 * 64 + 1)

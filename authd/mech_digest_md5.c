@@ -22,7 +22,6 @@
 #include "server.h"
 #include "digest_md5.h"
 #include "mech.h"
-#include "scheme.h"
 #include "secret.h"
 #include "xalloc.h"
 
