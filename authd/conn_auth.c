@@ -523,7 +523,7 @@ auth_input(struct conn *cn)
 	}
 }
 
-static const struct conn_ops auth_ops = { auth_input, auth_closed, auth_free };
+static const struct conn_ops auth_ops = { auth_input, auth_closed, auth_free, NULL };
 
 void
 conn_auth_close_all(void)

@@ -164,7 +164,7 @@ mux_input(struct conn *cn)
 	}
 }
 
-static const struct conn_ops mux_ops = { mux_input, mux_closed, mux_free };
+static const struct conn_ops mux_ops = { mux_input, mux_closed, mux_free, NULL };
 
 static void
 conn_timeout(struct loop_timer *t)

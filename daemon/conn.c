@@ -41,7 +41,8 @@ conn_watch(struct conn *c)
 {
 	if (c->closed || c->io.added)
 		return true;
-	return loop_add(c->loop, &c->io, EPOLLIN | EPOLLRDHUP);
+	c->mask = EPOLLIN | EPOLLRDHUP;
+	return loop_add(c->loop, &c->io, c->mask);
 }
 
 static void
@@ -61,6 +62,8 @@ conn_close(struct conn *c)
 		return;
 	c->closed = true;
 	loop_del(c->loop, &c->io);
+	if (c->xio != NULL)
+		c->xio->end(c);
 	close(c->io.fd);
 	c->ops->closed(c);
 	/* Freed after this batch of events: one may still name us.
@@ -86,18 +89,62 @@ conn_close_later(struct conn *c)
 	loop_defer(c->loop, conn_close_cb, c);
 }
 
-/* set_events - EPOLLOUT while output waits, EPOLLIN unless paused; one
- * epoll_ctl only on change.  (EPOLLHUP and EPOLLERR come regardless, so
- * a paused connection still notices the client going away.) */
+/* set_events - EPOLLOUT while output waits (or the transport's read
+ * waits for writability), EPOLLIN unless paused or held; one epoll_ctl
+ * only on change.  (EPOLLHUP and EPOLLERR come regardless, so a paused
+ * connection still notices the client going away.) */
 static void
 set_events(struct conn *c, bool want_out, bool paused)
 {
-	if (c->want_out == want_out && c->paused == paused && c->io.added)
-		return;
+	unsigned int mask;
+
 	c->want_out = want_out;
 	c->paused = paused;
-	(void)loop_mod(c->loop, &c->io, (paused ? 0 : EPOLLIN | EPOLLRDHUP) |
-		       (want_out ? EPOLLOUT : 0));
+	mask = (paused || c->held ? 0 : EPOLLIN | EPOLLRDHUP) |
+	       (want_out || c->read_wants_out ? EPOLLOUT : 0);
+	if (mask == c->mask && c->io.added)
+		return;
+	c->mask = mask;
+	(void)loop_mod(c->loop, &c->io, mask);
+}
+
+void
+conn_set_xio(struct conn *c, const struct conn_xio *xio, void *ctx)
+{
+	c->xio = xio;
+	c->xio_ctx = ctx;
+}
+
+/* xwrite / xread - through the transport, or the descriptor (whose
+ * EAGAIN means "wait for the event we are already waiting for"). */
+static long
+xwrite(struct conn *c, const void *p, size_t n)
+{
+	ssize_t r;
+
+	if (c->xio != NULL)
+		return c->xio->write(c, p, n);
+	do
+		r = write(c->io.fd, p, n);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EAGAIN ? CONN_IO_WANT_OUT : CONN_IO_ERROR;
+	return r;
+}
+
+static long
+xread(struct conn *c, void *p, size_t n)
+{
+	ssize_t r;
+
+	if (c->xio != NULL)
+		return c->xio->read(c, p, n);
+	do
+		r = read(c->io.fd, p, n);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return errno == EAGAIN ? CONN_IO_WANT_IN : CONN_IO_ERROR;
+	return r;
 }
 
 void
@@ -109,15 +156,17 @@ conn_write(struct conn *c)
 		return;
 	}
 	while (!c->closed && c->out_off < c->out.len) {
-		ssize_t n = write(c->io.fd, c->out.data + c->out_off,
-				  c->out.len - c->out_off);
+		long n = xwrite(c, c->out.data + c->out_off,
+				c->out.len - c->out_off);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
+		if (n == CONN_IO_WANT_OUT || n == CONN_IO_WANT_IN) {
 			buf_consume(&c->out, c->out_off);
 			c->out_off = 0;
-			set_events(c, true, c->paused &&
+			/* A transport's write that waits for input (a TLS
+			 * handshake) is retried on EPOLLIN, not EPOLLOUT,
+			 * which would fire at once and spin. */
+			c->write_wants_in = n == CONN_IO_WANT_IN;
+			set_events(c, n == CONN_IO_WANT_OUT, c->paused &&
 				   c->out.len > c->backlog_max / 2);
 			return;
 		}
@@ -142,6 +191,8 @@ conn_write(struct conn *c)
 	}
 	if (c->want_out || c->paused)
 		set_events(c, false, false);
+	if (c->ops->drained != NULL)
+		c->ops->drained(c);
 }
 
 static void
@@ -163,13 +214,38 @@ conn_flush(struct conn *c)
 	loop_defer(c->loop, conn_flush_cb, c);
 }
 
+static void
+conn_read_cb(void *p)
+{
+	struct conn *c = p;
+
+	c->read_queued = false;
+	conn_read(c);
+}
+
+void
+conn_hold(struct conn *c, bool hold)
+{
+	if (c->closed || c->held == hold)
+		return;
+	c->held = hold;
+	set_events(c, c->want_out, c->paused);
+	if (!hold && (c->in.len > 0 ||
+		      (c->xio != NULL && c->xio->pending(c))) &&
+	    !c->read_queued) {
+		/* What arrived while held will not be reported again. */
+		c->read_queued = true;
+		loop_defer(c->loop, conn_read_cb, c);
+	}
+}
+
 void
 conn_read(struct conn *c)
 {
 	size_t room, want;
-	ssize_t n;
+	long n;
 
-	if (c->closed)
+	if (c->closed || c->held || c->dying)
 		return;
 	if (c->out.len > c->backlog_max) {
 		set_events(c, true, true);
@@ -191,19 +267,30 @@ conn_read(struct conn *c)
 		conn_close(c);
 		return;
 	}
-	n = read(c->io.fd, c->in.data + c->in.len, room);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			conn_close(c);
+	n = xread(c, c->in.data + c->in.len, room);
+	if (n == CONN_IO_WANT_IN) {
+		if (c->in.len > 0)
+			c->ops->input(c);	/* conn_hold's leftovers */
 		return;
 	}
-	if (n == 0) {
+	if (n == CONN_IO_WANT_OUT) {
+		c->read_wants_out = true;
+		set_events(c, c->want_out, c->paused);
+		return;
+	}
+	if (n <= 0) {
 		conn_close(c);
 		return;
 	}
 	c->in.len += (size_t)n;
 	c->in.data[c->in.len] = '\0';
 	c->ops->input(c);
+	/* A transport may hold decoded bytes the socket no longer shows. */
+	if (!c->closed && !c->held && c->xio != NULL && c->xio->pending(c) &&
+	    !c->read_queued) {
+		c->read_queued = true;
+		loop_defer(c->loop, conn_read_cb, c);
+	}
 }
 
 static void
@@ -215,6 +302,15 @@ conn_event(struct loop_io *io, uint32_t events)
 		return;
 	if (events & EPOLLOUT)
 		conn_write(c);
+	if (!c->closed && (events & EPOLLOUT) && c->read_wants_out) {
+		c->read_wants_out = false;
+		set_events(c, c->want_out, c->paused);
+		conn_read(c);
+	}
+	if (!c->closed && (events & EPOLLIN) && c->write_wants_in) {
+		c->write_wants_in = false;
+		conn_write(c);
+	}
 	if (!c->closed && c->paused && (events & (EPOLLHUP | EPOLLERR))) {
 		conn_close(c);	/* gone without reading what it asked for */
 		return;

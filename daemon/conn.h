@@ -34,6 +34,24 @@
 
 struct conn;
 
+/* A transport between the socket and the buffers (TLS, tls.h): without
+ * one, conn reads and writes the descriptor.  read and write return the
+ * bytes moved, 0 for the end of the stream (read), or one of: */
+#define CONN_IO_ERROR		(-1)	/* broken: close */
+#define CONN_IO_WANT_IN		(-2)	/* retry when the socket is readable */
+#define CONN_IO_WANT_OUT	(-3)	/* retry when the socket is writable */
+
+struct conn_xio {
+	long (*read)(struct conn *c, void *p, size_t n);
+	long (*write)(struct conn *c, const void *p, size_t n);
+	/* pending - bytes the transport decoded that no read took yet (they
+	 * are not on the socket, so epoll will not report them) */
+	bool (*pending)(struct conn *c);
+	/* end - the connection closes (before its descriptor): say goodbye
+	 * if that cannot block, and release the transport */
+	void (*end)(struct conn *c);
+};
+
 struct conn_ops {
 	/* input - bytes arrived in c->in; consume what was used
 	 * (buf_consume).  May close the connection. */
@@ -44,6 +62,9 @@ struct conn_ops {
 	/* free - after the batch of events: release the object around c
 	 * (the buffers are wiped and freed already). */
 	void (*free)(struct conn *c);
+	/* drained - optional: everything queued has been written (a relay
+	 * resumes the peer whose bytes it was forwarding). */
+	void (*drained)(struct conn *c);
 };
 
 struct conn {
@@ -60,6 +81,14 @@ struct conn {
 	bool flush_queued;		/* a deferred write is pending */
 	bool close_when_sent;		/* close once out is written */
 	bool want_out, paused;		/* EPOLLOUT / no EPOLLIN in the mask */
+	bool held;			/* conn_hold: the protocol is busy */
+	unsigned int mask;		/* the events epoll watches */
+	bool read_queued;		/* a deferred read is pending */
+	bool read_wants_out;		/* the transport's read waits for
+					 * EPOLLOUT */
+	bool write_wants_in;		/* its write waits for EPOLLIN */
+	const struct conn_xio *xio;	/* NULL: the plain descriptor */
+	void *xio_ctx;			/* the transport's state */
 };
 
 /* conn_init - take over fd (non-blocking) on loop l; not yet watched. */
@@ -78,6 +107,13 @@ void conn_flush(struct conn *c);
 /* conn_write - write c->out now; what the socket does not take waits for
  * EPOLLOUT. */
 void conn_write(struct conn *c);
+/* conn_hold - stop (true) or resume (false) reading: the protocol waits
+ * for something else (a next hop, authd) and must not be handed more
+ * input meanwhile.  Resuming handles input already buffered at once. */
+void conn_hold(struct conn *c, bool hold);
+/* conn_set_xio - put a transport between the socket and the buffers
+ * (ctx is its state; xio->end releases it). */
+void conn_set_xio(struct conn *c, const struct conn_xio *xio, void *ctx);
 /* conn_close - close now (ops->closed runs, ops->free after the batch). */
 void conn_close(struct conn *c);
 /* conn_close_later - drop queued output and close after the batch. */
