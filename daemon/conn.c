@@ -268,6 +268,8 @@ conn_read(struct conn *c)
 		return;
 	}
 	n = xread(c, c->in.data + c->in.len, room);
+	if (c->closed)
+		return;		/* the transport's callback closed us */
 	if (n == CONN_IO_WANT_IN) {
 		if (c->in.len > 0)
 			c->ops->input(c);	/* conn_hold's leftovers */
