@@ -18,9 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -39,6 +37,7 @@
 #include "loop.h"
 #include "mech.h"
 #include "privs.h"
+#include "proc.h"
 #include "conf_keys.h"
 #include "throttle.h"
 #include "userdb.h"
@@ -97,26 +96,6 @@ usage(FILE *f)
 	      "  -F        stay in the foreground (for systemd), log to syslog\n"
 	      "  -t        check the configuration and exit\n"
 	      "  -V        print the version\n", f);
-}
-
-static int
-facility_of(const char *name)
-{
-	static const struct { const char *n; int f; } m[] = {
-		{ "auth", LOG_AUTH }, { "authpriv", LOG_AUTHPRIV },
-		{ "mail", LOG_MAIL }, { "daemon", LOG_DAEMON },
-		{ "user", LOG_USER }, { "local0", LOG_LOCAL0 },
-		{ "local1", LOG_LOCAL1 }, { "local2", LOG_LOCAL2 },
-		{ "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
-		{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 },
-		{ "local7", LOG_LOCAL7 },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
-		if (strcmp(m[i].n, name) == 0)
-			return m[i].f;
-	return LOG_AUTH;
 }
 
 /* inside_chroot - a path as the daemon sees it after chroot(2). */
@@ -202,80 +181,6 @@ make_socket_dir(const struct authd_settings *s, const struct privs *p,
 		fatal(1, "mkdir %s", dir);
 	if (chown(dir, p->uid, sock_gid) < 0 || chmod(dir, mode) < 0)
 		fatal(1, "socket_dir %s", dir);
-}
-
-/* lock_pid_file - one authd per pid file.  The flock is inherited by the
- * daemon child and released by the kernel whenever the process ends, so a
- * crash never leaves a lock behind. */
-static int
-lock_pid_file(const char *path)
-{
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	char buf[32] = "";
-	ssize_t n;
-
-	if (fd < 0)
-		fatal(1, "pid file %s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		buf[n > 0 ? n : 0] = '\0';
-		buf[strcspn(buf, "\n")] = '\0';
-		fatalx(1, "another authd is running (pid file %s, pid %s)", path,
-		       buf[0] ? buf : "?");
-	}
-	return fd;
-}
-
-static void
-write_pid(int fd)
-{
-	char buf[32];
-	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
-
-	if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
-		fatal(1, "writing the pid file");
-}
-
-/* daemonize - fork; the parent waits for the child's word on a pipe and
- * exits with it.  Returns the write end in the child. */
-static int
-daemonize(void)
-{
-	int p[2], null;
-	pid_t pid;
-	char status = 1;
-
-	if (pipe2(p, O_CLOEXEC) < 0)
-		fatal(1, "pipe");
-	if ((pid = fork()) < 0)
-		fatal(1, "fork");
-	if (pid > 0) {
-		close(p[1]);
-		if (read(p[0], &status, 1) != 1)
-			status = 1;
-		_exit(status);
-	}
-	close(p[0]);
-	if (setsid() < 0)
-		fatal(1, "setsid");
-	if ((null = open("/dev/null", O_RDWR)) >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(null);
-	}
-	return p[1];
-}
-
-static void
-raise_nofile(unsigned int want)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want + 64) {
-		rl.rlim_cur = rl.rlim_max < want + 64 ? rl.rlim_max : want + 64;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
-	}
 }
 
 static void
@@ -514,7 +419,7 @@ main(int argc, char **argv)
 	 * ready, so start-up errors show where the admin typed the command;
 	 * after that syslog only (under systemd stderr would put every line
 	 * in the journal a second time).  Background: syslog. */
-	log_init("authd", !debug, facility_of(config_str(s->cfg, "log_facility")),
+	log_init("authd", !debug, proc_facility(config_str(s->cfg, "log_facility")),
 		 foreground);
 	if (privs.uid == 0)
 		log_warnx("user = root: authd will not drop privileges");
@@ -522,7 +427,7 @@ main(int argc, char **argv)
 	make_socket_dir(s, &privs, sock_gid);
 	pid_path = s->pid_file[0] != '\0' ? xstrdup(s->pid_file) :
 		   xasprintf("%s/authd.pid", s->socket_dir);
-	pid_fd = lock_pid_file(pid_path);
+	pid_fd = proc_lock_pid_file(pid_path, "authd");
 	if (fchown(pid_fd, privs.uid, privs.gid) < 0)
 		fatal(1, "pid file %s", pid_path);
 	mux_listener = listener_open_unix(s->socket_dir, "mux",
@@ -539,10 +444,10 @@ main(int argc, char **argv)
 					   (void *)&auth_socket, &error);
 	if (auth_listener == NULL)
 		fatalx(1, "%s", error);
-	raise_nofile(s->max_connections);
+	proc_raise_nofile(s->max_connections);
 	if (!foreground)
-		ready_fd = daemonize();
-	write_pid(pid_fd);
+		ready_fd = proc_daemonize();
+	proc_write_pid(pid_fd);
 	privs_drop(&privs, chroot_dir);
 	/* The drop resets the dumpable flag to fs.suid_dumpable: set it
 	 * again, passwords are in this process's memory. */
@@ -581,12 +486,7 @@ main(int argc, char **argv)
 		 s->cache ? "on" : "off", config_str(s->cfg, "auth_mechanisms"));
 	if (!debug)
 		log_set_stderr(false);
-	if (ready_fd >= 0) {
-		char ok = 0;
-
-		(void)!write(ready_fd, &ok, 1);
-		close(ready_fd);
-	}
+	proc_ready(ready_fd);
 
 	loop_run(authd.loop);
 

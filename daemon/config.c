@@ -379,6 +379,12 @@ config_is_set(const struct config *cfg, const char *key)
 	return cfg->values[config_must(cfg, key)] != NULL;
 }
 
+unsigned int
+config_line(const struct config *cfg, const char *key)
+{
+	return cfg->lines[config_must(cfg, key)];
+}
+
 char **
 config_split(const char *list, size_t *n_r)
 {

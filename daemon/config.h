@@ -58,6 +58,11 @@ unsigned long config_time(const struct config *cfg, const char *key);
 /* config_is_set - whether the file or config_set() gave the key a value. */
 bool config_is_set(const struct config *cfg, const char *key);
 
+/* config_line - the line of the file that set key; 0 for a default or a
+ * value from the command line.  For messages that point at the line at
+ * fault after the file parsed (a dangerous combination of keys). */
+unsigned int config_line(const struct config *cfg, const char *key);
+
 /* config_split - the words of a space/comma/TAB separated list value,
  * allocated (NULL when there are none), for settings read once at load. */
 char **config_split(const char *list, size_t *n_r);

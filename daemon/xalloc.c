@@ -3,6 +3,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,14 @@ xrealloc(void *p, size_t n)
 	if (q == NULL)
 		fatal(70, "realloc");
 	return q;
+}
+
+void *
+xreallocarray(void *p, size_t nmemb, size_t size)
+{
+	if (size != 0 && nmemb > SIZE_MAX / size)
+		fatalx(70, "reallocarray: %zu * %zu overflows", nmemb, size);
+	return xrealloc(p, nmemb * size);
 }
 
 char *

@@ -13,6 +13,8 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *p, size_t n);
+/* xreallocarray - xrealloc of nmemb * size, exiting on overflow. */
+void *xreallocarray(void *p, size_t nmemb, size_t size);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 /* xasprintf - allocate and format; exits on error. */

@@ -1,0 +1,28 @@
+/*
+ * proc - the start-up steps both daemons (authd, authd-smtpd) share: the
+ * pid file and its lock, going to the background with the parent waiting
+ * for the child's "ready", the descriptor limit, and syslog facility
+ * names.  Start-up only: every failure here is fatal().
+ */
+#ifndef AUTHD_PROC_H
+#define AUTHD_PROC_H
+
+/* proc_lock_pid_file - open and flock path (one instance per pid file;
+ * the kernel drops the lock with the process, so a crash leaves none);
+ * fatal, naming prog and the running pid, if another holds it. */
+int proc_lock_pid_file(const char *path, const char *prog);
+/* proc_write_pid - our pid into the locked file. */
+void proc_write_pid(int fd);
+/* proc_daemonize - fork; the parent waits for the child's one status
+ * byte on a pipe and exits with it.  Returns the write end in the child
+ * (proc_ready() writes 0 to it). */
+int proc_daemonize(void);
+/* proc_ready - tell the waiting parent that start-up succeeded. */
+void proc_ready(int fd);
+/* proc_raise_nofile - make room for want descriptors (+ 64 spare). */
+void proc_raise_nofile(unsigned int want);
+/* proc_facility - a syslog facility name ("mail") as LOG_*; LOG_AUTH
+ * for an unknown one (the config reader checked the name). */
+int proc_facility(const char *name);
+
+#endif
