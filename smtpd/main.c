@@ -1,0 +1,231 @@
+/*
+ * main - authd-smtpd start-up, signals and shutdown.
+ *
+ * Start-up as root: read smtpd.conf and everything it names (maps, the
+ * TLS key: files the unprivileged user must not be able to read), resolve
+ * the next hop, bind the ports; then go to the background (unless -d/-F),
+ * chroot if asked, drop to the configured user, connect to authd's auth
+ * socket and serve.  `authd-smtpd` exits non-zero if anything failed
+ * before it could serve.
+ *
+ * Untrusted input: the configuration file and the command line.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "build_config.h"
+#include "listener.h"
+#include "log.h"
+#include "loop.h"
+#include "privs.h"
+#include "proc.h"
+#include "sasl.h"
+#include "session.h"
+#include "settings.h"
+#include "xalloc.h"
+
+static struct loop_io signal_io;
+static struct listener **listeners;
+static size_t n_listeners;
+
+static void
+usage(FILE *f)
+{
+	fputs("usage: authd-smtpd [-dFtV] [-c config] [-o key=value]...\n"
+	      "  -c FILE        configuration (default " SMTPD_CONFIG_PATH ")\n"
+	      "  -o KEY=VALUE   set a key (after the file; for tests and trials)\n"
+	      "  -d             debug: stay in the foreground, log to stderr\n"
+	      "  -F             stay in the foreground (for systemd), log to syslog\n"
+	      "  -t             check the configuration and exit\n"
+	      "  -V             print the version\n", f);
+}
+
+static void
+on_accept(int fd, void *arg)
+{
+	session_accept(fd, arg);
+}
+
+static void
+signal_event(struct loop_io *io, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: authd-smtpd reads its configuration "
+				 "only at start; restart it to apply changes");
+			continue;
+		}
+		log_info("signal %d: shutting down", (int)si.ssi_signo);
+		loop_stop(smtpd.loop);
+	}
+}
+
+static void
+setup_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal_io.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	signal_io.cb = signal_event;
+	if (signal_io.fd < 0 || !loop_add(smtpd.loop, &signal_io, EPOLLIN))
+		fatal(1, "signalfd");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *config_path = SMTPD_CONFIG_PATH;
+	struct config *cfg = config_new(smtpd_keys);
+	struct smtpd_settings *s;
+	struct privs privs;
+	bool debug = false, foreground = false, check_only = false;
+	char *error = NULL, *eq;
+	const char *chroot_dir;
+	int c, pid_fd, ready_fd = -1;
+	size_t i;
+	char **sets = NULL;
+	size_t n_sets = 0;
+
+	log_init("authd-smtpd", false, 0, true);
+	while ((c = getopt(argc, argv, "c:o:dFtVh")) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'o':
+			sets = xreallocarray(sets, n_sets + 1, sizeof(char *));
+			sets[n_sets++] = optarg;
+			break;
+		case 'd': debug = foreground = true; break;
+		case 'F': foreground = true; break;
+		case 't': check_only = true; break;
+		case 'V':
+			puts("authd-smtpd " AUTHD_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!config_load(cfg, config_path, false, &error))
+		fatalx(1, "%s", error);
+	for (i = 0; i < n_sets; i++) {
+		char *kv = xstrdup(sets[i]);
+
+		if ((eq = strchr(kv, '=')) == NULL)
+			fatalx(2, "-o %s: expected key=value", sets[i]);
+		*eq = '\0';
+		if (!config_set(cfg, kv, eq + 1, &error))
+			fatalx(2, "-o %s: %s", sets[i], error);
+		free(kv);
+	}
+	free(sets);
+	if ((s = smtpd_settings_load(cfg, config_path, &error)) == NULL)
+		fatalx(1, "%s", error);
+	smtpd.set = s;
+	chroot_dir = config_str(cfg, "chroot");
+	if (!privs_resolve(config_str(cfg, "user"), config_str(cfg, "group"), "",
+			   &privs, &error))
+		fatalx(1, "%s: %s", config_path, error);
+	if (check_only) {
+		printf("authd-smtpd: %s: configuration OK\n", config_path);
+		smtpd_settings_free(s);
+		return 0;
+	}
+	if (geteuid() != 0)
+		fatalx(1, "must be started as root (it binds its ports, then "
+		       "drops to user %s)", config_str(cfg, "user"));
+
+	log_init(config_str(cfg, "syslog_name"), !debug,
+		 proc_facility(config_str(cfg, "log_facility")), foreground);
+	if (privs.uid == 0)
+		log_warnx("user = root: authd-smtpd will not drop privileges");
+	log_set_debug(debug);
+	pid_fd = proc_lock_pid_file(config_str(cfg, "pid_file"), "authd-smtpd");
+	for (i = 0; i < s->n_listen; i++) {
+		struct listener *li = listener_open_tcp(s->listen[i].addr,
+							s->listen[i].port,
+							on_accept,
+							&s->listen[i], &error);
+
+		if (li == NULL)
+			fatalx(1, "%s", error);
+		listeners = xreallocarray(listeners, n_listeners + 1,
+					  sizeof(*listeners));
+		listeners[n_listeners++] = li;
+	}
+	proc_raise_nofile(s->max_connections * 2 + 16);
+	if (!foreground)
+		ready_fd = proc_daemonize();
+	proc_write_pid(pid_fd);
+	privs_drop(&privs, chroot_dir);
+	/* No core files: AUTH lines carry passwords. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+
+	smtpd.loop = loop_new();
+	setup_signals();
+	sasl_init(smtpd.loop, s->auth_socket, s->auth_timeout_ms,
+		  session_sasl_result);
+	for (i = 0; i < n_listeners; i++)
+		if (!listener_start(listeners[i], smtpd.loop))
+			fatal(1, "epoll add of a listening socket");
+	{
+		struct buf b = BUF_INIT;
+
+		for (i = 0; i < n_listeners; i++)
+			buf_printf(&b, "%s%s (%s)", i ? ", " : "",
+				   listeners[i]->name,
+				   s->listen[i].kind == PORT_SMTP ? "smtp" :
+				   s->listen[i].kind == PORT_SUBMISSION ?
+				   "submission" : "smtps");
+		log_info("ready: %s; next hop %s (%s), authd at %s",
+			 b.data != NULL ? b.data : "", s->relay.name,
+			 s->relay.lmtp ? "LMTP" : "SMTP", s->auth_socket);
+		buf_free(&b);
+	}
+	if (!debug)
+		log_set_stderr(false);
+	proc_ready(ready_fd);
+
+	loop_run(smtpd.loop);
+
+	for (i = 0; i < n_listeners; i++)
+		listener_close(listeners[i], smtpd.loop, false);
+	free(listeners);
+	session_close_all();
+	loop_run_deferred(smtpd.loop);
+	sasl_shutdown();
+	loop_run_deferred(smtpd.loop);
+	if (unlink(config_str(cfg, "pid_file")) < 0 && errno != ENOENT &&
+	    chroot_dir[0] == '\0')
+		log_warn("unlink %s", config_str(cfg, "pid_file"));
+	loop_free(smtpd.loop);
+	smtpd_settings_free(s);
+	log_info("stopped");
+	return 0;
+}
