@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # setup.sh - from a fresh Debian 12 to a working demo: installs packages,
 # builds, creates a credential store with a demo user, starts authd on it
-# (sockets in /run/authd-demo), and shows how to try it.  Safe to run
-# again: it stops the demo daemon it started before.  Needs root (apt-get,
-# and authd binds its sockets as root before dropping to user "authd").
+# (sockets in /run/authd-demo) and the SMTP gate authd-smtpd on loopback
+# port 2525 in front of a sink next hop (Postfix's smtp-sink on port 2526,
+# which writes each message it gets to a file), and shows how to try both.
+# Safe to run again: it stops the demo daemons it started before.  Needs
+# root (apt-get; the daemons bind as root, then drop to users "authd" and
+# "authd-smtpd").
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
@@ -18,6 +21,8 @@ run=/var/lib/authd-demo
 sock=/run/authd-demo
 id authd >/dev/null 2>&1 ||
 	useradd --system --no-create-home --shell /usr/sbin/nologin authd
+id authd-smtpd >/dev/null 2>&1 ||
+	useradd --system --no-create-home --shell /usr/sbin/nologin authd-smtpd
 mkdir -p "$run"
 chmod 0755 "$run"
 cat >"$run/authd.conf" <<CONF
@@ -27,14 +32,21 @@ store_group = authd
 default_realm = example.org
 socket_dir = $sock
 user = authd
+# authd-smtpd (user authd-smtpd) reaches the auth socket through its group.
+socket_group = authd-smtpd
 # The auth socket (Postfix smtpd_sasl_type = dovecot) offers everything the
 # demo user's verifiers can serve.
 auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256
 digest_md5_realms = example.org
 CONF
+for pidf in "$run/smtpd.pid" "$run/sink.pid"; do
+	[ -f "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null || true
+done
 if [ -f "$sock/authd.pid" ] && kill "$(cat "$sock/authd.pid")" 2>/dev/null; then
 	for _ in $(seq 50); do [ -e "$sock/mux" ] || break; sleep 0.1; done
 fi
+# The socket directory is created with the group of the socket.
+rm -rf "$sock"
 pwtool="$top/build/pwtool/pwtool -c $run/authd.conf"
 demo_user=demo@example.org
 demo_pass=authd-demo
@@ -45,6 +57,33 @@ printf '%s\n' "$demo_pass" | $pwtool -p -m all add "$demo_user"
 
 # Daemonised: authd returns only once it serves (or with an error).
 "$top/build/authd/authd" -c "$run/authd.conf"
+
+# The SMTP gate: a sink as its next hop, a self-signed certificate for
+# STARTTLS, loopback only.  127.0.0.1 is deliberately not in mynetworks,
+# so the demo shows a refusal without AUTH.
+mkdir -p "$run/mail"
+chown nobody "$run/mail"
+[ -f "$run/cert.pem" ] ||
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 3650 \
+		-keyout "$run/key.pem" -out "$run/cert.pem" 2>/dev/null
+chmod 0600 "$run/key.pem"
+setsid smtp-sink -u nobody -c -d "$run/mail/%M." 127.0.0.1:2526 100 \
+	</dev/null >/dev/null 2>&1 &
+echo $! >"$run/sink.pid"
+cat >"$run/smtpd.conf" <<CONF
+# Demo configuration of authd-smtpd written by setup.sh.
+myhostname = gate.example.org
+smtp_listen = 127.0.0.1:2525
+submission_listen = 127.0.0.1:2587
+smtpd_tls_cert_file = $run/cert.pem
+smtpd_tls_key_file = $run/key.pem
+auth_socket = $sock/auth
+next_hop = 127.0.0.1:2526
+mynetworks = [::1]/128
+relay_domains = example.org
+pid_file = $run/smtpd.pid
+CONF
+"$top/build/smtpd/authd-smtpd" -c "$run/smtpd.conf"
 
 cat <<TXT
 
@@ -69,7 +108,24 @@ for m in CRAM-MD5 DIGEST-MD5 SCRAM-SHA-256; do
 done
 cat <<TXT
 
+authd-smtpd is running (pid $(cat "$run/smtpd.pid")) on 127.0.0.1:2525 (relay) and :2587
+(submission), logging to syslog (facility mail); its next hop, smtp-sink on
+127.0.0.1:2526, writes every message it gets to $run/mail/.
+TXT
+printf '  relay after STARTTLS + AUTH PLAIN: '
+swaks -s 127.0.0.1:2525 -tls -a PLAIN -au "$demo_user" -ap "$demo_pass" \
+	-f "$demo_user" -t friend@example.net -h gate-demo 2>&1 |
+	grep -E '^<~ +(250 2.0.0|[45])' | tail -n 1 | sed 's/^<~ *//' || true
+printf '  relay without AUTH: '
+swaks -s 127.0.0.1:2525 -f someone@example.net -t friend@example.net -h gate-demo 2>&1 |
+	grep -E '^<\*\*' | head -n 1 | sed 's/^<\*\* *//' || true
+cat <<TXT
+
 Try it yourself:
+  swaks -s 127.0.0.1:2525 -tls -a PLAIN -au $demo_user -ap $demo_pass -t friend@example.net   # relayed
+  swaks -s 127.0.0.1:2525 -t friend@example.net                                                # 554 5.7.1 Relay access denied
+  swaks -s 127.0.0.1:2587 -a CRAM-MD5 -au $demo_user -ap $demo_pass -t friend@example.net   # submission; CRAM-MD5 needs no TLS
+  ls $run/mail/                     # what the next hop got
   $top/build/client-lib/authtest mux -f $sock/mux -u $demo_user -p $demo_pass
   testsaslauthd -f $sock/mux -u demo -r example.org -p $demo_pass   # Cyrus' own tester (sasl2-bin)
   $top/build/client-lib/authtest auth -f $sock/auth -m SCRAM-SHA-256 -u $demo_user -p $demo_pass
@@ -78,6 +134,6 @@ Try it yourself:
   echo 's3cret' | $pwtool -p add bob@example.net
   $pwtool --json show $demo_user
   $pwtool export | head
-  man ./man/pwtool.8 ./man/authd.8 ./man/authd.conf.5   # every command, option, key and exit code
-  kill \$(cat $sock/authd.pid)          # stop the demo daemon
+  man ./man/pwtool.8 ./man/authd.8 ./man/authd.conf.5 ./man/authd-smtpd.8   # every command, option, key and exit code
+  kill \$(cat $sock/authd.pid) \$(cat $run/smtpd.pid) \$(cat $run/sink.pid)   # stop the demo daemons
 TXT

@@ -12,10 +12,13 @@ BUILD_PKGS="meson ninja-build gcc clang pkg-config libssl-dev libgdbm-dev
 TEST_PKGS="libclang-rt-14-dev llvm-14 python3 mandoc"
 # Real peers (suite interop): Cyrus saslauthd and testsaslauthd, libsasl2
 # for a sasl_checkpass client, Postfix, and the SMTP clients that drive it:
-# swaks (with Authen::SASL and Digest::HMAC for CRAM-MD5), curl (its own
-# CRAM-MD5/DIGEST-MD5), msmtp (GNU SASL: SCRAM, DIGEST-MD5).
+# swaks (with Authen::SASL and Digest::HMAC for CRAM-MD5, Net::SSLeay for
+# STARTTLS), curl (its own CRAM-MD5/DIGEST-MD5), msmtp (GNU SASL: SCRAM,
+# DIGEST-MD5); fail2ban for fail2ban-regex against authd-smtpd's log;
+# openssl for test certificates.
 PEER_PKGS="sasl2-bin libsasl2-dev libsasl2-modules postfix swaks
-  libauthen-sasl-perl libdigest-hmac-perl curl msmtp"
+  libauthen-sasl-perl libdigest-hmac-perl libnet-ssleay-perl curl msmtp
+  fail2ban openssl"
 # Exim (suite interop, tests/interop/exim.sh): Debian's exim4 packages
 # conflict with postfix, so the Exim binary is extracted, not installed.
 # exim4-daemon-heavy, because the light daemon has no dovecot

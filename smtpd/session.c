@@ -497,8 +497,7 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
 			reply(s, "%u %s", rr.code, rr.text);
 			return;
 		}
-		if (rr.verdict == RESTR_OK && i >= 3)
-			break;		/* the relay or recipient list said OK */
+		/* OK ends one list only: the next list still runs. */
 	}
 	s->pending_rcpt = p.addr;
 	{
@@ -726,6 +725,13 @@ auth_line(struct session *s, const char *line, size_t n)
 {
 	struct buf resp = BUF_INIT;
 
+	if (n == 0) {
+		/* An empty line is an empty response (RFC 4954 §4), e.g. the
+		 * answer to the 334 carrying DIGEST-MD5 rspauth or SCRAM v=. */
+		s->state = ST_CMD;
+		auth_send(s, &resp, false, true);
+		return;
+	}
 	if (n == 1 && line[0] == '*') {
 		authd_session_cancel(s->auth);
 		auth_end(s);
@@ -1204,6 +1210,11 @@ addr_of(const struct sockaddr_storage *ss, char *ip, size_t iplen,
 	}
 }
 
+/* Refusals at accept: one write to a fresh socket, never blocking. */
+static const char busy_all[] = "421 4.7.0 Error: too many connections\r\n";
+static const char busy_one[] =
+	"421 4.7.0 Error: too many connections from your address\r\n";
+
 void
 session_accept(int fd, const struct listen_addr *la)
 {
@@ -1234,7 +1245,7 @@ session_accept(int fd, const struct listen_addr *la)
 				  "refusing %s", set->max_connections, s->client);
 			last_log = loop_now(smtpd.loop);
 		}
-		(void)!write(fd, "421 4.7.0 Error: too many connections\r\n", 39);
+		(void)!write(fd, busy_all, sizeof(busy_all) - 1);
 		close(fd);
 		free(s);
 		return;
@@ -1245,8 +1256,7 @@ session_accept(int fd, const struct listen_addr *la)
 	if (same >= set->max_per_client) {
 		log_warnx("warning: Connection concurrency limit exceeded: %u "
 			  "from %s", same + 1, s->client);
-		(void)!write(fd, "421 4.7.0 Error: too many connections from "
-			     "your address\r\n", 56);
+		(void)!write(fd, busy_one, sizeof(busy_one) - 1);
 		close(fd);
 		free(s);
 		return;

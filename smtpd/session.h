@@ -24,7 +24,6 @@ struct smtpd_server {
 	struct loop *loop;
 	struct smtpd_settings *set;
 	unsigned int n_sessions;
-	void *sessions;			/* the list, for limits and shutdown */
 	unsigned long long next_id;
 };
 

@@ -279,6 +279,17 @@ load_next_hop(struct smtpd_settings *s, const char *path, char **errmsg_r)
 	return true;
 }
 
+/* at_line - "FILE:LINE: why" for a message that names its key itself. */
+static char *
+at_line(const struct config *cfg, const char *path, const char *key,
+	const char *why)
+{
+	unsigned int line = config_line(cfg, key);
+
+	return line != 0 ? xasprintf("%s:%u: %s", path, line, why) :
+			   xasprintf("%s: %s", path, why);
+}
+
 static bool
 load_restrictions(struct smtpd_settings *s, const char *path, char **errmsg_r)
 {
@@ -295,7 +306,7 @@ load_restrictions(struct smtpd_settings *s, const char *path, char **errmsg_r)
 	for (i = 0; i < 5; i++)
 		if (!restr_list_parse(keys[i], config_str(s->cfg, keys[i]),
 				      lists[i], &why)) {
-			*errmsg_r = at(s->cfg, path, keys[i], "%s", why);
+			*errmsg_r = at_line(s->cfg, path, keys[i], why);
 			free(why);
 			return false;
 		}
@@ -304,7 +315,7 @@ load_restrictions(struct smtpd_settings *s, const char *path, char **errmsg_r)
 		const char *key = config_line(s->cfg, keys[4]) >
 				  config_line(s->cfg, keys[3]) ? keys[4] : keys[3];
 
-		*errmsg_r = at(s->cfg, path, key, "%s", why);
+		*errmsg_r = at_line(s->cfg, path, key, why);
 		free(why);
 		return false;
 	}
