@@ -7,10 +7,17 @@
  *   CR       a CR inside a line, waiting to see whether LF follows
  *   DOT      a '.' at the start of a line
  *   DOT_CR   ".<CR>" at the start of a line: LF next means the end
+ *   NBOL     normalising: the start of a line after a bare CR or LF
+ *   NDOT     normalising: a '.' at the start of such a line
+ *
+ * A client with LF-only line ends (the reason to normalise) still
+ * dot-stuffs its lines, so after a bare line end a leading dot is
+ * removed as after CRLF - but "." alone there is a line of text, never
+ * the end: only CRLF "." CRLF ends a message.
  */
 #include "smtp_data.h"
 
-enum { ST_BOL, ST_TEXT, ST_CR, ST_DOT, ST_DOT_CR };
+enum { ST_BOL, ST_TEXT, ST_CR, ST_DOT, ST_DOT_CR, ST_NBOL, ST_NDOT };
 
 void
 smtp_data_init(struct smtp_data *d, unsigned long long max_size,
@@ -54,9 +61,9 @@ end_line(struct smtp_data *d, struct buf *out)
 	d->state = ST_BOL;
 }
 
-/* bare_end - a bare CR or LF: never a line end for the protocol (the
- * next byte is not at the start of a line, so no dot after it is
- * removed or ends anything), CRLF in the message when normalising. */
+/* bare_end - a bare CR or LF: never a line end for the protocol (no
+ * dot after it ends anything), CRLF in the message when normalising
+ * (and then a line starts, whose stuffing dot is removed). */
 static void
 bare_end(struct smtp_data *d, struct buf *out)
 {
@@ -64,6 +71,8 @@ bare_end(struct smtp_data *d, struct buf *out)
 	if (d->normalise) {
 		put(d, "\r\n", 2, out);
 		d->line_len = 0;
+		d->state = ST_NBOL;
+		return;
 	}
 	d->state = ST_TEXT;
 }
@@ -78,6 +87,20 @@ smtp_data_feed(struct smtp_data *d, const char *in, size_t len,
 		char c = in[i];
 
 		switch (d->state) {
+		case ST_NDOT:
+			if (c == '\r' || c == '\n')
+				text(d, '.', out);	/* "." as text */
+			d->state = ST_TEXT;
+			i--;				/* c again, in TEXT */
+			break;
+		case ST_NBOL:
+			if (c == '.') {
+				d->state = ST_NDOT;
+				break;
+			}
+			d->state = ST_TEXT;
+			i--;
+			break;
 		case ST_BOL:
 			if (c == '.') {
 				d->state = ST_DOT;

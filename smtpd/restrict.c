@@ -166,6 +166,9 @@ addr_text(const struct smtp_addr *a, char *out, size_t n)
 {
 	if (a->null)
 		snprintf(out, n, "<>");
+	else if (a->quoted)
+		/* Quoted again, or "<a@b@c>" would hide which @ is real. */
+		snprintf(out, n, "<\"%s\"@%s>", a->local, a->domain);
 	else if (a->domain_len == 0)
 		snprintf(out, n, "<%s>", a->local);
 	else

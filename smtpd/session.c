@@ -205,6 +205,7 @@ arm_timer(struct session *s)
 }
 
 static void send_greeting(struct session *s);
+static void sync_error(struct session *s, const char *after);
 
 static void
 session_timer(struct loop_timer *t)
@@ -463,7 +464,9 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		reply(s, "501 5.1.3 Bad recipient address syntax");
 		return;
 	}
-	if (s->rcpt_tries >= set->rcpt_limit) {
+	/* Accepted recipients count, as in Postfix; refused ones are
+	 * bounded by smtpd_hard_error_limit. */
+	if (s->rcpts >= set->rcpt_limit) {
 		reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -762,6 +765,16 @@ session_sasl_result(void *owner, struct authd_session *as)
 	switch (st) {
 	case AUTHD_CONTINUE: {
 		size_t len;
+
+		if (s->conn.in.len > 0) {
+			/* The client sent on without waiting for this 334
+			 * (a pipelined PLAIN that authd answers with a
+			 * challenge): what it sent is no answer to it. */
+			authd_session_cancel(as);
+			auth_end(s);
+			sync_error(s, "AUTH");
+			return;
+		}
 		const unsigned char *ch = authd_session_challenge(as, &len);
 		size_t need = codec_b64_encoded_len(len);
 
@@ -964,11 +977,12 @@ command(struct session *s, const char *line, size_t n)
 		return;
 	}
 	s->last = cmd.verb;
-	/* AUTH with an initial response may be followed by pipelined
-	 * commands (RFC 4954 §4): they wait for authd's answer. */
+	/* AUTH PLAIN with an initial response completes in one round, so
+	 * commands may follow it (RFC 4954 §4); they wait for authd's
+	 * answer.  Any other AUTH ends the group. */
 	s->group_end = is_group_end(cmd.verb) &&
-		       !(cmd.verb == SMTP_AUTH &&
-			 memchr(cmd.arg, ' ', cmd.arg_len) != NULL);
+		       !(cmd.verb == SMTP_AUTH && cmd.arg_len > 6 &&
+			 strncasecmp(cmd.arg, "PLAIN ", 6) == 0);
 	switch (cmd.verb) {
 	case SMTP_EHLO:
 	case SMTP_HELO:

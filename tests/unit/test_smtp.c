@@ -278,6 +278,23 @@ test_data(void)
 	CHECK(d.done && out.len == 9 && memcmp(out.data, "a\r\n.\r\nb\r\n", 9) == 0,
 	      "normalise: <LF>.<LF> stays content (a lone dot the next hop "
 	      "will stuff)");
+	{
+		/* A client with LF-only line ends still dot-stuffs: the
+		 * stuffing dot goes after a bare LF too (and "." alone
+		 * there stays text: only CRLF.CRLF ends). */
+		static const char lf[] = "l1\n..dotted\r\n..crlf\n.\r\nl3\n.x\r\n.\r\n";
+		static const char want[] = "l1\r\n.dotted\r\n.crlf\r\n.\r\nl3\r\nx\r\n";
+
+		for (step = 1; step <= 4; step++) {
+			run_data(lf, sizeof(lf) - 1, step, true, &d, &out, &used);
+			CHECK(d.done && used == sizeof(lf) - 1 &&
+			      out.len == sizeof(want) - 1 &&
+			      memcmp(out.data, want, out.len) == 0,
+			      "normalise, steps of %zu: dots after a bare LF are "
+			      "unstuffed, \"<LF>.<CR><LF>\" is text: \"%.*s\"",
+			      step, (int)out.len, out.data);
+		}
+	}
 	run_data(next, strlen(next), 4, false, &d, &out, &used);
 	CHECK(d.done && used == 6, "the end is found and the next command "
 	      "left unread (used %zu)", used);
