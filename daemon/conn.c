@@ -259,6 +259,10 @@ conn_read(struct conn *c)
 	want = c->in.cap > c->in.len + 1 ? c->in.cap - c->in.len - 1 : 0;
 	if (want < CONN_READ_FIRST)
 		want = c->in.cap > CONN_READ_FIRST ? c->in.cap : CONN_READ_FIRST - 1;
+	/* The last read filled what it asked for: more is coming (a
+	 * message body), so ask for twice as much, up to a chunk. */
+	if (c->read_full && want < c->in.cap * 2)
+		want = c->in.cap * 2;
 	if (want > CONN_READ_CHUNK)
 		want = CONN_READ_CHUNK;
 	if (room > want)
@@ -284,6 +288,7 @@ conn_read(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	c->read_full = (size_t)n == room;
 	c->in.len += (size_t)n;
 	c->in.data[c->in.len] = '\0';
 	c->ops->input(c);

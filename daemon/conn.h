@@ -84,6 +84,7 @@ struct conn {
 	bool held;			/* conn_hold: the protocol is busy */
 	unsigned int mask;		/* the events epoll watches */
 	bool read_queued;		/* a deferred read is pending */
+	bool read_full;			/* the last read filled its request */
 	bool read_wants_out;		/* the transport's read waits for
 					 * EPOLLOUT */
 	bool write_wants_in;		/* its write waits for EPOLLIN */

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -170,6 +172,14 @@ listener_ready(struct loop_io *io, uint32_t events)
 			    errno != ECONNABORTED)
 				log_warn("accept on %s", li->name);
 			return;
+		}
+		if (!li->is_unix) {
+			int one = 1;
+
+			/* Replies are whole batches already: send them at
+			 * once, not after the client's delayed ACK. */
+			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+					 sizeof(one));
 		}
 		li->on_accept(fd, li->arg);
 	}

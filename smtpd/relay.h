@@ -109,5 +109,8 @@ void relay_body_end(struct relay *r);
 void relay_rset(struct relay *r);
 /* relay_connected - a greeted connection is open. */
 bool relay_connected(const struct relay *r);
+/* relay_ext_8bitmime - the connected next hop announced 8BITMIME (a
+ * client's 8-bit message may go to it as it is). */
+bool relay_ext_8bitmime(const struct relay *r);
 
 #endif
