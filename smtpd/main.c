@@ -221,9 +221,10 @@ main(int argc, char **argv)
 	loop_run_deferred(smtpd.loop);
 	sasl_shutdown();
 	loop_run_deferred(smtpd.loop);
-	if (unlink(config_str(cfg, "pid_file")) < 0 && errno != ENOENT &&
-	    chroot_dir[0] == '\0')
-		log_warn("unlink %s", config_str(cfg, "pid_file"));
+	/* The unprivileged user may not remove the file from a root-owned
+	 * /run: then empty it (we hold it open), so no stale pid stays. */
+	if (unlink(config_str(cfg, "pid_file")) < 0)
+		(void)!ftruncate(pid_fd, 0);
 	loop_free(smtpd.loop);
 	smtpd_settings_free(s);
 	log_info("stopped");

@@ -99,6 +99,9 @@ struct session {
 	char msgid[24];
 	struct smtp_data data;
 	bool data_abort;		/* stop forwarding: the end refuses */
+	bool body8;			/* MAIL said BODY=8BITMIME */
+	bool seven_bit_hop;		/* ... and the next hop cannot take it */
+	bool found8;			/* an 8-bit byte for such a hop */
 	struct relay *relay;
 	unsigned int relay_ignore;	/* replies to RSETs nobody waits for */
 };
@@ -242,6 +245,7 @@ reset_transaction(struct session *s)
 	s->first_rcpt = NULL;
 	s->rcpts = s->rcpt_tries = 0;
 	s->data_abort = false;
+	s->body8 = s->seven_bit_hop = s->found8 = false;
 }
 
 /* addr_text - an address as we relay it: local@domain, the local part
@@ -421,6 +425,7 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd)
 	 * authenticated. */
 	reset_transaction(s);
 	s->sender = addr_text(&p.addr);
+	s->body8 = p.body == SMTP_BODY_8BITMIME;
 	snprintf(s->msgid, sizeof(s->msgid), "%08llX%04X", ++smtpd.next_id,
 		 (unsigned int)(s->id & 0xffff));
 	wait_for(s, W_MAIL);
@@ -858,6 +863,11 @@ relay_done(void *arg, const struct smtp_reply *r)
 			pass_reply(s, r);
 			break;
 		}
+		/* RFC 6152: an 8-bit message for a next hop without
+		 * 8BITMIME must be converted or refused; the gate has no
+		 * MIME converter, so it refuses (at the end) a message that
+		 * really holds an 8-bit byte. */
+		s->seven_bit_hop = s->body8 && !relay_ext_8bitmime(s->relay);
 		reply(s, "354 End data with <CR><LF>.<CR><LF>");
 		smtp_data_init(&s->data, smtpd.set->size_limit,
 			       smtpd.set->bare == BARE_NORMALIZE);
@@ -915,6 +925,15 @@ data_input(struct session *s)
 		s->data_abort = true;
 	if (s->data.too_big)
 		s->data_abort = true;
+	if (s->seven_bit_hop && !s->found8) {
+		size_t i;
+
+		for (i = 0; i < chunk.len; i++)
+			if ((unsigned char)chunk.data[i] >= 0x80) {
+				s->found8 = s->data_abort = true;
+				break;
+			}
+	}
 	if (!s->data_abort && chunk.len > 0 &&
 	    !relay_body(s->relay, chunk.data, chunk.len)) {
 		buf_free(&chunk);
@@ -942,6 +961,15 @@ data_input(struct session *s)
 			      smtpd.set->hostname);
 			finish(s);
 			return false;
+		}
+		if (s->found8) {
+			log_info("%s: reject: 8-bit message from %s, and %s "
+				 "does not announce 8BITMIME", s->msgid,
+				 s->client, smtpd.set->relay.name);
+			reset_transaction(s);
+			reply(s, "554 5.6.3 Error: 8-bit message and the next "
+			      "hop takes 7-bit only; conversion not supported");
+			return true;
 		}
 		log_info("%s: reject: message of %llu bytes from %s is over "
 			 "message_size_limit", s->msgid, s->data.size, s->client);
