@@ -305,22 +305,6 @@ signal_event(struct loop_io *io, uint32_t events)
 	}
 }
 
-static void
-setup_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal_io.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	signal_io.cb = signal_event;
-	if (signal_io.fd < 0 || !loop_add(authd.loop, &signal_io, EPOLLIN))
-		fatal(1, "signalfd");
-}
 
 int
 main(int argc, char **argv)
@@ -473,7 +457,7 @@ main(int argc, char **argv)
 	}
 	authd.throttle = throttle_new(65536, 15 * 60 * 1000);
 	make_cache();
-	setup_signals();
+	proc_signals(authd.loop, &signal_io, signal_event);
 	authd.hash_pool = worker_pool_new(authd.loop, s->workers, "hash");
 	if (s->backend->may_block)
 		authd.pam_pool = worker_pool_new(authd.loop, s->pam_workers, "pam");

@@ -2,10 +2,13 @@
  * proc - shared start-up steps.  See proc.h.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -90,6 +93,24 @@ proc_raise_nofile(unsigned int want)
 		rl.rlim_cur = rl.rlim_max < want + 64 ? rl.rlim_max : want + 64;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+}
+
+void
+proc_signals(struct loop *l, struct loop_io *io,
+	     void (*cb)(struct loop_io *io, uint32_t events))
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	io->fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	io->cb = cb;
+	if (io->fd < 0 || !loop_add(l, io, EPOLLIN))
+		fatal(1, "signalfd");
 }
 
 int

@@ -7,6 +7,8 @@
 #ifndef AUTHD_PROC_H
 #define AUTHD_PROC_H
 
+#include "loop.h"
+
 /* proc_lock_pid_file - open and flock path (one instance per pid file;
  * the kernel drops the lock with the process, so a crash leaves none);
  * fatal, naming prog and the running pid, if another holds it. */
@@ -21,6 +23,12 @@ int proc_daemonize(void);
 void proc_ready(int fd);
 /* proc_raise_nofile - make room for want descriptors (+ 64 spare). */
 void proc_raise_nofile(unsigned int want);
+/* proc_signals - SIGHUP, SIGTERM and SIGINT come through a signalfd
+ * watched by io on l (cb reads struct signalfd_siginfo from io->fd);
+ * SIGPIPE is ignored (a peer that goes away is a failed write, not a
+ * death). */
+void proc_signals(struct loop *l, struct loop_io *io,
+		  void (*cb)(struct loop_io *io, uint32_t events));
 /* proc_facility - a syslog facility name ("mail") as LOG_*; LOG_AUTH
  * for an unknown one (the config reader checked the name). */
 int proc_facility(const char *name);

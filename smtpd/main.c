@@ -72,22 +72,6 @@ signal_event(struct loop_io *io, uint32_t events)
 	}
 }
 
-static void
-setup_signals(void)
-{
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	signal_io.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-	signal_io.cb = signal_event;
-	if (signal_io.fd < 0 || !loop_add(smtpd.loop, &signal_io, EPOLLIN))
-		fatal(1, "signalfd");
-}
 
 int
 main(int argc, char **argv)
@@ -188,7 +172,7 @@ main(int argc, char **argv)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	smtpd.loop = loop_new();
-	setup_signals();
+	proc_signals(smtpd.loop, &signal_io, signal_event);
 	sasl_init(smtpd.loop, s->auth_socket, s->auth_timeout_ms,
 		  session_sasl_result);
 	for (i = 0; i < n_listeners; i++)

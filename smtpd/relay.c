@@ -230,51 +230,58 @@ txn_clear(struct relay *r)
  * log once, and answer every pending request with a synthesized 451
  * (RFC 3463: 4.4.1 no answer from host, 4.4.2 bad connection, 4.7.5
  * cryptographic failure). */
+enum fail_kind { FAIL_CONNECT, FAIL_LOST, FAIL_TLS };
+
+static void __attribute__((format(printf, 3, 0)))
+vfail(struct relay *r, enum fail_kind kind, const char *fmt, va_list ap)
+{
+	static const char *const status[] = { "4.4.1", "4.4.2", "4.7.5" };
+	struct smtp_reply rep;
+	char why[256], text[400];
+
+	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	if (kind == FAIL_CONNECT)
+		snprintf(text, sizeof(text), "next hop %s unavailable: %s",
+			 r->conf.name, why);
+	else if (kind == FAIL_LOST)
+		snprintf(text, sizeof(text), "lost connection with next hop "
+			 "%s: %s", r->conf.name, why);
+	else
+		snprintf(text, sizeof(text), "next hop %s: %s", r->conf.name,
+			 why);
+	log_info("%s", text);
+	reply_make(&rep, 451, "%s %s", status[kind], text);
+	link_drop(r, &rep);
+}
+
 static void __attribute__((format(printf, 2, 3)))
 fail_connect(struct relay *r, const char *fmt, ...)
 {
-	struct smtp_reply rep;
-	char why[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	vfail(r, FAIL_CONNECT, fmt, ap);
 	va_end(ap);
-	log_info("next hop %s unavailable: %s", r->conf.name, why);
-	reply_make(&rep, 451, "4.4.1 next hop %s unavailable: %s",
-		   r->conf.name, why);
-	link_drop(r, &rep);
 }
 
 static void __attribute__((format(printf, 2, 3)))
 fail_lost(struct relay *r, const char *fmt, ...)
 {
-	struct smtp_reply rep;
-	char why[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	vfail(r, FAIL_LOST, fmt, ap);
 	va_end(ap);
-	log_info("lost connection with next hop %s: %s", r->conf.name, why);
-	reply_make(&rep, 451, "4.4.2 lost connection with next hop %s: %s",
-		   r->conf.name, why);
-	link_drop(r, &rep);
 }
 
 static void __attribute__((format(printf, 2, 3)))
 fail_tls(struct relay *r, const char *fmt, ...)
 {
-	struct smtp_reply rep;
-	char why[256];
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(why, sizeof(why), fmt, ap);
+	vfail(r, FAIL_TLS, fmt, ap);
 	va_end(ap);
-	log_info("next hop %s: %s", r->conf.name, why);
-	reply_make(&rep, 451, "4.7.5 next hop %s: %s", r->conf.name, why);
-	link_drop(r, &rep);
 }
 
 /* fail_passed - the next hop's own 421 (RFC 5321 §3.8: it closes) goes
