@@ -29,6 +29,8 @@ smtp_data_init(struct smtp_data *d, unsigned long long max_size,
 	d->size = 0;
 	d->line_len = 0;
 	d->bare = d->too_big = d->long_line = d->done = false;
+	d->line_max = 0;
+	d->over_line_max = false;
 }
 
 /* put - message bytes: counted always, kept while within max_size. */
@@ -49,6 +51,8 @@ text(struct smtp_data *d, char c, struct buf *out)
 {
 	if (++d->line_len > SMTP_TEXT_LINE_MAX - 2)
 		d->long_line = true;
+	if (d->line_max != 0 && d->line_len > d->line_max)
+		d->over_line_max = true;
 	put(d, &c, 1, out);
 }
 

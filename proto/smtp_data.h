@@ -36,6 +36,9 @@ struct smtp_data {
 	bool bare;			/* a bare CR or LF was seen */
 	bool too_big;			/* size passed max_size */
 	bool long_line;			/* a line over SMTP_TEXT_LINE_MAX */
+	size_t line_max;		/* 0, or a text line limit (without
+					 * CRLF) set after smtp_data_init */
+	bool over_line_max;		/* a line passed line_max */
 	bool done;			/* CRLF.CRLF seen */
 };
 

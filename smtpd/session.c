@@ -871,6 +871,7 @@ relay_done(void *arg, const struct smtp_reply *r)
 		reply(s, "354 End data with <CR><LF>.<CR><LF>");
 		smtp_data_init(&s->data, smtpd.set->size_limit,
 			       smtpd.set->bare == BARE_NORMALIZE);
+		s->data.line_max = smtpd.set->text_line_limit;
 		s->state = ST_DATA;
 		{
 			struct buf hdr = BUF_INIT;
@@ -923,7 +924,7 @@ data_input(struct session *s)
 	buf_consume(&s->conn.in, used);
 	if (s->data.bare && smtpd.set->bare == BARE_REJECT)
 		s->data_abort = true;
-	if (s->data.too_big)
+	if (s->data.too_big || s->data.over_line_max)
 		s->data_abort = true;
 	if (s->seven_bit_hop && !s->found8) {
 		size_t i;
@@ -961,6 +962,15 @@ data_input(struct session *s)
 			      smtpd.set->hostname);
 			finish(s);
 			return false;
+		}
+		if (s->data.over_line_max && !s->data.too_big) {
+			log_info("%s: reject: a line over text_line_limit (%u) "
+				 "in the message from %s", s->msgid,
+				 smtpd.set->text_line_limit, s->client);
+			reset_transaction(s);
+			reply(s, "554 5.6.0 Error: message line longer than %u "
+			      "bytes", smtpd.set->text_line_limit);
+			return true;
 		}
 		if (s->found8) {
 			log_info("%s: reject: 8-bit message from %s, and %s "

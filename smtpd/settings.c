@@ -73,6 +73,7 @@ const struct config_key smtpd_keys[] = {
 	  NULL },
 	/* Limits. */
 	{ "line_length_limit", CONFIG_UINT, "2048", 512, 65536, NULL },
+	{ "text_line_limit", CONFIG_UINT, "0", 0, 1048576, NULL },
 	{ "smtpd_sasl_response_limit", CONFIG_UINT, "12288", 12288, 1048576,
 	  NULL },
 	{ "smtpd_recipient_limit", CONFIG_UINT, "1000", 1, 100000, NULL },
@@ -474,6 +475,12 @@ smtpd_settings_load(struct config *cfg, const char *path, char **errmsg_r)
 		goto fail;
 
 	s->line_limit = (unsigned int)config_uint(cfg, "line_length_limit");
+	s->text_line_limit = (unsigned int)config_uint(cfg, "text_line_limit");
+	if (s->text_line_limit != 0 && s->text_line_limit < 998) {
+		*errmsg_r = at(cfg, path, "text_line_limit", "%s", "0 (no "
+			       "limit) or at least 998, RFC 5321's text line");
+		goto fail;
+	}
 	s->auth_line_limit = (unsigned int)config_uint(cfg,
 					"smtpd_sasl_response_limit");
 	s->rcpt_limit = (unsigned int)config_uint(cfg, "smtpd_recipient_limit");

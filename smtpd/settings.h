@@ -66,6 +66,7 @@ struct smtpd_settings {
 	struct relay_conf relay;
 	/* Limits. */
 	unsigned int line_limit;	/* command line, without CRLF */
+	unsigned int text_line_limit;	/* message line, 0: none */
 	unsigned int auth_line_limit;
 	unsigned int rcpt_limit;
 	unsigned long long size_limit;

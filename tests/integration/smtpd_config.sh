@@ -114,6 +114,12 @@ expect_err "unknown option \"nofun\""
 desc "an AUTH line limit under RFC 4954's 12288 is refused"
 base "smtpd_sasl_response_limit = 1000"
 expect_rc 1 st
+desc "text_line_limit under RFC 5321's 998 (but not 0) is refused"
+base "text_line_limit = 500"
+expect_rc 1 st
+expect_err "smtpd.conf:4: text_line_limit: 0 \\(no limit\\) or at least 998"
+base "text_line_limit = 998"
+expect_rc 0 st
 desc "a next hop that does not resolve is refused"
 base
 sed -i 's/^next_hop = .*/next_hop = no-such-host.invalid:25/' "$C"

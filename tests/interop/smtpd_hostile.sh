@@ -733,7 +733,8 @@ sm_stop
 # ---------------------------------------------------------------------------
 # Phase E: the limits.
 sm_start -o smtpd_recipient_limit=3 -o smtpd_hard_error_limit=3 \
-	-o smtpd_client_connection_count_limit=2 -o message_size_limit=65536
+	-o smtpd_client_connection_count_limit=2 -o message_size_limit=65536 \
+	-o text_line_limit=1000
 EHLO_SMALL=${EHLO_CLEAR/SIZE 10240000/SIZE 65536}
 desc "smtpd_recipient_limit = 3: the 4th RCPT gets 452 4.5.3"
 raw "$SM_SMTP" read 'send:EHLO client.example.net\r\n' read "send:$SENDER" read \
@@ -770,6 +771,27 @@ raw "$SM_SMTP" read 'send:EHLO client.example.net\r\n' read \
 	read 'send:NOOP\r\n' read 'send:QUIT\r\n' read eof
 expect_raw "$(L "$GREET" "$EHLO_SMALL" "$MAIL_OK" "$RCPT_OK" "$GO" \
 	'552 5.3.4 Error: message file too big' "$OK" "$BYE" EOF)"
+
+desc "text_line_limit = 1000: a 1000-byte line passes, a 1001-byte one gets 554 5.6.0 after the dot"
+{
+	printf 'Subject: line-ok-token\r\n\r\n%01000d\r\n.\r\n' 0
+} >"$TMP/line-ok.msg"
+{
+	printf 'Subject: line-long-token\r\n\r\n%01001d\r\n.\r\n' 0
+} >"$TMP/line-long.msg"
+raw "$SM_SMTP" read 'send:EHLO client.example.net\r\n' read \
+	"send:${SENDER}RCPT TO:<lines@example.net>\r\nDATA\r\n" read:3 "sendfile:$TMP/line-ok.msg" \
+	read "send:${SENDER}RCPT TO:<lines@example.net>\r\nDATA\r\n" read:3 \
+	"sendfile:$TMP/line-long.msg" read 'send:QUIT\r\n' read eof
+expect_raw "$(L "$GREET" "$EHLO_SMALL" "$MAIL_OK" "$RCPT_OK" "$GO" "$OK" \
+	"$MAIL_OK" "$RCPT_OK" "$GO" '554 5.6.0 Error: message line longer than 1000 bytes' \
+	"$BYE" EOF)"
+desc "the 1000-byte line reached the sink, the 1001-byte one did not"
+for ((i = 0; i < 40; i++)); do
+	[ "$(grep_msgs hop 'line-ok-token')" = 1 ] && break
+	sleep 0.05
+done
+expect_eq "1 0" "$(grep_msgs hop 'line-ok-token') $(grep_msgs hop 'line-long-token')"
 
 # Two connections held open (each waits 4 s before QUIT); the third is
 # refused at once.

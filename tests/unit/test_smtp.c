@@ -295,6 +295,29 @@ test_data(void)
 			      step, (int)out.len, out.data);
 		}
 	}
+	{
+		/* text_line_limit: a line over line_max is flagged, one at
+		 * it is not, whatever the chunking. */
+		char ln[1100];
+
+		memset(ln, 'y', sizeof(ln));
+		memcpy(ln + 1000, "\r\n.\r\n", 5);
+		smtp_data_init(&d, 1 << 20, false);
+		d.line_max = 1000;
+		buf_reset(&out);
+		(void)smtp_data_feed(&d, ln, 1005, &out);
+		CHECK(d.done && !d.over_line_max, "a 1000-byte line is within "
+		      "line_max 1000");
+		ln[1000] = 'y';
+		memcpy(ln + 1001, "\r\n.\r\n", 5);
+		smtp_data_init(&d, 1 << 20, false);
+		d.line_max = 1000;
+		buf_reset(&out);
+		(void)smtp_data_feed(&d, ln, 600, &out);
+		(void)smtp_data_feed(&d, ln + 600, 406, &out);
+		CHECK(d.done && d.over_line_max, "a 1001-byte line passes "
+		      "line_max 1000");
+	}
 	run_data(next, strlen(next), 4, false, &d, &out, &used);
 	CHECK(d.done && used == 6, "the end is found and the next command "
 	      "left unread (used %zu)", used);
