@@ -8,6 +8,12 @@
  * socket and serve.  `authd-smtpd` exits non-zero if anything failed
  * before it could serve.
  *
+ * The process that starts stays as a supervisor: it forks the workers
+ * (worker_processes, default 1) that run the event loop and serve, and
+ * starts a new one when one dies of a signal - a crash ends the sessions
+ * of that worker only, and the ports keep answering.  A worker that
+ * exits with a status (a start-up failure) ends the daemon.
+ *
  * Untrusted input: the configuration file and the command line.
  */
 #include <errno.h>
@@ -19,6 +25,8 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -49,6 +57,124 @@ usage(FILE *f)
 	      "  -V             print the version\n", f);
 }
 
+/* A burst of crashes is not a reason to fork as fast as the kernel
+ * allows: after this many in CRASH_WINDOW_S seconds, pause a second. */
+#define CRASH_BURST	5
+#define CRASH_WINDOW_S	10
+
+/* start_worker - fork one; returns 0 in the worker. */
+static pid_t
+start_worker(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		log_warn("fork of a worker");
+	return pid;
+}
+
+/* supervise - start n workers and look after them; returns only in a
+ * worker.  Signals: SIGTERM and SIGINT go on to the workers, then the
+ * supervisor waits for them and exits; SIGCHLD restarts a crashed one. */
+static void
+supervise(unsigned int n, int *ready_fd, int pid_fd, const char *pid_path)
+{
+	pid_t *w = xcalloc(n, sizeof(pid_t));
+	sigset_t set;
+	unsigned int i, crashes = 0;
+	time_t window = 0;
+	bool stopping = false;
+	int status = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < n; i++) {
+		if ((w[i] = start_worker()) == 0) {
+			free(w);
+			return;
+		}
+		if (w[i] < 0)
+			fatal(1, "fork");
+		/* Later workers do not report readiness. */
+		if (i == 0 && *ready_fd >= 0) {
+			close(*ready_fd);
+			*ready_fd = -1;
+		}
+	}
+	for (;;) {
+		siginfo_t si;
+		pid_t pid;
+		int st;
+
+		if (sigwaitinfo(&set, &si) < 0)
+			continue;
+		if (si.si_signo == SIGHUP) {
+			log_info("SIGHUP: authd-smtpd reads its configuration "
+				 "only at start; restart it to apply changes");
+			continue;
+		}
+		if (si.si_signo != SIGCHLD && !stopping) {
+			log_info("signal %d: shutting down", si.si_signo);
+			stopping = true;
+			for (i = 0; i < n; i++)
+				if (w[i] > 0)
+					kill(w[i], SIGTERM);
+		}
+		while ((pid = waitpid(-1, &st, stopping ? 0 : WNOHANG)) > 0) {
+			for (i = 0; i < n && w[i] != pid; i++)
+				;
+			if (i == n)
+				continue;
+			w[i] = 0;
+			if (stopping)
+				continue;
+			if (WIFEXITED(st)) {
+				/* Not a crash: a failure it reported. */
+				log_warnx("worker %ld exited with status %d; "
+					  "stopping", (long)pid, WEXITSTATUS(st));
+				status = WEXITSTATUS(st) ? WEXITSTATUS(st) : 1;
+				stopping = true;
+				for (i = 0; i < n; i++)
+					if (w[i] > 0)
+						kill(w[i], SIGTERM);
+				continue;
+			}
+			log_warnx("warning: worker %ld died of signal %d (%s); "
+				  "its sessions are lost, starting a new one",
+				  (long)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+			if (time(NULL) - window > CRASH_WINDOW_S) {
+				window = time(NULL);
+				crashes = 0;
+			}
+			if (++crashes > CRASH_BURST)
+				sleep(1);
+			if ((w[i] = start_worker()) == 0) {
+				free(w);
+				return;
+			}
+			if (w[i] < 0)
+				w[i] = 0;
+		}
+		if (stopping) {
+			for (i = 0; i < n && w[i] == 0; i++)
+				;
+			if (i == n)
+				break;
+		}
+	}
+	/* The unprivileged user may not remove the file from a root-owned
+	 * /run: then empty it (we hold it open), so no stale pid stays. */
+	if (unlink(pid_path) < 0)
+		(void)!ftruncate(pid_fd, 0);
+	log_info("stopped");
+	exit(status);
+}
+
 static void
 on_accept(int fd, void *arg)
 {
@@ -67,11 +193,9 @@ signal_event(struct loop_io *io, uint32_t events)
 				 "only at start; restart it to apply changes");
 			continue;
 		}
-		log_info("signal %d: shutting down", (int)si.ssi_signo);
 		loop_stop(smtpd.loop);
 	}
 }
-
 
 int
 main(int argc, char **argv)
@@ -170,6 +294,16 @@ main(int argc, char **argv)
 	privs_drop(&privs, chroot_dir);
 	/* No core files: AUTH lines carry passwords. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	supervise((unsigned int)config_uint(cfg, "worker_processes"), &ready_fd,
+		  pid_fd, config_str(cfg, "pid_file"));
+	/* A worker from here on. */
+	{
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGCHLD);
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+	}
 
 	smtpd.loop = loop_new();
 	proc_signals(smtpd.loop, &signal_io, signal_event);
@@ -205,12 +339,7 @@ main(int argc, char **argv)
 	loop_run_deferred(smtpd.loop);
 	sasl_shutdown();
 	loop_run_deferred(smtpd.loop);
-	/* The unprivileged user may not remove the file from a root-owned
-	 * /run: then empty it (we hold it open), so no stale pid stays. */
-	if (unlink(config_str(cfg, "pid_file")) < 0)
-		(void)!ftruncate(pid_fd, 0);
 	loop_free(smtpd.loop);
 	smtpd_settings_free(s);
-	log_info("stopped");
 	return 0;
 }

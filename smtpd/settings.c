@@ -33,6 +33,7 @@ const struct config_key smtpd_keys[] = {
 	  "auth|authpriv|mail|daemon|user|local0|local1|local2|local3|"
 	  "local4|local5|local6|local7" },
 	{ "syslog_name", CONFIG_STR, "authd-smtpd", 0, 0, NULL },
+	{ "worker_processes", CONFIG_UINT, "1", 1, 64, NULL },
 	/* Listeners: "addr:port" words, [v6]:port. */
 	{ "smtp_listen", CONFIG_STR, "", 0, 0, NULL },
 	{ "submission_listen", CONFIG_STR, "", 0, 0, NULL },

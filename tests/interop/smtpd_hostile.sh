@@ -852,4 +852,49 @@ syslog_lines postfix-authd/smtpd >"$TMP/f2b-postfix.log"
 f2b_check "$TMP/f2b-postfix.log" 'postfix[mode=auth]'
 sm_stop
 
+# ---------------------------------------------------------------------------
+# Phase I: a crash takes one worker's sessions, never the service.  The
+# supervisor (the pid sm_start knows) restarts a worker that dies of a
+# signal; SIGSEGV stands in for a bug, SIGKILL for the OOM killer.
+workers() {	# the supervisor's children, one per line
+	pgrep -P "$SM_PID" | sort
+}
+sm_start -o worker_processes=2
+desc "worker_processes = 2: the supervisor runs two workers"
+for ((i = 0; i < 100; i++)); do
+	[ "$(workers | wc -l)" = 2 ] && break
+	sleep 0.05
+done
+expect_eq 2 "$(workers | wc -l)"
+for sig in SEGV KILL; do
+	before=$(workers)
+	victim=$(head -n 1 <<<"$before")
+	kill -"$sig" "$victim"
+	for ((i = 0; i < 100; i++)); do
+		now=$(workers)
+		[ "$(wc -l <<<"$now")" = 2 ] && ! grep -qx "$victim" <<<"$now" && break
+		sleep 0.05
+	done
+	desc "SIG$sig to worker $victim: a new worker replaces it"
+	check test "$(wc -l <<<"$now")" = 2 -a -z "$(grep -x "$victim" <<<"$now" || true)"
+	sm_expect_log "warning: worker $victim died of signal [0-9]+ \\(.*\\); its sessions are lost, starting a new one"
+	desc "after SIG$sig, sessions are served (several, so both workers take some)"
+	for k in 1 2 3 4; do
+		raw --tls "$SM_SMTPS" read 'send:EHLO client.example.net\r\n' read \
+			"send:AUTH PLAIN $(plain "$ALICE" "$ALICE_PW")\r\n" read \
+			'send:QUIT\r\n' read eof
+		expect_raw "$(L "$GREET" "$EHLO_TLS" '235 2.7.0 Authentication successful' \
+			"$BYE" EOF)"
+	done
+done
+desc "SIGTERM to the supervisor stops it (status 0) and both workers"
+last=$(workers)
+sm_stop
+expect_eq 0 "$SM_STOP_RC"
+alive=
+for p in $last; do
+	kill -0 "$p" 2>/dev/null && alive="$alive $p"
+done
+expect_eq "" "$alive"
+
 finish
