@@ -207,13 +207,13 @@ main(int argc, char **argv)
 	bool debug = false, foreground = false, check_only = false;
 	char *error = NULL, *eq;
 	const char *chroot_dir;
-	int c, pid_fd, ready_fd = -1;
+	int c, rc = -1, pid_fd, ready_fd = -1;
 	size_t i;
 	char **sets = NULL;
 	size_t n_sets = 0;
 
 	log_init("authd-smtpd", false, 0, true);
-	while ((c = getopt(argc, argv, "c:o:dFtVh")) != -1) {
+	while (rc < 0 && (c = getopt(argc, argv, "c:o:dFtVh")) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
@@ -227,18 +227,27 @@ main(int argc, char **argv)
 		case 't': check_only = true; break;
 		case 'V':
 			puts("authd-smtpd " AUTHD_VERSION);
-			return 0;
+			rc = 0;
+			break;
 		case 'h':
 			usage(stdout);
-			return 0;
+			rc = 0;
+			break;
 		default:
 			usage(stderr);
-			return 2;
+			rc = 2;
+			break;
 		}
 	}
-	if (optind != argc) {
+	if (rc < 0 && optind != argc) {
 		usage(stderr);
-		return 2;
+		rc = 2;
+	}
+	if (rc >= 0) {
+		/* Freed, so that a leak checker has nothing to report. */
+		free(sets);
+		config_free(cfg);
+		return rc;
 	}
 	if (!config_load(cfg, config_path, false, &error))
 		fatalx(1, "%s", error);

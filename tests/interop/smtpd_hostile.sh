@@ -855,7 +855,9 @@ sm_stop
 # ---------------------------------------------------------------------------
 # Phase I: a crash takes one worker's sessions, never the service.  The
 # supervisor (the pid sm_start knows) restarts a worker that dies of a
-# signal; SIGSEGV stands in for a bug, SIGKILL for the OOM killer.
+# signal; SIGABRT stands in for a bug (panic() aborts; SIGSEGV would make
+# the sanitizer build write a report of its own), SIGKILL for the OOM
+# killer.
 workers() {	# the supervisor's children, one per line
 	pgrep -P "$SM_PID" | sort
 }
@@ -866,7 +868,7 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.05
 done
 expect_eq 2 "$(workers | wc -l)"
-for sig in SEGV KILL; do
+for sig in ABRT KILL; do
 	before=$(workers)
 	victim=$(head -n 1 <<<"$before")
 	kill -"$sig" "$victim"
