@@ -9,6 +9,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include "log.h"
 #include "tls.h"
@@ -79,7 +80,8 @@ tls_server_ctx(const char *cert_file, const char *key_file, char **errmsg_r)
 }
 
 SSL_CTX *
-tls_client_ctx(char **errmsg_r)
+tls_client_ctx(bool verify, const char *cafile, const char *capath,
+	       char **errmsg_r)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -88,7 +90,23 @@ tls_client_ctx(char **errmsg_r)
 		return NULL;
 	}
 	ctx_defaults(ctx);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (!verify) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+		return ctx;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (cafile != NULL && cafile[0] == '\0')
+		cafile = NULL;
+	if (capath != NULL && capath[0] == '\0')
+		capath = NULL;
+	if ((cafile != NULL || capath != NULL) ?
+	    SSL_CTX_load_verify_locations(ctx, cafile, capath) != 1 :
+	    SSL_CTX_set_default_verify_paths(ctx) != 1) {
+		*errmsg_r = ssl_errmsg("cannot load the CA certificates",
+				       cafile != NULL ? cafile : capath);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 
@@ -128,9 +146,14 @@ result(struct conn *c, struct tls_state *st, int r)
 			unsigned long ev = ERR_peek_last_error();
 
 			ERR_error_string_n(ev, err, sizeof(err));
-			log_info("TLS handshake with %s failed: %s", st->peer,
+			long vr = SSL_get_verify_result(st->ssl);
+
+			log_info("TLS handshake with %s failed: %s%s%s", st->peer,
 				 ev != 0 ? err : e == SSL_ERROR_SYSCALL ?
-				 "connection closed" : "protocol error");
+				 "connection closed" : "protocol error",
+				 vr != X509_V_OK ? ": " : "",
+				 vr != X509_V_OK ?
+				 X509_verify_cert_error_string(vr) : "");
 		}
 		ERR_clear_error();
 		(void)c;
@@ -227,6 +250,15 @@ tls_start(struct conn *c, SSL_CTX *ctx, bool server, const char *peer,
 		SSL_set_connect_state(ssl);
 		if (is_hostname(peer))
 			(void)SSL_set_tlsext_host_name(ssl, peer);
+		/* "verify": the certificate must name the host (or the
+		 * address) we meant to reach, not just chain to a CA. */
+		if (SSL_CTX_get_verify_mode(ctx) & SSL_VERIFY_PEER) {
+			if (is_hostname(peer))
+				(void)SSL_set1_host(ssl, peer);
+			else
+				(void)X509_VERIFY_PARAM_set1_ip_asc(
+					SSL_get0_param(ssl), peer);
+		}
 	}
 	conn_set_xio(c, &tls_xio, st);
 	if (!server)

@@ -8,10 +8,11 @@
  * thousand idle TLS sessions must not hold 34 KiB each), and writes may
  * be partial and move (conn moves its unsent tail).
  *
- * The client side does not verify the peer's certificate: its levels are
- * "none", "may" (opportunistic) and "encrypt" (mandatory encryption
- * against passive eavesdroppers), as Postfix's smtp_tls_security_level
- * defines them.
+ * The client side verifies the peer only when asked (Postfix's
+ * smtp_tls_security_level "verify": the chain to a trusted CA, and the
+ * name the caller gives to tls_start); otherwise its levels are "may"
+ * (opportunistic) and "encrypt" (mandatory encryption against passive
+ * eavesdroppers).
  */
 #ifndef AUTHD_TLS_H
 #define AUTHD_TLS_H
@@ -25,8 +26,11 @@
  * (PEM files, read now, as root).  NULL and *errmsg_r (allocated). */
 SSL_CTX *tls_server_ctx(const char *cert_file, const char *key_file,
 			char **errmsg_r);
-/* tls_client_ctx - a client context (no verification, see above). */
-SSL_CTX *tls_client_ctx(char **errmsg_r);
+/* tls_client_ctx - a client context; with verify, peers must present a
+ * certificate that chains to cafile / capath (both NULL or "": the
+ * system's store) and names the host given to tls_start. */
+SSL_CTX *tls_client_ctx(bool verify, const char *cafile, const char *capath,
+			char **errmsg_r);
 
 /* tls_start - from now on c's bytes pass through TLS, as the server or
  * the client (peer: a name for the log, and the SNI name of a client

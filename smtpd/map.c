@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "map.h"
+#include "secret.h"
 #include "xalloc.h"
 
 struct map_entry {
@@ -49,7 +50,8 @@ map_free(struct map *m)
 		return;
 	for (i = 0; i < m->n; i++) {
 		free(m->e[i].key);
-		free(m->e[i].value);
+		/* A password map's values are passwords. */
+		secret_free_str(m->e[i].value);
 	}
 	free(m->e);
 	free(m->cidr);

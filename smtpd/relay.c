@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
@@ -32,9 +33,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "authd.h"
+#include "codec.h"
 #include "conn.h"
 #include "log.h"
 #include "relay.h"
+#include "secret.h"
 #include "smtp_data.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -62,7 +66,7 @@ struct req {
 
 enum link_state {
 	LINK_CONNECTING, LINK_GREETING, LINK_EHLO, LINK_STARTTLS,
-	LINK_HANDSHAKE, LINK_READY,
+	LINK_HANDSHAKE, LINK_AUTH, LINK_READY,
 };
 
 struct link {
@@ -72,6 +76,10 @@ struct link {
 	enum link_state state;
 	bool conn_ready;		/* conn_init done: conn owns the fd */
 	bool ext_size, ext_8bit, ext_pipelining, ext_starttls;
+	char auth_mechs[256];		/* the EHLO AUTH line's words */
+	struct authd_client *cl;	/* the AUTH exchange in progress */
+	const char *mech;		/* its mechanism, static */
+	bool authenticated;
 };
 
 struct relay {
@@ -230,12 +238,13 @@ txn_clear(struct relay *r)
  * log once, and answer every pending request with a synthesized 451
  * (RFC 3463: 4.4.1 no answer from host, 4.4.2 bad connection, 4.7.5
  * cryptographic failure). */
-enum fail_kind { FAIL_CONNECT, FAIL_LOST, FAIL_TLS };
+enum fail_kind { FAIL_CONNECT, FAIL_LOST, FAIL_TLS, FAIL_AUTH };
 
 static void __attribute__((format(printf, 3, 0)))
 vfail(struct relay *r, enum fail_kind kind, const char *fmt, va_list ap)
 {
-	static const char *const status[] = { "4.4.1", "4.4.2", "4.7.5" };
+	static const char *const status[] = { "4.4.1", "4.4.2", "4.7.5",
+					      "4.7.0" };
 	struct smtp_reply rep;
 	char why[256], text[400];
 
@@ -284,6 +293,18 @@ fail_tls(struct relay *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* fail_auth - our credentials or the next hop's proof failed: a 4xx for
+ * the client (an admin's wrong password must not bounce users' mail). */
+static void __attribute__((format(printf, 2, 3)))
+fail_auth(struct relay *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfail(r, FAIL_AUTH, fmt, ap);
+	va_end(ap);
+}
+
 /* fail_passed - the next hop's own 421 (RFC 5321 §3.8: it closes) goes
  * to every pending request as it is: the session maps it. */
 static void
@@ -299,7 +320,10 @@ fail_passed(struct relay *r, const struct smtp_reply *rep)
 static void
 link_free_cb(void *p)
 {
-	free(p);
+	struct link *k = p;
+
+	authd_client_free(k->cl);
+	free(k);
 }
 
 /* link_close - close the link's descriptor, through conn once it owns
@@ -408,6 +432,165 @@ tls_ready(struct conn *c)
 	send_hello(k, r);
 }
 
+/* --- AUTH to the next hop (RFC 4954, client side) --- */
+
+/* has_word - whether list (space separated) holds word, any case. */
+static bool
+has_word(const char *list, const char *word, size_t n)
+{
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t w;
+
+		while (*p == ' ')
+			p++;
+		for (w = 0; p[w] != '\0' && p[w] != ' '; w++)
+			;
+		if (w == n && w > 0 && strncasecmp(p, word, n) == 0)
+			return true;
+		p += w;
+	}
+	return false;
+}
+
+/* auth_send - "AUTH MECH [initial]" or a response line, in base64 ("="
+ * for an empty initial response, an empty line for an empty response). */
+static void
+auth_send(struct link *k, const char *mech, const unsigned char *resp,
+	  size_t len, bool has_resp)
+{
+	struct buf *o = &k->c.out;
+
+	if (mech != NULL) {
+		buf_printf(o, "AUTH %s", mech);
+		if (has_resp)
+			buf_append_c(o, ' ');
+		if (has_resp && len == 0)
+			buf_append_c(o, '=');
+	}
+	if (len > 0 && buf_reserve(o, codec_b64_encoded_len(len) + 3))
+		o->len += codec_b64_encode(resp, len, o->data + o->len);
+	buf_append(o, "\r\n", 2);
+	conn_flush(&k->c);
+}
+
+/* auth_or_ready - EHLO (and STARTTLS) done: authenticate if configured,
+ * else the link is ready. */
+static void
+auth_or_ready(struct relay *r, struct link *k)
+{
+	const char *pref = r->conf.sasl_mechs, *p;
+	bool tls = tls_active(&k->c);
+	const unsigned char *resp;
+	size_t len;
+	int rc;
+
+	if (r->conf.sasl_user == NULL) {
+		link_ready(r, k);
+		return;
+	}
+	k->mech = NULL;
+	for (p = pref; *p != '\0' && k->mech == NULL;) {
+		size_t w;
+		char name[32];
+
+		while (*p == ' ')
+			p++;
+		for (w = 0; p[w] != '\0' && p[w] != ' '; w++)
+			;
+		if (w > 0 && w < sizeof(name)) {
+			memcpy(name, p, w);
+			name[w] = '\0';
+			if (has_word(k->auth_mechs, name, w) &&
+			    ((strcasecmp(name, "PLAIN") != 0 &&
+			      strcasecmp(name, "LOGIN") != 0) ||
+			     (tls ? r->conf.sasl_plaintext_tls :
+				    r->conf.sasl_plaintext_clear)) &&
+			    authd_client_new(name, &k->cl) == AUTHD_OK)
+				k->mech = authd_client_mech(k->cl);
+		}
+		p += w;
+	}
+	if (k->mech == NULL) {
+		fail_auth(r, "no AUTH mechanism we may use%s (it offers: %s)",
+			  tls ? "" : " without TLS",
+			  k->auth_mechs[0] ? k->auth_mechs : "none");
+		return;
+	}
+	if (authd_client_set_credentials(k->cl, r->conf.sasl_user,
+					 r->conf.sasl_pass, NULL) != AUTHD_OK ||
+	    authd_client_set_service(k->cl, "smtp", r->conf.tls_peer) !=
+	    AUTHD_OK ||
+	    (rc = authd_client_start(k->cl, true, &resp, &len)) != AUTHD_OK) {
+		fail_auth(r, "%s: %s", k->mech, authd_client_error(k->cl));
+		return;
+	}
+	k->state = LINK_AUTH;
+	auth_send(k, k->mech, resp, len, resp != NULL);
+}
+
+static void
+auth_reply(struct relay *r, struct link *k, const struct smtp_reply *rep)
+{
+	char t[128];
+	const unsigned char *resp;
+	size_t len;
+	int rc;
+
+	if (rep->code == 334) {
+		unsigned char ch[SMTP_REPLY_TEXT_MAX];
+		long n = rep->text_len == 0 ? 0 :
+			 codec_b64_decode(rep->text, rep->text_len, ch);
+
+		if (n < 0 || rep->lines != 1) {
+			fail_auth(r, "%s: a challenge that is not base64",
+				  k->mech);
+			return;
+		}
+		rc = authd_client_step(k->cl, ch, (size_t)n, &resp, &len);
+		secret_wipe(ch, sizeof(ch));
+		if (rc == AUTHD_ERR_VERIFY) {
+			/* Whoever answers does not know our password: a
+			 * man in the middle, or the wrong server. */
+			fail_auth(r, "%s: the server failed to prove that it "
+				  "knows the password; no mail goes to it",
+				  k->mech);
+			return;
+		}
+		if (rc != AUTHD_CONTINUE) {
+			fail_auth(r, "%s: %s", k->mech,
+				  authd_client_error(k->cl));
+			return;
+		}
+		auth_send(k, NULL, resp, len, true);
+		return;
+	}
+	if (rep->code == 235) {
+		if (authd_client_finish(k->cl, NULL, 0) != AUTHD_OK) {
+			fail_auth(r, "%s: the server said 235 without proving "
+				  "that it knows the password; no mail goes to "
+				  "it", k->mech);
+			return;
+		}
+		authd_client_free(k->cl);
+		k->cl = NULL;
+		k->authenticated = true;
+		log_info("next hop %s: authenticated with %s as %s",
+			 r->conf.name, k->mech, r->conf.sasl_user);
+		link_ready(r, k);
+		return;
+	}
+	if (rep->code == 421) {
+		fail_passed(r, rep);
+		return;
+	}
+	/* 535 and the rest: a temporary failure for our client. */
+	fail_auth(r, "%s authentication as %s refused: %u %s", k->mech,
+		  r->conf.sasl_user, rep->code,
+		  text_for_log(rep, t, sizeof(t)));
+}
+
 static void
 ehlo_reply(struct relay *r, struct link *k, const struct smtp_reply *rep)
 {
@@ -426,6 +609,18 @@ ehlo_reply(struct relay *r, struct link *k, const struct smtp_reply *rep)
 	k->ext_8bit = smtp_reply_ext(rep, "8BITMIME", NULL, NULL);
 	k->ext_pipelining = smtp_reply_ext(rep, "PIPELINING", NULL, NULL);
 	k->ext_starttls = smtp_reply_ext(rep, "STARTTLS", NULL, NULL);
+	{
+		const char *p;
+		size_t n;
+
+		k->auth_mechs[0] = '\0';
+		if (smtp_reply_ext(rep, "AUTH", &p, &n)) {
+			if (n >= sizeof(k->auth_mechs))
+				n = sizeof(k->auth_mechs) - 1;
+			memcpy(k->auth_mechs, p, n);
+			k->auth_mechs[n] = '\0';
+		}
+	}
 	if (r->conf.tls != RELAY_TLS_NONE && !tls_active(&k->c)) {
 		if (k->ext_starttls) {
 			buf_append_str(&k->c.out, "STARTTLS\r\n");
@@ -433,13 +628,13 @@ ehlo_reply(struct relay *r, struct link *k, const struct smtp_reply *rep)
 			conn_flush(&k->c);
 			return;
 		}
-		if (r->conf.tls == RELAY_TLS_ENCRYPT) {
+		if (r->conf.tls >= RELAY_TLS_ENCRYPT) {
 			fail_tls(r, "TLS is required, but STARTTLS was not "
 				 "offered");
 			return;
 		}
 	}
-	link_ready(r, k);
+	auth_or_ready(r, k);
 }
 
 static void
@@ -463,7 +658,7 @@ starttls_reply(struct relay *r, struct link *k, const struct smtp_reply *rep)
 		fail_passed(r, rep);
 		return;
 	}
-	if (r->conf.tls == RELAY_TLS_ENCRYPT) {
+	if (r->conf.tls >= RELAY_TLS_ENCRYPT) {
 		fail_tls(r, "TLS is required, but STARTTLS was refused: %u %s",
 			 rep->code, text_for_log(rep, t, sizeof(t)));
 		return;
@@ -472,7 +667,7 @@ starttls_reply(struct relay *r, struct link *k, const struct smtp_reply *rep)
 	 * in the greeted state, RFC 3207 §4). */
 	log_info("next hop %s refused STARTTLS (%u %s); continuing without TLS",
 		 r->conf.name, rep->code, text_for_log(rep, t, sizeof(t)));
-	link_ready(r, k);
+	auth_or_ready(r, k);
 }
 
 /* lmtp_reply - RFC 2033 §4.2: one reply per accepted recipient after the
@@ -606,6 +801,9 @@ link_reply(struct relay *r, struct link *k, const struct smtp_reply *rep)
 	case LINK_STARTTLS:
 		starttls_reply(r, k, rep);
 		break;
+	case LINK_AUTH:
+		auth_reply(r, k, rep);
+		break;
 	case LINK_READY:
 		txn_reply(r, k, rep);
 		break;
@@ -683,7 +881,10 @@ link_closed(struct conn *c)
 static void
 link_free(struct conn *c)
 {
-	free(c);
+	struct link *k = (struct link *)c;
+
+	authd_client_free(k->cl);	/* wipes the password's traces */
+	free(k);
 }
 
 static void

@@ -32,7 +32,12 @@
  * say "stop" (the caller holds its client until relay_drained_fn). */
 #define RELAY_BODY_BACKLOG	(256 * 1024)
 
-enum relay_tls { RELAY_TLS_NONE, RELAY_TLS_MAY, RELAY_TLS_ENCRYPT };
+/* Postfix's smtp_tls_security_level: none, may (opportunistic),
+ * encrypt (mandatory, unauthenticated), verify (mandatory, and the
+ * certificate must chain to a trusted CA and name the next hop: the
+ * context comes from tls_client_ctx(true, ...)). */
+enum relay_tls { RELAY_TLS_NONE, RELAY_TLS_MAY, RELAY_TLS_ENCRYPT,
+		 RELAY_TLS_VERIFY };
 
 /* The caller owns the strings and the context and keeps them for the
  * relay's life; the struct itself is copied. */
@@ -52,6 +57,17 @@ struct relay_conf {
 	unsigned int cmd_timeout_ms;	/* each reply to MAIL/RCPT/DATA/RSET */
 	unsigned int data_timeout_ms;	/* the reply after the final dot, and
 					 * each stall writing the body */
+	/* AUTH to the next hop (Postfix's smtp_sasl_*): sasl_user NULL
+	 * means none.  The mechanism is the first of sasl_mechs (upper
+	 * case, space separated, in preference order) that the next hop
+	 * announces; PLAIN and LOGIN only where sasl_plaintext_clear
+	 * (without TLS) or sasl_plaintext_tls (with it) allows.  A next
+	 * hop that refuses the credentials, or fails to prove that it
+	 * knows them (DIGEST-MD5 rspauth, SCRAM v=), gets nothing: every
+	 * request is answered 451 4.7.0. */
+	const char *sasl_user, *sasl_pass;
+	const char *sasl_mechs;
+	bool sasl_plaintext_clear, sasl_plaintext_tls;
 };
 
 struct relay;

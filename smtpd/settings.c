@@ -11,9 +11,11 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "authd.h"
+#include "buf.h"
 #include "build_config.h"
 #include "settings.h"
 #include "tls.h"
@@ -67,7 +69,19 @@ const struct config_key smtpd_keys[] = {
 	{ "next_hop", CONFIG_STR, "", 0, 0, NULL },
 	{ "next_hop_protocol", CONFIG_ENUM, "smtp", 0, 0, "smtp|lmtp" },
 	{ "next_hop_tls_security_level", CONFIG_ENUM, "may", 0, 0,
-	  "none|may|encrypt" },
+	  "none|may|encrypt|verify" },
+	{ "smtp_tls_CAfile", CONFIG_STR, "", 0, 0, NULL },
+	{ "smtp_tls_CApath", CONFIG_STR, "", 0, 0, NULL },
+	/* AUTH to the next hop: Postfix's smtp_sasl_* keys. */
+	{ "smtp_sasl_auth_enable", CONFIG_BOOL, "no", 0, 0, NULL },
+	{ "smtp_sasl_password_maps", CONFIG_STR, "", 0, 0, NULL },
+	{ "smtp_sasl_mechanism_filter", CONFIG_STR,
+	  "scram-sha-256 scram-sha-1 digest-md5 cram-md5 plain login", 0, 0,
+	  NULL },
+	{ "smtp_sasl_security_options", CONFIG_STR, "noanonymous, noplaintext",
+	  0, 0, NULL },
+	{ "smtp_sasl_tls_security_options", CONFIG_STR, "noanonymous", 0, 0,
+	  NULL },
 	{ "next_hop_connect_timeout", CONFIG_TIME, "30s", 100, 600000, NULL },
 	{ "next_hop_timeout", CONFIG_TIME, "300s", 100, 3600000, NULL },
 	{ "next_hop_data_done_timeout", CONFIG_TIME, "600s", 100, 3600000,
@@ -214,6 +228,99 @@ sasl_flags(const struct config *cfg, const char *path, const char *key,
 	return true;
 }
 
+/* load_next_hop_auth - smtp_sasl_*: the credentials for the next hop
+ * from the password map, read now (as root) from a file that only its
+ * owner may read.  Postfix's look-up: the next hop exactly as written in
+ * next_hop ("[mail.isp.example]:587"), then its host alone, with and
+ * without brackets.  The value is "user:password", split at the first
+ * ':' (a password may hold ':' and spaces, not leading or trailing
+ * blanks). */
+static bool
+load_next_hop_auth(struct smtpd_settings *s, const char *path,
+		   const char *hop, char **errmsg_r)
+{
+	struct relay_conf *r = &s->relay;
+	const char *file = config_str(s->cfg, "smtp_sasl_password_maps");
+	const char *v = NULL, *colon;
+	char host[300], *why = NULL;
+	unsigned int flags;
+	struct stat st;
+	size_t n, i;
+	char **w;
+
+	if (!config_bool(s->cfg, "smtp_sasl_auth_enable"))
+		return true;
+	if (file[0] == '\0') {
+		*errmsg_r = at(s->cfg, path, "smtp_sasl_password_maps", "%s",
+			       "smtp_sasl_auth_enable needs a password map");
+		return false;
+	}
+	if (stat(file, &st) < 0 || (st.st_mode & 077) != 0) {
+		*errmsg_r = at(s->cfg, path, "smtp_sasl_password_maps",
+			       "%s: must exist and be readable by its owner "
+			       "only (chmod 600): it holds passwords", file);
+		return false;
+	}
+	if ((s->passwords = map_load(file, &why)) == NULL) {
+		*errmsg_r = at(s->cfg, path, "smtp_sasl_password_maps", "%s",
+			       why);
+		free(why);
+		return false;
+	}
+	v = map_find(s->passwords, hop, strlen(hop));
+	if (v == NULL && r->unix_path == NULL) {
+		const char *b = hop[0] == '[' ? hop + 1 : hop;
+		const char *e = hop[0] == '[' ? strchr(b, ']') : strrchr(b, ':');
+		size_t hn = e != NULL ? (size_t)(e - b) : strlen(b);
+
+		if (hn + 3 <= sizeof(host)) {
+			snprintf(host, sizeof(host), "[%.*s]", (int)hn, b);
+			if ((v = map_find(s->passwords, host,
+					  strlen(host))) == NULL)
+				v = map_find(s->passwords, host + 1, hn);
+		}
+	}
+	if (v == NULL || (colon = strchr(v, ':')) == NULL || colon == v) {
+		char *msg = xasprintf("%s: no \"user:password\" for %s", file,
+				      hop);
+
+		*errmsg_r = at(s->cfg, path, "smtp_sasl_password_maps", "%s",
+			       msg);
+		free(msg);
+		return false;
+	}
+	s->sasl_user = xstrndup(v, (size_t)(colon - v));
+	r->sasl_user = s->sasl_user;
+	r->sasl_pass = colon + 1;
+	/* The mechanism filter, in preference order, upper case. */
+	w = config_split(config_str(s->cfg, "smtp_sasl_mechanism_filter"), &n);
+	{
+		struct buf b = BUF_INIT;
+
+		for (i = 0; i < n; i++) {
+			char *m = w[i];
+
+			for (; *m != '\0'; m++)
+				if (*m >= 'a' && *m <= 'z')
+					*m = (char)(*m - 32);
+			buf_printf(&b, "%s%s", i ? " " : "", w[i]);
+		}
+		s->sasl_mechs = xstrndup(b.data != NULL ? b.data : "", b.len);
+		buf_free(&b);
+	}
+	config_split_free(w, n);
+	r->sasl_mechs = s->sasl_mechs;
+	if (!sasl_flags(s->cfg, path, "smtp_sasl_security_options", &flags,
+			errmsg_r))
+		return false;
+	r->sasl_plaintext_clear = (flags & AUTHD_MECH_PLAINTEXT) == 0;
+	if (!sasl_flags(s->cfg, path, "smtp_sasl_tls_security_options", &flags,
+			errmsg_r))
+		return false;
+	r->sasl_plaintext_tls = (flags & AUTHD_MECH_PLAINTEXT) == 0;
+	return true;
+}
+
 static bool
 load_next_hop(struct smtpd_settings *s, const char *path, char **errmsg_r)
 {
@@ -230,7 +337,9 @@ load_next_hop(struct smtpd_settings *s, const char *path, char **errmsg_r)
 	r->cmd_timeout_ms = config_time(s->cfg, "next_hop_timeout");
 	r->data_timeout_ms = config_time(s->cfg, "next_hop_data_done_timeout");
 	r->tls = strcmp(lvl, "none") == 0 ? RELAY_TLS_NONE :
-		 strcmp(lvl, "may") == 0 ? RELAY_TLS_MAY : RELAY_TLS_ENCRYPT;
+		 strcmp(lvl, "may") == 0 ? RELAY_TLS_MAY :
+		 strcmp(lvl, "encrypt") == 0 ? RELAY_TLS_ENCRYPT :
+		 RELAY_TLS_VERIFY;
 	if (hop[0] == '\0') {
 		*errmsg_r = at(s->cfg, path, "next_hop", "%s",
 			       "no next hop: authd-smtpd passes every message "
@@ -275,10 +384,12 @@ load_next_hop(struct smtpd_settings *s, const char *path, char **errmsg_r)
 		r->tls_peer = xstrdup(host);
 	}
 	if (r->tls != RELAY_TLS_NONE &&
-	    (s->tls_client = tls_client_ctx(errmsg_r)) == NULL)
+	    (s->tls_client = tls_client_ctx(r->tls == RELAY_TLS_VERIFY,
+			config_str(s->cfg, "smtp_tls_CAfile"),
+			config_str(s->cfg, "smtp_tls_CApath"), errmsg_r)) == NULL)
 		return false;
 	r->tls_ctx = s->tls_client;
-	return true;
+	return load_next_hop_auth(s, path, hop, errmsg_r);
 }
 
 /* at_line - "FILE:LINE: why" for a message that names its key itself. */
@@ -524,6 +635,9 @@ smtpd_settings_free(struct smtpd_settings *s)
 	restr_list_free(&s->relay_r);
 	restr_list_free(&s->rcpt_r);
 	free((char *)s->relay.tls_peer);
+	map_free(s->passwords);		/* wipes the values */
+	free(s->sasl_user);
+	free(s->sasl_mechs);
 	config_free(s->cfg);
 	free(s);
 }

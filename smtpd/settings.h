@@ -64,6 +64,8 @@ struct smtpd_settings {
 	struct restr_list client_r, helo_r, sender_r, relay_r, rcpt_r;
 	/* Next hop. */
 	struct relay_conf relay;
+	struct map *passwords;		/* smtp_sasl_password_maps */
+	char *sasl_user, *sasl_mechs;	/* what relay points at */
 	/* Limits. */
 	unsigned int line_limit;	/* command line, without CRLF */
 	unsigned int text_line_limit;	/* message line, 0: none */

@@ -800,7 +800,7 @@ main(int argc, char **argv)
 		 "-subj /CN=localhost -days 2 -keyout %s/key.pem -out "
 		 "%s/cert.pem 2>/dev/null", dir, dir);
 	CHECK(system(cmd) == 0, "throw-away certificate");
-	ctx = tls_client_ctx(&err);
+	ctx = tls_client_ctx(false, NULL, NULL, &err);
 	CHECK(ctx != NULL, "client TLS context");
 	L = loop_new();
 	loop_timer_init(&guard, guard_cb);
