@@ -9,6 +9,7 @@
  * the template and its refusals of path traversal.
  */
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +31,44 @@
 #include "maildir_map.h"
 #include "test.h"
 #include "worker.h"
+
+/* fsync, interposed: each call's target is recorded (the order is the
+ * durability argument), and the one numbered fs_fail_at fails with EIO.
+ * The module's fsync calls bind to this definition in the program. */
+static pthread_mutex_t fs_mu = PTHREAD_MUTEX_INITIALIZER;
+static char fs_log[16][PATH_MAX];
+static int fs_n, fs_fail_at = -1, fs_n_at_done;
+
+int
+fsync(int fd)
+{
+	char link[64], p[PATH_MAX];
+	ssize_t k;
+	int n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	k = readlink(link, p, sizeof(p) - 1);
+	p[k > 0 ? k : 0] = '\0';
+	pthread_mutex_lock(&fs_mu);
+	n = fs_n++;
+	if (n < 16)
+		memcpy(fs_log[n], p, sizeof(p));
+	pthread_mutex_unlock(&fs_mu);
+	if (n == fs_fail_at) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+static void
+fs_reset(int fail_at)
+{
+	pthread_mutex_lock(&fs_mu);
+	fs_n = 0;
+	fs_fail_at = fail_at;
+	pthread_mutex_unlock(&fs_mu);
+}
 
 static struct loop *L;
 static struct worker_pool *P;
@@ -48,6 +88,9 @@ done_cb(void *arg, bool ok, const char *reply)
 		done_inside_call = true;
 	ndone++;
 	last_ok = ok;
+	pthread_mutex_lock(&fs_mu);
+	fs_n_at_done = fs_n;
+	pthread_mutex_unlock(&fs_mu);
 	snprintf(last_reply, sizeof(last_reply), "%s", reply);
 	if (ndone >= want_done)
 		loop_stop(L);
@@ -335,6 +378,62 @@ test_two(void)
 	      "the good one has nothing in new/ or tmp/");
 }
 
+static bool
+ends_with(const char *s, const char *tail)
+{
+	size_t a = strlen(s), b = strlen(tail);
+
+	return a >= b && strcmp(s + a - b, tail) == 0;
+}
+
+/* test_durable - the order of the fsyncs, and each one failing. */
+static void
+test_durable(void)
+{
+	const char *one[] = { path("", "dur") };
+	const char *two[] = { path("", "dur-a"), path("", "dur-b") };
+	char name[300], want[PATH_MAX + 300];
+	int i;
+
+	mkmaildir(one[0]);
+	mkmaildir(two[0]);
+	mkmaildir(two[1]);
+	fs_reset(-1);
+	CHECK(deliver(one, 1, false, "x\r\n", 3, 3), "delivered");
+	nfiles(path("/new", "dur"), name, sizeof(name));
+	snprintf(want, sizeof(want), "%s/tmp/%s", one[0], name);
+	CHECK(fs_n == 2 && strcmp(fs_log[0], want) == 0,
+	      "first the file is fsynced, in tmp/ (%s)", fs_log[0]);
+	snprintf(want, sizeof(want), "%s/new", one[0]);
+	CHECK(fs_n == 2 && strcmp(fs_log[1], want) == 0,
+	      "then new/ (%s)", fs_log[1]);
+	CHECK(fs_n_at_done == 2, "and only then the answer");
+
+	for (i = 0; i < 2; i++) {
+		fs_reset(i);
+		CHECK(!deliver(one, 1, false, "x\r\n", 3, 3) &&
+		      strncmp(last_reply, "451 4.3.0 ", 10) == 0,
+		      "fsync %d failing: 451 (%s)", i, last_reply);
+		CHECK(nfiles(path("/new", "dur"), NULL, 0) == 1 &&
+		      nfiles(path("/tmp", "dur"), NULL, 0) == 0,
+		      "fsync %d failing: nothing new in new/, tmp/ empty", i);
+	}
+	fs_reset(-1);
+	CHECK(deliver(two, 2, false, "x\r\n", 3, 3) && fs_n == 3 &&
+	      ends_with(fs_log[1], "dur-a/new") &&
+	      ends_with(fs_log[2], "dur-b/new"),
+	      "two Maildirs: the file, then each new/");
+	fs_reset(2);
+	CHECK(!deliver(two, 2, false, "x\r\n", 3, 3),
+	      "the second new/ fsync failing fails the message");
+	CHECK(nfiles(path("/new", "dur-a"), NULL, 0) == 1 &&
+	      nfiles(path("/new", "dur-b"), NULL, 0) == 1 &&
+	      nfiles(path("/tmp", "dur-a"), NULL, 0) == 0 &&
+	      nfiles(path("/tmp", "dur-b"), NULL, 0) == 0,
+	      "both new/ entries withdrawn, tmp/ empty");
+	fs_reset(-1);
+}
+
 /* test_undo - new/ of the second Maildir turns into a file after the
  * body was written: the first one's new/ entry, made already, is
  * withdrawn. */
@@ -446,6 +545,23 @@ test_full(void)
 	      "tmp/ and new/ empty");
 	CHECK(deliver(dirs, 1, false, "small\r\n", 7, 7),
 	      "a small message fits afterwards");
+	{
+		const char *xdev[] = { dirs[0], path("", "xdev") };
+		char *a;
+		size_t la;
+		struct stat sa;
+
+		CHECK(deliver(xdev, 2, true, "cross\r\n", 7, 7),
+		      "two Maildirs on two file systems");
+		CHECK(nfiles(path("/Maildir/new", "full"), NULL, 0) == 2 &&
+		      nfiles(path("/Maildir/tmp", "full"), NULL, 0) == 0 &&
+		      nfiles(path("/tmp", "xdev"), NULL, 0) == 0,
+		      "one more in the tmpfs new/, both tmp/ empty");
+		a = slurp(path("/new", "xdev"), &la, &sa);
+		CHECK(a != NULL && la == 6 && memcmp(a, "cross\n", 6) == 0 &&
+		      sa.st_nlink == 1, "a copy where no link can be made");
+		free(a);
+	}
 	umount(path("", "full"));
 }
 
@@ -748,6 +864,7 @@ main(void)
 	test_unavailable();
 	test_two();
 	test_undo();
+	test_durable();
 	test_abort();
 	test_full();
 	test_burst();
