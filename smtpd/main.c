@@ -316,6 +316,10 @@ main(int argc, char **argv)
 
 	smtpd.loop = loop_new();
 	proc_signals(smtpd.loop, &signal_io, signal_event);
+	/* Threads after the fork: they would not survive it. */
+	if (s->maildirs != NULL)
+		smtpd.pool = worker_pool_new(smtpd.loop, s->maildir_workers,
+					     "maildir");
 	sasl_init(smtpd.loop, s->auth_socket, s->auth_timeout_ms,
 		  session_sasl_result);
 	for (i = 0; i < n_listeners; i++)
@@ -347,6 +351,8 @@ main(int argc, char **argv)
 	session_close_all();
 	loop_run_deferred(smtpd.loop);
 	sasl_shutdown();
+	loop_run_deferred(smtpd.loop);
+	worker_pool_free(smtpd.pool);
 	loop_run_deferred(smtpd.loop);
 	loop_free(smtpd.loop);
 	smtpd_settings_free(s);

@@ -11,32 +11,78 @@
 #include "restrict.h"
 #include "xalloc.h"
 
+enum restr_argtype { ARG_NONE, ARG_MAP, ARG_ZONE, ARG_SERVICE };
+
 static const struct {
 	const char *name;
 	enum restr_kind kind;
-	bool takes_map;
+	enum restr_argtype arg;
 } words[] = {
-	{ "permit_mynetworks", RESTR_PERMIT_MYNETWORKS, false },
-	{ "permit_sasl_authenticated", RESTR_PERMIT_SASL_AUTHENTICATED, false },
-	{ "reject_unauth_destination", RESTR_REJECT_UNAUTH_DESTINATION, false },
+	{ "permit_mynetworks", RESTR_PERMIT_MYNETWORKS, ARG_NONE },
+	{ "permit_sasl_authenticated", RESTR_PERMIT_SASL_AUTHENTICATED, ARG_NONE },
+	{ "reject_unauth_destination", RESTR_REJECT_UNAUTH_DESTINATION, ARG_NONE },
 	{ "reject_sender_login_mismatch", RESTR_REJECT_SENDER_LOGIN_MISMATCH,
-	  false },
-	{ "check_client_access", RESTR_CHECK_CLIENT_ACCESS, true },
-	{ "check_helo_access", RESTR_CHECK_HELO_ACCESS, true },
-	{ "check_sender_access", RESTR_CHECK_SENDER_ACCESS, true },
-	{ "check_recipient_access", RESTR_CHECK_RECIPIENT_ACCESS, true },
-	{ "permit", RESTR_PERMIT, false },
-	{ "reject", RESTR_REJECT, false },
-	{ "defer", RESTR_DEFER, false },
+	  ARG_NONE },
+	{ "check_client_access", RESTR_CHECK_CLIENT_ACCESS, ARG_MAP },
+	{ "check_helo_access", RESTR_CHECK_HELO_ACCESS, ARG_MAP },
+	{ "check_sender_access", RESTR_CHECK_SENDER_ACCESS, ARG_MAP },
+	{ "check_recipient_access", RESTR_CHECK_RECIPIENT_ACCESS, ARG_MAP },
+	{ "permit", RESTR_PERMIT, ARG_NONE },
+	{ "reject", RESTR_REJECT, ARG_NONE },
+	{ "defer", RESTR_DEFER, ARG_NONE },
+	{ "reject_rbl_client", RESTR_REJECT_RBL_CLIENT, ARG_ZONE },
+	{ "reject_rhsbl_sender", RESTR_REJECT_RHSBL_SENDER, ARG_ZONE },
+	{ "check_policy_service", RESTR_CHECK_POLICY_SERVICE, ARG_SERVICE },
 };
+
+/* zone_arg - "zone" or "zone=127.0.0.N": an LDH domain, and an IPv4
+ * address (or Postfix's "127.0.0.[2..11]" range, kept as text). */
+static const char *
+zone_arg(const char *w, struct restr *r)
+{
+	const char *eq = strchr(w, '=');
+	size_t zn = eq != NULL ? (size_t)(eq - w) : strlen(w);
+
+	if (zn == 0 || !smtp_domain_ok(w, zn) || w[0] == '[')
+		return "is not a DNS zone";
+	if (eq != NULL) {
+		const char *a = eq + 1;
+		size_t i;
+
+		if (*a == '\0')
+			return "has \"=\" without an address";
+		for (i = 0; a[i] != '\0'; i++)
+			if (!((a[i] >= '0' && a[i] <= '9') || a[i] == '.' ||
+			      a[i] == '[' || a[i] == ']'))
+				return "wants an address like 127.0.0.2 or "
+				       "127.0.0.[2..11]";
+		r->want = xstrdup(a);
+	}
+	r->arg = xstrndup(w, zn);
+	return NULL;
+}
+
+/* service_arg - "unix:/path" or "inet:host:port". */
+static const char *
+service_arg(const char *w, struct restr *r)
+{
+	if (strncmp(w, "unix:/", 6) != 0 &&
+	    !(strncmp(w, "inet:", 5) == 0 && strchr(w + 5, ':') != NULL))
+		return "wants unix:/path or inet:host:port";
+	r->arg = xstrdup(w);
+	return NULL;
+}
 
 void
 restr_list_free(struct restr_list *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
+	for (i = 0; i < l->n; i++) {
 		map_free(l->v[i].map);
+		free(l->v[i].arg);
+		free(l->v[i].want);
+	}
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
@@ -52,7 +98,7 @@ restr_list_parse(const char *key, const char *text, struct restr_list *l,
 	l->v = NULL;
 	l->n = 0;
 	for (i = 0; i < n_words; i++) {
-		struct restr r = { RESTR_PERMIT, NULL };
+		struct restr r = { RESTR_PERMIT, NULL, NULL, NULL };
 
 		for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
 			if (strcasecmp(w[i], words[k].name) == 0)
@@ -63,17 +109,31 @@ restr_list_parse(const char *key, const char *text, struct restr_list *l,
 			goto fail;
 		}
 		r.kind = words[k].kind;
-		if (words[k].takes_map) {
+		if (words[k].arg != ARG_NONE && i + 1 == n_words) {
+			*errmsg_r = xasprintf("%s: %s needs %s", key,
+					      words[k].name,
+					      words[k].arg == ARG_MAP ?
+					      "a map file" :
+					      words[k].arg == ARG_ZONE ?
+					      "a DNS zone" : "a service");
+			goto fail;
+		}
+		if (words[k].arg == ARG_MAP) {
 			char *why = NULL;
 
-			if (i + 1 == n_words) {
-				*errmsg_r = xasprintf("%s: %s needs a map file",
-						      key, words[k].name);
-				goto fail;
-			}
 			if ((r.map = map_load(w[++i], &why)) == NULL) {
 				*errmsg_r = xasprintf("%s: %s", key, why);
 				free(why);
+				goto fail;
+			}
+		} else if (words[k].arg != ARG_NONE) {
+			const char *why = words[k].arg == ARG_ZONE ?
+					  zone_arg(w[++i], &r) :
+					  service_arg(w[++i], &r);
+
+			if (why != NULL) {
+				*errmsg_r = xasprintf("%s: %s \"%s\" %s", key,
+						      words[k].name, w[i], why);
 				goto fail;
 			}
 		}
@@ -316,6 +376,39 @@ one(const struct restr *x, const struct restr_env *env,
 	case RESTR_DEFER:
 		refuse(r, 450, "4.7.1 Try again later");
 		break;
+	case RESTR_REJECT_RBL_CLIENT:
+	case RESTR_REJECT_RHSBL_SENDER:
+	case RESTR_CHECK_POLICY_SERVICE:
+		break;		/* asked elsewhere: restr_eval_from */
+	}
+}
+
+static bool
+is_async(enum restr_kind k)
+{
+	return k == RESTR_REJECT_RBL_CLIENT || k == RESTR_REJECT_RHSBL_SENDER ||
+	       k == RESTR_CHECK_POLICY_SERVICE;
+}
+
+void
+restr_eval_from(const struct restr_list *l, size_t from,
+		const struct restr_env *env, const struct restr_state *st,
+		struct restr_reply *reply, size_t *at_r)
+{
+	size_t i;
+
+	memset(reply, 0, sizeof(*reply));
+	for (i = from; i < l->n; i++) {
+		if (is_async(l->v[i].kind)) {
+			if (at_r == NULL)
+				continue;
+			reply->verdict = RESTR_PENDING;
+			*at_r = i;
+			return;
+		}
+		one(&l->v[i], env, st, reply);
+		if (reply->verdict != RESTR_DUNNO)
+			return;
 	}
 }
 
@@ -323,12 +416,27 @@ void
 restr_eval(const struct restr_list *l, const struct restr_env *env,
 	   const struct restr_state *st, struct restr_reply *reply)
 {
-	size_t i;
+	restr_eval_from(l, 0, env, st, reply, NULL);
+}
 
+void
+restr_rbl_reply(const struct restr *x, const char *what, const char *txt,
+		struct restr_reply *reply)
+{
 	memset(reply, 0, sizeof(*reply));
-	for (i = 0; i < l->n; i++) {
-		one(&l->v[i], env, st, reply);
-		if (reply->verdict != RESTR_DUNNO)
-			return;
-	}
+	if (x->kind == RESTR_REJECT_RBL_CLIENT)
+		refuse(reply, 554, "5.7.1 Service unavailable; Client host "
+		       "[%s] blocked using %s%s%s", what, x->arg,
+		       *txt != '\0' ? "; " : "", txt);
+	else
+		refuse(reply, 554, "5.7.1 Service unavailable; Sender address "
+		       "[%s] blocked using %s%s%s", what, x->arg,
+		       *txt != '\0' ? "; " : "", txt);
+}
+
+void
+restr_policy_reply(const char *act, const char *what, struct restr_reply *reply)
+{
+	memset(reply, 0, sizeof(*reply));
+	action(act, what, reply);
 }

@@ -32,6 +32,8 @@
 #include "codec.h"
 #include "conn.h"
 #include "log.h"
+#include "maildir.h"
+#include "maildir_map.h"
 #include "relay.h"
 #include "sasl.h"
 #include "secret.h"
@@ -104,6 +106,11 @@ struct session {
 	bool found8;			/* an 8-bit byte for such a hop */
 	struct relay *relay;
 	unsigned int relay_ignore;	/* replies to RSETs nobody waits for */
+	/* Local delivery: a transaction is all local or all relayed. */
+	bool local;			/* its recipients are Maildirs */
+	char **mdirs;			/* their paths */
+	size_t n_mdirs;
+	struct maildir_msg *md;		/* the message being written */
 };
 
 static void session_input(struct conn *c);
@@ -245,6 +252,15 @@ reset_transaction(struct session *s)
 	s->first_rcpt = NULL;
 	s->rcpts = s->rcpt_tries = 0;
 	s->data_abort = false;
+	if (s->md != NULL) {
+		maildir_abort(s->md);
+		s->md = NULL;
+	}
+	while (s->n_mdirs > 0)
+		free(s->mdirs[--s->n_mdirs]);
+	free(s->mdirs);
+	s->mdirs = NULL;
+	s->local = false;
 	s->body8 = s->seven_bit_hop = s->found8 = false;
 }
 
@@ -439,6 +455,55 @@ proto_name(const struct session *s)
 	return s->esmtp ? "ESMTP" : "SMTP";
 }
 
+/* rcpt_local - a recipient in local_domains: answered here (true), from
+ * the Maildir map; a remote one is left to the caller (false).  Unknown
+ * and unusable local parts get the same 550, so the answer cannot be
+ * used to tell them apart. */
+static bool
+rcpt_local(struct session *s, const struct smtp_addr *a)
+{
+	char path[4096];
+	char *to;
+
+	switch (maildir_map_lookup(smtpd.set->maildirs, a, path, sizeof(path))) {
+	case MAILDIR_REMOTE:
+		return false;
+	case MAILDIR_UNKNOWN:
+	case MAILDIR_REFUSED:
+		to = addr_text(a);
+		log_info("NOQUEUE: reject: RCPT from %s: 550 5.1.1 <%s>: "
+			 "Recipient address rejected: User unknown; from=<%s> "
+			 "to=<%s> proto=%s helo=<%s>", s->client, to, s->sender,
+			 to, proto_name(s), s->helo);
+		reply(s, "550 5.1.1 <%s>: Recipient address rejected: User "
+		      "unknown in virtual mailbox table", to);
+		free(to);
+		return true;
+	case MAILDIR_TEMPFAIL:
+		reply(s, "451 4.3.0 Error: temporary local problem");
+		return true;
+	case MAILDIR_FOUND:
+		break;
+	}
+	if (!s->local && s->rcpts > 0) {
+		reply(s, "452 4.5.3 Error: a local and a remote recipient in one "
+		      "message: send to this one separately");
+		return true;
+	}
+	if (!s->local && s->relay != NULL && relay_connected(s->relay)) {
+		/* The next hop holds our MAIL: this transaction is local. */
+		s->relay_ignore++;
+		relay_rset(s->relay);
+	}
+	s->local = true;
+	s->mdirs = xreallocarray(s->mdirs, s->n_mdirs + 1, sizeof(char *));
+	s->mdirs[s->n_mdirs++] = xstrdup(path);
+	if (s->rcpts++ == 0)
+		s->first_rcpt = addr_text(a);
+	reply(s, "250 2.1.5 Ok");
+	return true;
+}
+
 static void
 cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
 {
@@ -507,6 +572,13 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		}
 		/* OK ends one list only: the next list still runs. */
 	}
+	if (set->maildirs != NULL && rcpt_local(s, &p.addr))
+		return;
+	if (s->local) {
+		reply(s, "452 4.5.3 Error: a local and a remote recipient in one "
+		      "message: send to this one separately");
+		return;
+	}
 	s->pending_rcpt = p.addr;
 	{
 		char *to = addr_text(&p.addr);
@@ -515,6 +587,38 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		relay_rcpt(get_relay(s), to);
 		free(to);
 	}
+}
+
+static void start_data(struct session *s);
+static void body_put(struct session *s, const char *p, size_t n, bool *full);
+static void maildir_drained_cb(void *arg);
+
+/* data_local - DATA for Maildirs: our own 354, then the message is
+ * written under tmp/ as it comes. */
+static void
+data_local(struct session *s)
+{
+	char *why = NULL;
+	struct buf rp = BUF_INIT;
+	bool full;
+
+	s->md = maildir_begin(smtpd.loop, smtpd.pool,
+			      (const char *const *)s->mdirs, s->n_mdirs,
+			      smtpd.set->maildir_create, maildir_drained_cb, s,
+			      &why);
+	if (s->md == NULL) {
+		log_warnx("warning: %s: Maildir delivery: %s", s->msgid, why);
+		free(why);
+		reset_transaction(s);
+		reply(s, "451 4.3.0 Error: local delivery failed");
+		return;
+	}
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	/* The envelope sender, first, as a delivery agent records it. */
+	buf_printf(&rp, "Return-Path: <%s>\r\n", s->sender);
+	body_put(s, rp.data, rp.len, &full);
+	buf_free(&rp);
+	start_data(s);
 }
 
 static void
@@ -530,6 +634,10 @@ cmd_data(struct session *s, const struct smtp_cmd *cmd)
 	}
 	if (cmd->arg_len != 0) {
 		reply(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (s->local) {
+		data_local(s);
 		return;
 	}
 	wait_for(s, W_DATA);
@@ -869,17 +977,7 @@ relay_done(void *arg, const struct smtp_reply *r)
 		 * really holds an 8-bit byte. */
 		s->seven_bit_hop = s->body8 && !relay_ext_8bitmime(s->relay);
 		reply(s, "354 End data with <CR><LF>.<CR><LF>");
-		smtp_data_init(&s->data, smtpd.set->size_limit,
-			       smtpd.set->bare == BARE_NORMALIZE);
-		s->data.line_max = smtpd.set->text_line_limit;
-		s->state = ST_DATA;
-		{
-			struct buf hdr = BUF_INIT;
-
-			received(s, &hdr);
-			(void)relay_body(s->relay, hdr.data, hdr.len);
-			buf_free(&hdr);
-		}
+		start_data(s);
 		break;
 	case W_DOT:
 		if (r->code / 100 == 2)
@@ -910,6 +1008,60 @@ relay_drained(void *arg)
 		resume(s);
 }
 
+static void
+maildir_drained_cb(void *arg)
+{
+	relay_drained(arg);
+}
+
+/* body_put - message bytes to the next hop or the Maildirs; *full when
+ * the client must wait for them to drain. */
+static void
+body_put(struct session *s, const char *p, size_t n, bool *full)
+{
+	*full = s->local ? !maildir_body(s->md, p, n) :
+			   !relay_body(s->relay, p, n);
+}
+
+/* start_data - after the 354: a fresh DATA state machine, and our
+ * Received line first. */
+static void
+start_data(struct session *s)
+{
+	struct buf hdr = BUF_INIT;
+	bool full;
+
+	smtp_data_init(&s->data, smtpd.set->size_limit,
+		       smtpd.set->bare == BARE_NORMALIZE);
+	s->data.line_max = smtpd.set->text_line_limit;
+	s->state = ST_DATA;
+	received(s, &hdr);
+	body_put(s, hdr.data, hdr.len, &full);
+	buf_free(&hdr);
+}
+
+static void
+maildir_done(void *arg, bool ok, const char *text)
+{
+	struct session *s = arg;
+
+	s->md = NULL;		/* freed by maildir.c after this call */
+	if (s->conn.closed)
+		return;
+	if (ok)
+		log_info("%s: from=<%s>, nrcpt=%u, size=%llu, %s%s: delivered "
+			 "to maildir", s->msgid, s->sender, s->rcpts,
+			 s->data.size, s->client,
+			 s->sasl_user ? " (authenticated)" : "");
+	reset_transaction(s);
+	if (text[0] == '4' || text[0] == '5')
+		s->errors++;
+	buf_append_str(&s->conn.out, text);
+	buf_append(&s->conn.out, "\r\n", 2);
+	conn_flush(&s->conn);
+	resume(s);
+}
+
 /* --- DATA ---------------------------------------------------------- */
 
 /* data_input - message bytes; false when the session must stop reading
@@ -935,10 +1087,12 @@ data_input(struct session *s)
 				break;
 			}
 	}
-	if (!s->data_abort && chunk.len > 0 &&
-	    !relay_body(s->relay, chunk.data, chunk.len)) {
+	if (!s->data_abort && chunk.len > 0) {
+		bool full;
+
+		body_put(s, chunk.data, chunk.len, &full);
 		buf_free(&chunk);
-		if (!s->data.done) {
+		if (full && !s->data.done) {
 			wait_for(s, W_DRAIN);
 			return false;
 		}
@@ -951,10 +1105,16 @@ data_input(struct session *s)
 	s->last = SMTP_DATA;
 	if (s->data_abort) {
 		/* Dropping the connection inside DATA is the only way to make
-		 * the next hop forget a message. */
-		relay_free(s->relay);
-		s->relay = NULL;
-		s->relay_ignore = 0;
+		 * the next hop forget a message; a Maildir's tmp/ file is
+		 * removed. */
+		if (s->local) {
+			maildir_abort(s->md);
+			s->md = NULL;
+		} else {
+			relay_free(s->relay);
+			s->relay = NULL;
+			s->relay_ignore = 0;
+		}
 		if (s->data.bare && smtpd.set->bare == BARE_REJECT) {
 			log_info("%s: reject: bare <CR> or <LF> in message "
 				 "from %s", s->msgid, s->client);
@@ -988,7 +1148,10 @@ data_input(struct session *s)
 		return true;
 	}
 	wait_for(s, W_DOT);
-	relay_body_end(s->relay);
+	if (s->local)
+		maildir_end(s->md, maildir_done, s);
+	else
+		relay_body_end(s->relay);
 	return false;
 }
 

@@ -18,10 +18,12 @@
 #include <stdbool.h>
 
 #include "loop.h"
+#include "worker.h"
 #include "settings.h"
 
 struct smtpd_server {
 	struct loop *loop;
+	struct worker_pool *pool;	/* Maildir file work, per worker */
 	struct smtpd_settings *set;
 	unsigned int n_sessions;
 	unsigned long long next_id;

@@ -59,6 +59,12 @@ const struct config_key smtpd_keys[] = {
 	{ "mydestination", CONFIG_STR, "", 0, 0, NULL },
 	{ "relay_domains", CONFIG_STR, "", 0, 0, NULL },
 	{ "relay_domains_include_subdomains", CONFIG_BOOL, "no", 0, 0, NULL },
+	/* Local delivery to Maildirs (Postfix: virtual_mailbox_*). */
+	{ "local_domains", CONFIG_STR, "", 0, 0, NULL },
+	{ "maildir_map", CONFIG_STR, "", 0, 0, NULL },
+	{ "maildir_template", CONFIG_STR, "", 0, 0, NULL },
+	{ "maildir_create", CONFIG_BOOL, "yes", 0, 0, NULL },
+	{ "maildir_workers", CONFIG_UINT, "2", 1, 64, NULL },
 	{ "smtpd_client_restrictions", CONFIG_STR, "", 0, 0, NULL },
 	{ "smtpd_helo_restrictions", CONFIG_STR, "", 0, 0, NULL },
 	{ "smtpd_sender_restrictions", CONFIG_STR, "", 0, 0, NULL },
@@ -541,6 +547,38 @@ smtpd_settings_load(struct config *cfg, const char *path, char **errmsg_r)
 		s->domains[s->n_domains++] = xstrdup(w[i]);
 	}
 	config_split_free(w, n);
+	if (config_str(cfg, "local_domains")[0] != '\0') {
+		const char *map = config_str(cfg, "maildir_map");
+		const char *tpl = config_str(cfg, "maildir_template");
+		char *why = NULL;
+
+		if (map[0] == '\0' && tpl[0] == '\0') {
+			*errmsg_r = at(cfg, path, "local_domains", "%s",
+				       "needs maildir_map or maildir_template");
+			goto fail;
+		}
+		s->maildirs = maildir_map_new(config_str(cfg, "local_domains"),
+					      map[0] ? map : NULL,
+					      tpl[0] ? tpl : NULL, &why);
+		if (s->maildirs == NULL) {
+			*errmsg_r = at(cfg, path, map[0] ? "maildir_map" :
+				       "maildir_template", "%s", why);
+			free(why);
+			goto fail;
+		}
+		s->maildir_create = config_bool(cfg, "maildir_create");
+		s->maildir_workers = (unsigned int)config_uint(cfg,
+							"maildir_workers");
+		/* Local domains are destinations: reject_unauth_destination
+		 * lets anyone send to them. */
+		w = config_split(config_str(cfg, "local_domains"), &n);
+		for (i = 0; i < n; i++) {
+			s->domains = xreallocarray(s->domains, s->n_domains + 1,
+						   sizeof(char *));
+			s->domains[s->n_domains++] = xstrdup(w[i]);
+		}
+		config_split_free(w, n);
+	}
 	w = config_split(config_str(cfg, "relay_domains"), &n);
 	for (i = 0; i < n; i++) {
 		s->domains = xreallocarray(s->domains, s->n_domains + 1,
@@ -636,6 +674,7 @@ smtpd_settings_free(struct smtpd_settings *s)
 	restr_list_free(&s->rcpt_r);
 	free((char *)s->relay.tls_peer);
 	map_free(s->passwords);		/* wipes the values */
+	maildir_map_free(s->maildirs);
 	free(s->sasl_user);
 	free(s->sasl_mechs);
 	config_free(s->cfg);

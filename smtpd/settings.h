@@ -16,6 +16,7 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
+#include "maildir_map.h"
 #include "relay.h"
 #include "restrict.h"
 
@@ -65,6 +66,10 @@ struct smtpd_settings {
 	/* Next hop. */
 	struct relay_conf relay;
 	struct map *passwords;		/* smtp_sasl_password_maps */
+	/* Local delivery (NULL: none). */
+	struct maildir_map *maildirs;
+	bool maildir_create;
+	unsigned int maildir_workers;
 	char *sasl_user, *sasl_mechs;	/* what relay points at */
 	/* Limits. */
 	unsigned int line_limit;	/* command line, without CRLF */
