@@ -15,10 +15,11 @@ TEST_PKGS="libclang-rt-14-dev llvm-14 python3 mandoc"
 # swaks (with Authen::SASL and Digest::HMAC for CRAM-MD5, Net::SSLeay for
 # STARTTLS), curl (its own CRAM-MD5/DIGEST-MD5), msmtp (GNU SASL: SCRAM,
 # DIGEST-MD5); fail2ban for fail2ban-regex against authd-smtpd's log;
-# openssl for test certificates.
+# openssl for test certificates; policyd-spf, a real policy server for
+# check_policy_service.
 PEER_PKGS="sasl2-bin libsasl2-dev libsasl2-modules postfix swaks
   libauthen-sasl-perl libdigest-hmac-perl libnet-ssleay-perl curl msmtp
-  fail2ban openssl"
+  fail2ban openssl postfix-policyd-spf-python"
 # Exim (suite interop, tests/interop/exim.sh): Debian's exim4 packages
 # conflict with postfix, so the Exim binary is extracted, not installed.
 # exim4-daemon-heavy, because the light daemon has no dovecot

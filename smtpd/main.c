@@ -31,6 +31,7 @@
 
 #include "buf.h"
 #include "build_config.h"
+#include "dnsbl.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
@@ -322,6 +323,7 @@ main(int argc, char **argv)
 					     "maildir");
 	sasl_init(smtpd.loop, s->auth_socket, s->auth_timeout_ms,
 		  session_sasl_result);
+	session_worker_init();
 	for (i = 0; i < n_listeners; i++)
 		if (!listener_start(listeners[i], smtpd.loop))
 			fatal(1, "epoll add of a listening socket");
@@ -353,6 +355,7 @@ main(int argc, char **argv)
 	sasl_shutdown();
 	loop_run_deferred(smtpd.loop);
 	worker_pool_free(smtpd.pool);
+	dnsbl_free(smtpd.dnsbl);
 	loop_run_deferred(smtpd.loop);
 	loop_free(smtpd.loop);
 	smtpd_settings_free(s);

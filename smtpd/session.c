@@ -32,6 +32,8 @@
 #include "codec.h"
 #include "conn.h"
 #include "log.h"
+#include "delegate.h"
+#include "dnsbl.h"
 #include "maildir.h"
 #include "maildir_map.h"
 #include "relay.h"
@@ -59,6 +61,7 @@ enum wait {
 	W_AUTHD,		/* authd's answer to AUTH */
 	W_MAIL, W_RCPT, W_DATA, W_DOT,	/* the next hop's reply */
 	W_DRAIN,		/* the next hop's buffer to drain (DATA) */
+	W_CHECK,		/* a DNS list or a policy server (RCPT) */
 };
 
 struct session {
@@ -111,6 +114,11 @@ struct session {
 	char **mdirs;			/* their paths */
 	size_t n_mdirs;
 	struct maildir_msg *md;		/* the message being written */
+	struct rcpt_check *chk;		/* the RCPT being checked */
+	unsigned long long mail_size;	/* MAIL's SIZE= */
+	char instance[48];		/* the transaction, for policy servers */
+	struct buf prepend;		/* policy PREPEND headers */
+	bool quit_after;		/* a policy 421/521: hang up */
 };
 
 static void session_input(struct conn *c);
@@ -256,6 +264,7 @@ reset_transaction(struct session *s)
 		maildir_abort(s->md);
 		s->md = NULL;
 	}
+	buf_reset(&s->prepend);
 	while (s->n_mdirs > 0)
 		free(s->mdirs[--s->n_mdirs]);
 	free(s->mdirs);
@@ -316,7 +325,7 @@ static void
 resume(struct session *s)
 {
 	s->wait = W_NONE;
-	if (s->conn.closed)
+	if (s->conn.closed || s->quitting)
 		return;
 	arm_timer(s);
 	conn_hold(&s->conn, false);
@@ -442,6 +451,10 @@ cmd_mail(struct session *s, const struct smtp_cmd *cmd)
 	reset_transaction(s);
 	s->sender = addr_text(&p.addr);
 	s->body8 = p.body == SMTP_BODY_8BITMIME;
+	s->mail_size = p.has_size ? p.size : 0;
+	/* One per transaction: a policy server (policyd-spf) checks once
+	 * per instance. */
+	delegate_instance(s->instance, sizeof(s->instance));
 	snprintf(s->msgid, sizeof(s->msgid), "%08llX%04X", ++smtpd.next_id,
 		 (unsigned int)(s->id & 0xffff));
 	wait_for(s, W_MAIL);
@@ -504,89 +517,380 @@ rcpt_local(struct session *s, const struct smtp_addr *a)
 	return true;
 }
 
-static void
-cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
+/* --- RCPT: the restriction lists, some of which ask elsewhere ------- */
+
+/* One RCPT being checked: the lists run from (li, ri) on; a DNS list or
+ * a policy server makes the session wait (W_CHECK) for its answer. */
+struct rcpt_check {
+	struct smtp_path p;
+	struct smtp_addr sender;
+	size_t li, ri;
+	struct dnsbl_query *dq;
+	struct delegate_req *pq;
+	bool dip, dir;			/* DEFER_IF_PERMIT / _IF_REJECT seen */
+	struct restr_reply dip_reply, dir_reply;
+};
+
+static const struct restr_list *
+rcpt_list(size_t i)
 {
 	const struct smtpd_settings *set = smtpd.set;
 	const struct restr_list *lists[5] = { &set->client_r, &set->helo_r,
 		&set->sender_r, &set->relay_r, &set->rcpt_r };
-	struct smtp_path p;
-	struct restr_state st;
-	struct restr_reply rr;
-	struct smtp_addr sender;
-	bool param = false;
-	const char *why;
-	size_t i;
 
-	if (!s->in_mail) {
-		reply(s, "503 5.5.1 Error: need MAIL command");
-		return;
-	}
-	if ((why = smtp_path_parse(cmd->arg, cmd->arg_len, true, &p,
-				   &param)) != NULL) {
-		if (param)
-			reply(s, "555 5.5.4 Unsupported option: %s", why);
-		else
-			reply(s, "501 5.5.4 Syntax: RCPT TO:<address>: %s", why);
-		return;
-	}
-	if (p.addr.null) {
-		reply(s, "501 5.1.3 Bad recipient address syntax");
-		return;
-	}
-	/* Accepted recipients count, as in Postfix; refused ones are
-	 * bounded by smtpd_hard_error_limit. */
-	if (s->rcpts >= set->rcpt_limit) {
-		reply(s, "452 4.5.3 Error: too many recipients");
-		return;
-	}
-	s->rcpt_tries++;
-	/* Every list runs here, at RCPT (Postfix's smtpd_delay_reject):
-	 * permit_sasl_authenticated can only work once AUTH could have
-	 * happened, and the log line then names sender and recipient. */
-	memset(&st, 0, sizeof(st));
-	st.client_text = s->client_ip;
-	st.client = s->client_addr;
-	st.helo = s->helo;
-	st.sasl_user = s->sasl_user;
-	memset(&sender, 0, sizeof(sender));
-	if (s->sender[0] == '\0') {
-		sender.null = true;
-	} else if (smtp_addr_parse(s->sender, strlen(s->sender), &sender) != NULL) {
-		sender.null = true;	/* cannot be: we wrote it */
-	}
-	st.sender = &sender;
-	st.rcpt = &p.addr;
-	for (i = 0; i < 5; i++) {
-		restr_eval(lists[i], &set->env, &st, &rr);
-		if (rr.verdict == RESTR_REFUSE) {
-			char *to = addr_text(&p.addr);
+	return i < 5 ? lists[i] : NULL;
+}
 
-			log_info("NOQUEUE: reject: RCPT from %s: %u %s; "
-				 "from=<%s> to=<%s> proto=%s helo=<%s>",
-				 s->client, rr.code, rr.text, s->sender, to,
-				 proto_name(s), s->helo);
-			free(to);
-			reply(s, "%u %s", rr.code, rr.text);
-			return;
-		}
-		/* OK ends one list only: the next list still runs. */
-	}
-	if (set->maildirs != NULL && rcpt_local(s, &p.addr))
+static void
+check_free(struct session *s)
+{
+	struct rcpt_check *k = s->chk;
+
+	if (k == NULL)
+		return;
+	if (k->dq != NULL)
+		dnsbl_cancel(k->dq);
+	if (k->pq != NULL)
+		delegate_cancel(k->pq);
+	free(k);
+	s->chk = NULL;
+}
+
+static void
+rcpt_refuse(struct session *s, const struct restr_reply *rr)
+{
+	char *to = addr_text(&s->chk->p.addr);
+
+	log_info("NOQUEUE: reject: RCPT from %s: %u %s; from=<%s> to=<%s> "
+		 "proto=%s helo=<%s>", s->client, rr->code, rr->text,
+		 s->sender, to, proto_name(s), s->helo);
+	free(to);
+	reply(s, "%u %s", rr->code, rr->text);
+	if (s->quit_after)
+		finish(s);	/* the policy server said 421 or 521 */
+}
+
+/* rcpt_accept - every list let the recipient through: a Maildir, or the
+ * next hop's answer. */
+static void
+rcpt_accept(struct session *s, const struct smtp_addr *a)
+{
+	char *to;
+
+	if (smtpd.set->maildirs != NULL && rcpt_local(s, a))
 		return;
 	if (s->local) {
 		reply(s, "452 4.5.3 Error: a local and a remote recipient in one "
 		      "message: send to this one separately");
 		return;
 	}
-	s->pending_rcpt = p.addr;
-	{
-		char *to = addr_text(&p.addr);
+	s->pending_rcpt = *a;
+	to = addr_text(a);
+	wait_for(s, W_RCPT);
+	relay_rcpt(get_relay(s), to);
+	free(to);
+}
 
-		wait_for(s, W_RCPT);
-		relay_rcpt(get_relay(s), to);
-		free(to);
+static void rcpt_run(struct session *s);
+
+/* rcpt_async_done - the answer of a DNS list or a policy server, as a
+ * verdict; the lists go on from there. */
+static void
+rcpt_async_done(struct session *s, const struct restr_reply *rr)
+{
+	struct rcpt_check *k = s->chk;
+
+	if (rr->verdict == RESTR_REFUSE) {
+		rcpt_refuse(s, k->dir ? &k->dir_reply : rr);
+		check_free(s);
+	} else if (rr->verdict == RESTR_OK) {
+		k->li++;		/* OK ends this list */
+		k->ri = 0;
+		rcpt_run(s);
+	} else {
+		k->ri++;
+		rcpt_run(s);
 	}
+	if (s->wait != W_NONE)
+		return;		/* another answer to wait for (RCPT, DNS) */
+	resume(s);
+}
+
+static void
+rbl_cb(void *arg, const struct dnsbl_answer *a)
+{
+	struct session *s = arg;
+	struct rcpt_check *k = s->chk;
+	const struct restr *x = &rcpt_list(k->li)->v[k->ri];
+	struct restr_reply rr;
+
+	k->dq = NULL;
+	s->wait = W_NONE;
+	memset(&rr, 0, sizeof(rr));
+	if (a->result == DNSBL_HIT) {
+		restr_rbl_reply(x, x->kind == RESTR_REJECT_RBL_CLIENT ?
+				s->client_ip : k->sender.domain, a->txt, &rr);
+	} else if (a->result != DNSBL_MISS) {
+		/* Neither a reject nor a hang: skip, or a 4xx if asked. */
+		log_info("%s: %s look-up for %s failed: %s", s->msgid, x->arg,
+			 s->client, a->why);
+		if (smtpd.set->rbl_fail_defer) {
+			rr.verdict = RESTR_REFUSE;
+			rr.code = 451;
+			snprintf(rr.text, sizeof(rr.text), "4.7.1 Service "
+				 "unavailable; %s look-up failed, try again "
+				 "later", x->arg);
+		}
+	}
+	rcpt_async_done(s, &rr);
+}
+
+static void
+policy_cb(void *arg, const struct delegate_action *a)
+{
+	struct session *s = arg;
+	struct rcpt_check *k = s->chk;
+	struct restr_reply rr;
+	char to[SMTP_PATH_MAX + 8];
+
+	k->pq = NULL;
+	s->wait = W_NONE;
+	memset(&rr, 0, sizeof(rr));
+	{
+		char *t = addr_text(&k->p.addr);
+
+		snprintf(to, sizeof(to), "%s", t);
+		free(t);
+	}
+	switch (a->verdict) {
+	case DELEGATE_OK:
+		rr.verdict = RESTR_OK;
+		break;
+	case DELEGATE_REJECT:
+		rr.verdict = RESTR_REFUSE;
+		rr.code = a->code;
+		delegate_reply_text(a, to, "Recipient address", rr.text,
+				    sizeof(rr.text));
+		if (a->disconnect)
+			s->quit_after = true;
+		break;
+	case DELEGATE_DEFER_IF_PERMIT:
+	case DELEGATE_DEFER_IF_REJECT: {
+		struct restr_reply *d = a->verdict == DELEGATE_DEFER_IF_PERMIT ?
+					&k->dip_reply : &k->dir_reply;
+
+		d->verdict = RESTR_REFUSE;
+		d->code = a->code;
+		delegate_reply_text(a, to, "Recipient address", d->text,
+				    sizeof(d->text));
+		if (a->verdict == DELEGATE_DEFER_IF_PERMIT)
+			k->dip = true;
+		else
+			k->dir = true;
+		break;
+	}
+	case DELEGATE_PREPEND:
+		buf_printf(&s->prepend, "%s\r\n", a->prepend);
+		break;
+	case DELEGATE_WARN:
+	case DELEGATE_INFO:
+		log_info("%s: policy %s: %s", s->msgid,
+			 a->verdict == DELEGATE_WARN ? "warning" : "info",
+			 a->text);
+		break;
+	case DELEGATE_DUNNO:
+		break;
+	}
+	rcpt_async_done(s, &rr);
+}
+
+/* policy_server - the one connection of this worker to spec. */
+static struct delegate *
+policy_server(const char *spec)
+{
+	static struct { char *spec; struct delegate *d; } *tab;
+	static size_t n;
+	struct delegate_conf conf;
+	char *why = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(tab[i].spec, spec) == 0)
+			return tab[i].d;
+	delegate_conf_defaults(&conf);
+	conf.timeout_ms = smtpd.set->policy_timeout_ms;
+	conf.default_action = smtpd.set->policy_default_action;
+	tab = xreallocarray(tab, n + 1, sizeof(*tab));
+	tab[n].spec = xstrdup(spec);
+	if ((tab[n].d = delegate_new(smtpd.loop, spec, &conf, &why)) == NULL) {
+		log_warnx("warning: check_policy_service %s: %s", spec, why);
+		free(why);
+	}
+	return tab[n++].d;
+}
+
+/* rcpt_ask - start the look-up of restriction x; false when there is
+ * nothing to ask (no sender domain for an RHSBL). */
+static bool
+rcpt_ask(struct session *s, const struct restr *x)
+{
+	struct rcpt_check *k = s->chk;
+
+	if (x->kind == RESTR_REJECT_RBL_CLIENT ||
+	    x->kind == RESTR_REJECT_RHSBL_SENDER) {
+		if (smtpd.dnsbl == NULL) {
+			char *why = NULL;
+
+			smtpd.dnsbl = dnsbl_new(smtpd.loop, smtpd.set->resolver,
+						smtpd.set->rbl_timeout_ms, &why);
+			if (smtpd.dnsbl == NULL) {
+				log_warnx("warning: DNS lists: %s", why);
+				free(why);
+				return false;
+			}
+		}
+		if (x->kind == RESTR_REJECT_RBL_CLIENT)
+			k->dq = dnsbl_client(smtpd.dnsbl, &s->client_addr,
+					     x->arg, x->want, rbl_cb, s);
+		else if (!k->sender.null && k->sender.domain_len > 0 &&
+			 !k->sender.ip_literal)
+			k->dq = dnsbl_domain(smtpd.dnsbl, k->sender.domain,
+					     x->arg, x->want, rbl_cb, s);
+		return k->dq != NULL;
+	} else {
+		struct delegate *d = policy_server(x->arg);
+		struct delegate_query q;
+		char cport[8], sport[8], to[SMTP_PATH_MAX + 4];
+		char *rcpt = addr_text(&k->p.addr);
+
+		if (d == NULL) {
+			free(rcpt);
+			return false;
+		}
+		memset(&q, 0, sizeof(q));
+		snprintf(cport, sizeof(cport), "%u", s->client_port);
+		snprintf(sport, sizeof(sport), "%u", s->local_port);
+		snprintf(to, sizeof(to), "%s", rcpt);
+		free(rcpt);
+		q.protocol_state = "RCPT";
+		q.protocol_name = proto_name(s);
+		q.client_address = s->client_ip;
+		q.client_name = "unknown";
+		q.reverse_client_name = "unknown";
+		q.client_port = cport;
+		q.server_address = s->local_ip;
+		q.server_port = sport;
+		q.helo_name = s->helo;
+		q.sender = s->sender;
+		q.recipient = to;
+		q.recipient_count = 0;	/* non-zero only from DATA on */
+		q.queue_id = s->msgid;
+		q.instance = s->instance;
+		q.size = s->mail_size;
+		q.sasl_method = s->sasl_user != NULL ? s->sasl_method : "";
+		q.sasl_username = s->sasl_user != NULL ? s->sasl_user : "";
+		q.sasl_sender = "";
+		q.encryption_protocol = s->tls ? tls_version(&s->conn) : "";
+		q.encryption_cipher = "";
+		k->pq = delegate_ask(d, &q, policy_cb, s);
+		return k->pq != NULL;
+	}
+}
+
+/* rcpt_run - the lists from where the check stands. */
+static void
+rcpt_run(struct session *s)
+{
+	struct rcpt_check *k = s->chk;
+	struct restr_state st;
+	struct restr_reply rr;
+	size_t at;
+
+	memset(&st, 0, sizeof(st));
+	st.client_text = s->client_ip;
+	st.client = s->client_addr;
+	st.helo = s->helo;
+	st.sasl_user = s->sasl_user;
+	st.sender = &k->sender;
+	st.rcpt = &k->p.addr;
+	while (k->li < 5) {
+		const struct restr_list *l = rcpt_list(k->li);
+
+		restr_eval_from(l, k->ri, &smtpd.set->env, &st, &rr, &at);
+		if (rr.verdict == RESTR_PENDING) {
+			k->ri = at;
+			if (rcpt_ask(s, &l->v[at])) {
+				wait_for(s, W_CHECK);
+				return;
+			}
+			k->ri = at + 1;		/* nothing to ask */
+			continue;
+		}
+		if (rr.verdict == RESTR_REFUSE) {
+			rcpt_refuse(s, k->dir ? &k->dir_reply : &rr);
+			check_free(s);
+			return;
+		}
+		/* OK ends one list only: the next list still runs. */
+		k->li++;
+		k->ri = 0;
+	}
+	if (k->dip) {
+		rcpt_refuse(s, &k->dip_reply);
+		check_free(s);
+		return;
+	}
+	{
+		struct smtp_addr a = k->p.addr;
+
+		check_free(s);
+		rcpt_accept(s, &a);
+	}
+}
+
+static void
+cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
+{
+	const struct smtpd_settings *set = smtpd.set;
+	struct rcpt_check *k;
+	bool param = false;
+	const char *why;
+
+	if (!s->in_mail) {
+		reply(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	k = xcalloc(1, sizeof(*k));
+	if ((why = smtp_path_parse(cmd->arg, cmd->arg_len, true, &k->p,
+				   &param)) != NULL) {
+		free(k);
+		if (param)
+			reply(s, "555 5.5.4 Unsupported option: %s", why);
+		else
+			reply(s, "501 5.5.4 Syntax: RCPT TO:<address>: %s", why);
+		return;
+	}
+	if (k->p.addr.null) {
+		free(k);
+		reply(s, "501 5.1.3 Bad recipient address syntax");
+		return;
+	}
+	/* Accepted recipients count, as in Postfix; refused ones are
+	 * bounded by smtpd_hard_error_limit. */
+	if (s->rcpts >= set->rcpt_limit) {
+		free(k);
+		reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	s->rcpt_tries++;
+	if (s->sender[0] == '\0' ||
+	    smtp_addr_parse(s->sender, strlen(s->sender), &k->sender) != NULL)
+		k->sender.null = true;
+	/* Every list runs here, at RCPT (Postfix's smtpd_delay_reject):
+	 * permit_sasl_authenticated can only work once AUTH could have
+	 * happened, and the log line then names sender and recipient. */
+	s->chk = k;
+	rcpt_run(s);
 }
 
 static void start_data(struct session *s);
@@ -1036,6 +1340,8 @@ start_data(struct session *s)
 	s->data.line_max = smtpd.set->text_line_limit;
 	s->state = ST_DATA;
 	received(s, &hdr);
+	if (s->prepend.len > 0)
+		buf_append(&hdr, s->prepend.data, s->prepend.len);
 	body_put(s, hdr.data, hdr.len, &full);
 	buf_free(&hdr);
 }
@@ -1380,6 +1686,7 @@ session_closed(struct conn *c)
 	}
 	relay_free(s->relay);
 	s->relay = NULL;
+	check_free(s);
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -1395,6 +1702,7 @@ session_free(struct conn *c)
 	struct session *s = (struct session *)c;
 
 	reset_transaction(s);
+	buf_free(&s->prepend);
 	free(s->helo);
 	if (s->sasl_user != NULL)
 		secret_wipe(s->sasl_user, strlen(s->sasl_user));
@@ -1508,6 +1816,19 @@ session_accept(int fd, const struct listen_addr *la)
 		loop_timer_set(smtpd.loop, &s->timer, set->greet_pause_ms);
 	else
 		send_greeting(s);
+}
+
+void
+session_worker_init(void)
+{
+	size_t i, k;
+
+	/* A policy server's inet host is resolved when it is made: now,
+	 * before serving, not on the loop at the first RCPT. */
+	for (i = 0; i < 5; i++)
+		for (k = 0; k < rcpt_list(i)->n; k++)
+			if (rcpt_list(i)->v[k].kind == RESTR_CHECK_POLICY_SERVICE)
+				(void)policy_server(rcpt_list(i)->v[k].arg);
 }
 
 void

@@ -24,6 +24,7 @@
 struct smtpd_server {
 	struct loop *loop;
 	struct worker_pool *pool;	/* Maildir file work, per worker */
+	struct dnsbl *dnsbl;		/* DNS lists, made at first use */
 	struct smtpd_settings *set;
 	unsigned int n_sessions;
 	unsigned long long next_id;
@@ -34,6 +35,8 @@ extern struct smtpd_server smtpd;
 /* session_accept - a new client on a listener of kind la (fd is
  * non-blocking); applies the connection limits. */
 void session_accept(int fd, const struct listen_addr *la);
+/* session_worker_init - per worker, before serving: the policy servers. */
+void session_worker_init(void);
 /* session_close_all - at shutdown: 421 to every client, then close. */
 void session_close_all(void);
 /* session_sasl_result - sasl.c's callback. */

@@ -71,6 +71,14 @@ const struct config_key smtpd_keys[] = {
 	{ "smtpd_relay_restrictions", CONFIG_STR, RELAY_DEFAULT, 0, 0, NULL },
 	{ "smtpd_recipient_restrictions", CONFIG_STR, "", 0, 0, NULL },
 	{ "smtpd_sender_login_maps", CONFIG_STR, "", 0, 0, NULL },
+	/* reject_rbl_client, reject_rhsbl_sender, check_policy_service. */
+	{ "dns_resolver", CONFIG_STR, "", 0, 0, NULL },
+	{ "rbl_lookup_timeout", CONFIG_TIME, "10s", 100, 60000, NULL },
+	{ "rbl_lookup_failure", CONFIG_ENUM, "skip", 0, 0, "skip|defer" },
+	{ "smtpd_policy_service_timeout", CONFIG_TIME, "100s", 100, 3600000,
+	  NULL },
+	{ "smtpd_policy_service_default_action", CONFIG_STR,
+	  "451 4.3.5 Server configuration problem", 0, 0, NULL },
 	/* The next hop. */
 	{ "next_hop", CONFIG_STR, "", 0, 0, NULL },
 	{ "next_hop_protocol", CONFIG_ENUM, "smtp", 0, 0, "smtp|lmtp" },
@@ -624,6 +632,15 @@ smtpd_settings_load(struct config *cfg, const char *path, char **errmsg_r)
 	if (!load_next_hop(s, path, errmsg_r))
 		goto fail;
 
+	s->resolver = config_str(cfg, "dns_resolver")[0] != '\0' ?
+		      config_str(cfg, "dns_resolver") : NULL;
+	s->rbl_timeout_ms = (unsigned int)config_time(cfg, "rbl_lookup_timeout");
+	s->rbl_fail_defer = strcmp(config_str(cfg, "rbl_lookup_failure"),
+				   "defer") == 0;
+	s->policy_timeout_ms = (unsigned int)config_time(cfg,
+					"smtpd_policy_service_timeout");
+	s->policy_default_action = config_str(cfg,
+					"smtpd_policy_service_default_action");
 	s->line_limit = (unsigned int)config_uint(cfg, "line_length_limit");
 	s->text_line_limit = (unsigned int)config_uint(cfg, "text_line_limit");
 	if (s->text_line_limit != 0 && s->text_line_limit < 998) {

@@ -66,6 +66,12 @@ struct smtpd_settings {
 	/* Next hop. */
 	struct relay_conf relay;
 	struct map *passwords;		/* smtp_sasl_password_maps */
+	/* DNS lists and policy servers. */
+	const char *resolver;		/* NULL: resolv.conf's first */
+	unsigned int rbl_timeout_ms;
+	bool rbl_fail_defer;		/* a failed look-up: 451, not skip */
+	unsigned int policy_timeout_ms;
+	const char *policy_default_action;
 	/* Local delivery (NULL: none). */
 	struct maildir_map *maildirs;
 	bool maildir_create;
