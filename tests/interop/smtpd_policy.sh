@@ -79,7 +79,36 @@ if command -v policyd-spf >/dev/null; then
 	expect_out '^250 2\.0\.0 Ok'
 	sm_wait_msgs hop $((before + 1)) || true
 	check grep -q '^X-Comment: SPF check N/A for local connections' "$(sm_msgs hop | tail -n 1)"
+	gate_says=$(grep -m 1 '^X-Comment: ' "$(sm_msgs hop | tail -n 1)" | tr -d '\r')
 	sm_stop
+
+	# The same server behind Postfix, in the same run: the same verdict.
+	source "$SRCDIR/tests/interop/pflib.sh"
+	pf_init
+	PFPORT=$(free_port)
+	printf '/^(X-Comment: .*)/ WARN $1\n' >"$PF/conf/hc"
+	pf_main_cf "mynetworks = 127.0.0.0/8" \
+		"smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination" \
+		"smtpd_recipient_restrictions = check_policy_service unix:$SSOCK" \
+		"header_checks = regexp:$PF/conf/hc"
+	pf_master_cf "127.0.0.1:$PFPORT inet n - n - - smtpd"
+	pf_start "$PFPORT"
+	sm_chat "$PFPORT" "EHLO client.example" "MAIL FROM:<s@remote.example>" \
+		"RCPT TO:<x@remote.example>" "DATA" "@$SRCDIR/tests/interop/smtpd_policy.msg" \
+		"QUIT" >"$OUT" 2>&1
+	desc "Postfix with the same policyd-spf accepts the same message"
+	expect_out '^250 2\.0\.0 Ok: queued as'
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'warning: header X-Comment: ' "$PF/maillog" 2>/dev/null && break
+		sleep 0.1
+	done
+	postfix_says=$(sed -n 's/.*warning: header \(X-Comment: .*\) from localhost.*/\1/p' \
+		"$PF/maillog" | head -n 1)
+	desc "and policyd-spf gave Postfix the same PREPEND as the gate"
+	check test -n "$gate_says"
+	# (policyd-spf ends the value with a blank, which Postfix keeps and
+	# the gate trims.)
+	expect_eq "$gate_says" "${postfix_says% }"
 else
 	echo "ok # SKIP policyd-spf not installed (postfix-policyd-spf-python)"
 fi
