@@ -10,7 +10,10 @@
 
 #include "log.h"
 
-static const char *log_prog = "authd";
+/* A copy: openlog(3) keeps the pointer, and the name may come from a
+ * configuration that a reload frees. */
+static char log_prog_buf[64] = "authd";
+static const char *log_prog = log_prog_buf;
 static bool log_syslog;
 static bool log_stderr = true;
 static bool log_debug_on;
@@ -18,11 +21,11 @@ static bool log_debug_on;
 void
 log_init(const char *progname, bool use_syslog, int facility, bool to_stderr)
 {
-	log_prog = progname;
+	snprintf(log_prog_buf, sizeof(log_prog_buf), "%s", progname);
 	log_syslog = use_syslog;
 	log_stderr = to_stderr;
 	if (use_syslog)
-		openlog(progname, LOG_PID | LOG_NDELAY, facility);
+		openlog(log_prog_buf, LOG_PID | LOG_NDELAY, facility);
 }
 
 void

@@ -63,7 +63,66 @@ usage(FILE *f)
 #define CRASH_BURST	5
 #define CRASH_WINDOW_S	10
 
-/* start_worker - fork one; returns 0 in the worker. */
+static const char *config_path = SMTPD_CONFIG_PATH;
+static char **sets;			/* -o key=value, re-applied on reload */
+static size_t n_sets;
+static struct privs privs;
+static const char *chroot_dir = "";
+static bool draining;			/* a worker told to finish (SIGHUP) */
+
+/* load_settings - the file, then -o; NULL and *errmsg_r on an error. */
+static struct smtpd_settings *
+load_settings(char **errmsg_r)
+{
+	struct config *cfg = config_new(smtpd_keys);
+	size_t i;
+
+	if (!config_load(cfg, config_path, false, errmsg_r))
+		goto fail;
+	for (i = 0; i < n_sets; i++) {
+		char *kv = xstrdup(sets[i]), *eq = strchr(kv, '=');
+		bool ok;
+
+		if (eq == NULL) {
+			*errmsg_r = xasprintf("-o %s: expected key=value",
+					      sets[i]);
+			free(kv);
+			goto fail;
+		}
+		*eq = '\0';
+		ok = config_set(cfg, kv, eq + 1, errmsg_r);
+		free(kv);
+		if (!ok)
+			goto fail;
+	}
+	return smtpd_settings_load(cfg, config_path, errmsg_r);
+fail:
+	config_free(cfg);
+	return NULL;
+}
+
+/* same_process - whether a reload can apply s: the ports are bound and
+ * the user is set once, at start. */
+static bool
+same_process(const struct smtpd_settings *a, const struct smtpd_settings *b)
+{
+	static const char *const keys[] = { "user", "group", "chroot",
+		"pid_file", "syslog_name", "log_facility", "worker_processes",
+		NULL };
+	size_t i;
+
+	if (a->n_listen != b->n_listen ||
+	    memcmp(a->listen, b->listen, a->n_listen * sizeof(*a->listen)) != 0)
+		return false;
+	for (i = 0; keys[i] != NULL; i++)
+		if (strcmp(config_str(a->cfg, keys[i]),
+			   config_str(b->cfg, keys[i])) != 0)
+			return false;
+	return true;
+}
+
+/* start_worker - fork one; in the worker (0 returned) drop privileges:
+ * the supervisor stays root, to read the password map again on SIGHUP. */
 static pid_t
 start_worker(void)
 {
@@ -71,16 +130,25 @@ start_worker(void)
 
 	if (pid < 0)
 		log_warn("fork of a worker");
+	if (pid == 0) {
+		privs_drop(&privs, chroot_dir);
+		/* No core files: AUTH lines carry passwords. */
+		(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
 	return pid;
 }
 
 /* supervise - start n workers and look after them; returns only in a
- * worker.  Signals: SIGTERM and SIGINT go on to the workers, then the
- * supervisor waits for them and exits; SIGCHLD restarts a crashed one. */
+ * worker.  SIGTERM and SIGINT go on to the workers, then the supervisor
+ * waits for them and exits.  SIGCHLD restarts a worker that crashed.
+ * SIGHUP reads the configuration (and the password map) again: new
+ * workers start with it, the old ones finish their sessions and exit. */
 static void
 supervise(unsigned int n, int *ready_fd, int pid_fd, const char *pid_path)
 {
 	pid_t *w = xcalloc(n, sizeof(pid_t));
+	pid_t *old = NULL;		/* draining after a reload */
+	size_t n_old = 0;
 	sigset_t set;
 	unsigned int i, crashes = 0;
 	time_t window = 0;
@@ -114,9 +182,45 @@ supervise(unsigned int n, int *ready_fd, int pid_fd, const char *pid_path)
 
 		if (sigwaitinfo(&set, &si) < 0)
 			continue;
-		if (si.si_signo == SIGHUP) {
-			log_info("SIGHUP: authd-smtpd reads its configuration "
-				 "only at start; restart it to apply changes");
+		if (si.si_signo == SIGHUP && !stopping) {
+			char *why = NULL;
+			struct smtpd_settings *ns = load_settings(&why);
+
+			if (ns == NULL) {
+				log_warnx("SIGHUP: %s; keeping the running "
+					  "configuration", why);
+				free(why);
+				continue;
+			}
+			if (!same_process(smtpd.set, ns)) {
+				log_warnx("SIGHUP: listeners, user, chroot or "
+					  "worker_processes changed: restart "
+					  "authd-smtpd to apply; keeping the "
+					  "running configuration");
+				smtpd_settings_free(ns);
+				continue;
+			}
+			smtpd_settings_free(smtpd.set);
+			smtpd.set = ns;
+			for (i = 0; i < n_listeners; i++)
+				listeners[i]->arg = &ns->listen[i];
+			old = xreallocarray(old, n_old + n, sizeof(pid_t));
+			for (i = 0; i < n; i++) {
+				if (w[i] > 0) {
+					kill(w[i], SIGHUP);	/* finish */
+					old[n_old++] = w[i];
+				}
+				if ((w[i] = start_worker()) == 0) {
+					free(w);
+					free(old);
+					return;
+				}
+				if (w[i] < 0)
+					w[i] = 0;
+			}
+			log_info("SIGHUP: configuration reloaded from %s; new "
+				 "workers serve, the old ones finish their "
+				 "sessions", config_path);
 			continue;
 		}
 		if (si.si_signo != SIGCHLD && !stopping) {
@@ -125,8 +229,18 @@ supervise(unsigned int n, int *ready_fd, int pid_fd, const char *pid_path)
 			for (i = 0; i < n; i++)
 				if (w[i] > 0)
 					kill(w[i], SIGTERM);
+			for (i = 0; i < n_old; i++)
+				kill(old[i], SIGTERM);
 		}
 		while ((pid = waitpid(-1, &st, stopping ? 0 : WNOHANG)) > 0) {
+			size_t k;
+
+			for (k = 0; k < n_old && old[k] != pid; k++)
+				;
+			if (k < n_old) {	/* a drained worker is done */
+				old[k] = old[--n_old];
+				continue;
+			}
 			for (i = 0; i < n && w[i] != pid; i++)
 				;
 			if (i == n)
@@ -134,20 +248,27 @@ supervise(unsigned int n, int *ready_fd, int pid_fd, const char *pid_path)
 			w[i] = 0;
 			if (stopping)
 				continue;
-			if (WIFEXITED(st)) {
+			if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
 				/* Not a crash: a failure it reported. */
 				log_warnx("worker %ld exited with status %d; "
 					  "stopping", (long)pid, WEXITSTATUS(st));
-				status = WEXITSTATUS(st) ? WEXITSTATUS(st) : 1;
+				status = WEXITSTATUS(st);
 				stopping = true;
 				for (i = 0; i < n; i++)
 					if (w[i] > 0)
 						kill(w[i], SIGTERM);
+				for (k = 0; k < n_old; k++)
+					kill(old[k], SIGTERM);
 				continue;
 			}
-			log_warnx("warning: worker %ld died of signal %d (%s); "
-				  "its sessions are lost, starting a new one",
-				  (long)pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+			if (WIFSIGNALED(st))
+				log_warnx("warning: worker %ld died of signal %d "
+					  "(%s); its sessions are lost, starting "
+					  "a new one", (long)pid, WTERMSIG(st),
+					  strsignal(WTERMSIG(st)));
+			else
+				log_info("worker %ld finished; starting a new "
+					 "one", (long)pid);
 			if (time(NULL) - window > CRASH_WINDOW_S) {
 				window = time(NULL);
 				crashes = 0;
@@ -156,6 +277,7 @@ supervise(unsigned int n, int *ready_fd, int pid_fd, const char *pid_path)
 				sleep(1);
 			if ((w[i] = start_worker()) == 0) {
 				free(w);
+				free(old);
 				return;
 			}
 			if (w[i] < 0)
@@ -164,14 +286,16 @@ supervise(unsigned int n, int *ready_fd, int pid_fd, const char *pid_path)
 		if (stopping) {
 			for (i = 0; i < n && w[i] == 0; i++)
 				;
-			if (i == n)
+			if (i == n && n_old == 0)
 				break;
 		}
 	}
-	/* The unprivileged user may not remove the file from a root-owned
-	 * /run: then empty it (we hold it open), so no stale pid stays. */
+	free(w);
+	free(old);
+	/* The supervisor is still root: the pid file goes. */
 	if (unlink(pid_path) < 0)
 		(void)!ftruncate(pid_fd, 0);
+	smtpd_settings_free(smtpd.set);
 	log_info("stopped");
 	exit(status);
 }
@@ -182,6 +306,33 @@ on_accept(int fd, void *arg)
 	session_accept(fd, arg);
 }
 
+static struct loop_timer drain_timer;
+
+static void
+drain_poll(struct loop_timer *t)
+{
+	if (smtpd.n_sessions == 0)
+		loop_stop(smtpd.loop);
+	else
+		loop_timer_set(smtpd.loop, t, 200);
+}
+
+/* drain_start - stop accepting; exit (0) once the last session ends. */
+static void
+drain_start(void)
+{
+	size_t i;
+
+	if (draining)
+		return;
+	draining = true;
+	for (i = 0; i < n_listeners; i++)
+		listener_close(listeners[i], smtpd.loop, false);
+	n_listeners = 0;
+	loop_timer_init(&drain_timer, drain_poll);
+	loop_timer_set(smtpd.loop, &drain_timer, 0);
+}
+
 static void
 signal_event(struct loop_io *io, uint32_t events)
 {
@@ -190,8 +341,8 @@ signal_event(struct loop_io *io, uint32_t events)
 	(void)events;
 	while (read(io->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
-			log_info("SIGHUP: authd-smtpd reads its configuration "
-				 "only at start; restart it to apply changes");
+			/* From the supervisor: a new worker took over. */
+			drain_start();
 			continue;
 		}
 		loop_stop(smtpd.loop);
@@ -201,17 +352,12 @@ signal_event(struct loop_io *io, uint32_t events)
 int
 main(int argc, char **argv)
 {
-	const char *config_path = SMTPD_CONFIG_PATH;
-	struct config *cfg = config_new(smtpd_keys);
+	struct config *cfg;
 	struct smtpd_settings *s;
-	struct privs privs;
 	bool debug = false, foreground = false, check_only = false;
-	char *error = NULL, *eq;
-	const char *chroot_dir;
+	char *error = NULL;
 	int c, rc = -1, pid_fd, ready_fd = -1;
 	size_t i;
-	char **sets = NULL;
-	size_t n_sets = 0;
 
 	log_init("authd-smtpd", false, 0, true);
 	while (rc < 0 && (c = getopt(argc, argv, "c:o:dFtVh")) != -1) {
@@ -220,6 +366,12 @@ main(int argc, char **argv)
 			config_path = optarg;
 			break;
 		case 'o':
+			if (strchr(optarg, '=') == NULL) {
+				fprintf(stderr, "authd-smtpd: -o %s: expected "
+					"key=value\n", optarg);
+				rc = 2;
+				break;
+			}
 			sets = xreallocarray(sets, n_sets + 1, sizeof(char *));
 			sets[n_sets++] = optarg;
 			break;
@@ -247,25 +399,12 @@ main(int argc, char **argv)
 	if (rc >= 0) {
 		/* Freed, so that a leak checker has nothing to report. */
 		free(sets);
-		config_free(cfg);
 		return rc;
 	}
-	if (!config_load(cfg, config_path, false, &error))
-		fatalx(1, "%s", error);
-	for (i = 0; i < n_sets; i++) {
-		char *kv = xstrdup(sets[i]);
-
-		if ((eq = strchr(kv, '=')) == NULL)
-			fatalx(2, "-o %s: expected key=value", sets[i]);
-		*eq = '\0';
-		if (!config_set(cfg, kv, eq + 1, &error))
-			fatalx(2, "-o %s: %s", sets[i], error);
-		free(kv);
-	}
-	free(sets);
-	if ((s = smtpd_settings_load(cfg, config_path, &error)) == NULL)
+	if ((s = load_settings(&error)) == NULL)
 		fatalx(1, "%s", error);
 	smtpd.set = s;
+	cfg = s->cfg;
 	chroot_dir = config_str(cfg, "chroot");
 	if (!privs_resolve(config_str(cfg, "user"), config_str(cfg, "group"), "",
 			   &privs, &error))
@@ -301,11 +440,10 @@ main(int argc, char **argv)
 	if (!foreground)
 		ready_fd = proc_daemonize();
 	proc_write_pid(pid_fd);
-	privs_drop(&privs, chroot_dir);
-	/* No core files: AUTH lines carry passwords. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	supervise((unsigned int)config_uint(cfg, "worker_processes"), &ready_fd,
 		  pid_fd, config_str(cfg, "pid_file"));
+	s = smtpd.set;		/* a reload may have made new settings */
+	cfg = s->cfg;
 	/* A worker from here on. */
 	{
 		sigset_t set;

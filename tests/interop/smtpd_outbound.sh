@@ -116,6 +116,33 @@ expect_out '^451 4\.7\.0 next hop \[127\.0\.0\.1\]:[0-9]+: CRAM-MD5 authenticati
 desc "the refusal is logged with the next hop and mechanism, never the password"
 sm_expect_log "CRAM-MD5 authentication as relay@example.org refused"
 sm_expect_no_log 'not-the-password'
+# The admin fixes the map and sends SIGHUP: the supervisor (still root)
+# reads it again, new workers use it, the old ones finish.
+printf '%s  relay@example.org:%s\n' "$HOP" "$RELAY_PW" >"$WRONG"
+old_workers=$(pgrep -P "$SM_PID" | sort)
+kill -HUP "$SM_PID"
+sm_expect_log 'SIGHUP: configuration reloaded from'
+desc "after the map is fixed and SIGHUP, the same daemon relays"
+for ((i = 0; i < 50; i++)); do
+	send_one >"$OUT" 2>&1
+	grep -q '^250 2\.0\.0 Ok: queued as' "$OUT" && break
+	sleep 0.1
+done
+expect_out '^250 2\.0\.0 Ok: queued as'
+desc "the old workers finished and new ones serve"
+for ((i = 0; i < 50; i++)); do
+	[ -z "$(comm -12 <(pgrep -P "$SM_PID" | sort) <(echo "$old_workers"))" ] && break
+	sleep 0.1
+done
+expect_eq "" "$(comm -12 <(pgrep -P "$SM_PID" | sort) <(echo "$old_workers"))"
+check test -n "$(pgrep -P "$SM_PID")"
+desc "a reload with a broken map keeps the running configuration"
+chmod 644 "$WRONG"
+kill -HUP "$SM_PID"
+sm_expect_log 'SIGHUP: .*readable by its owner only.*keeping the running configuration'
+send_one >"$OUT" 2>&1
+expect_out '^250 2\.0\.0 Ok: queued as'
+chmod 600 "$WRONG"
 sm_stop
 
 # --- a next hop that cannot prove it knows the password ---
