@@ -2,7 +2,12 @@
  * conn - buffered connections.  See conn.h.
  */
 #include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -324,4 +329,47 @@ conn_event(struct loop_io *io, uint32_t events)
 	}
 	if (!c->closed && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		conn_read(c);
+}
+
+int
+conn_connect(const char *unix_path, const struct sockaddr *sa,
+	     unsigned int salen, int *fd_r)
+{
+	struct sockaddr_un sun;
+	int fd, e;
+
+	*fd_r = -1;
+	if (unix_path != NULL) {
+		size_t n = strlen(unix_path);
+
+		if (n >= sizeof(sun.sun_path)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, unix_path, n + 1);
+		sa = (const struct sockaddr *)&sun;
+		salen = sizeof(sun);
+	}
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd < 0)
+		return -1;
+	if (sa->sa_family != AF_UNIX) {
+		int one = 1;
+
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				 sizeof(one));
+	}
+	*fd_r = fd;
+	if (connect(fd, sa, (socklen_t)salen) == 0)
+		return 1;
+	if (errno == EINPROGRESS)
+		return 0;
+	e = errno;
+	close(fd);
+	*fd_r = -1;
+	errno = e;
+	return -1;
 }

@@ -115,6 +115,17 @@ void conn_hold(struct conn *c, bool hold);
 /* conn_set_xio - put a transport between the socket and the buffers
  * (ctx is its state; xio->end releases it). */
 void conn_set_xio(struct conn *c, const struct conn_xio *xio, void *ctx);
+/* conn_connect - start a stream connection without blocking: to
+ * unix_path when it is not NULL, else to sa (TCP, with TCP_NODELAY: the
+ * protocols on it write a request and wait for its answer, which Nagle
+ * and a delayed ACK would hold 40 ms).  Returns 1 connected, 0 in
+ * progress (wait for writability, then read SO_ERROR), or -1 with errno
+ * (an AF_UNIX EAGAIN, a full backlog, fails too: it does not go on in
+ * the background as EINPROGRESS does).  *fd_r is the socket, non-
+ * blocking and close-on-exec, or -1. */
+struct sockaddr;
+int conn_connect(const char *unix_path, const struct sockaddr *sa,
+		 unsigned int salen, int *fd_r);
 /* conn_close - close now (ops->closed runs, ops->free after the batch). */
 void conn_close(struct conn *c);
 /* conn_close_later - drop queued output and close after the batch. */

@@ -438,46 +438,21 @@ static void
 link_connect(struct delegate *d)
 {
 	struct link *k = xcalloc(1, sizeof(*k));
-	struct sockaddr_un sun;
-	const struct sockaddr *sa = (const struct sockaddr *)&d->addr;
-	socklen_t salen = d->addr_len;
-	int family = d->addr.ss_family;
+	int rc;
 
 	k->d = d;
 	k->cio.fd = -1;
 	k->cio.cb = connect_event;
 	d->link = k;
-	if (d->unix_path != NULL) {
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		/* Length checked by delegate_new. */
-		memcpy(sun.sun_path, d->unix_path, strlen(d->unix_path) + 1);
-		sa = (const struct sockaddr *)&sun;
-		salen = sizeof(sun);
-		family = AF_UNIX;
-	}
-	k->cio.fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			   0);
-	if (k->cio.fd < 0) {
+	/* The path's length was checked by delegate_new. */
+	rc = conn_connect(d->unix_path, (const struct sockaddr *)&d->addr,
+			  d->addr_len, &k->cio.fd);
+	if (rc < 0) {
 		fail_connect(d, strerror(errno));
 		return;
 	}
-	if (family != AF_UNIX) {
-		int one = 1;
-
-		/* A request is one small write waiting for its answer:
-		 * Nagle would only add a delayed ACK's 40 ms. */
-		(void)setsockopt(k->cio.fd, IPPROTO_TCP, TCP_NODELAY, &one,
-				 sizeof(one));
-	}
-	if (connect(k->cio.fd, sa, salen) == 0) {
+	if (rc == 1) {
 		link_connected(d, k);
-		return;
-	}
-	/* AF_UNIX's EAGAIN (a full backlog) does not go on in the
-	 * background as TCP's EINPROGRESS does: it fails this attempt. */
-	if (errno != EINPROGRESS) {
-		fail_connect(d, strerror(errno));
 		return;
 	}
 	if (!loop_add(d->loop, &k->cio, EPOLLOUT))

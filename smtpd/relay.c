@@ -951,10 +951,7 @@ static void
 link_connect(struct relay *r)
 {
 	struct link *k = xcalloc(1, sizeof(*k));
-	struct sockaddr_un sun;
-	const struct sockaddr *sa = (const struct sockaddr *)&r->conf.addr;
-	socklen_t salen = r->conf.addr_len;
-	int family = r->conf.addr.ss_family;
+	int rc;
 
 	k->r = r;
 	k->cio.fd = -1;
@@ -962,43 +959,15 @@ link_connect(struct relay *r)
 	r->link = k;
 	txn_clear(r);
 	loop_timer_set(r->loop, &r->timer, r->conf.connect_timeout_ms);
-	if (r->conf.unix_path != NULL) {
-		size_t n = strlen(r->conf.unix_path);
-
-		if (n >= sizeof(sun.sun_path)) {
-			fail_connect(r, "socket path too long");
-			return;
-		}
-		memset(&sun, 0, sizeof(sun));
-		sun.sun_family = AF_UNIX;
-		memcpy(sun.sun_path, r->conf.unix_path, n + 1);
-		sa = (const struct sockaddr *)&sun;
-		salen = sizeof(sun);
-		family = AF_UNIX;
-	}
-	k->cio.fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			   0);
-	if (k->cio.fd < 0) {
-		fail_connect(r, "socket: %s", strerror(errno));
-		return;
-	}
-	if (family != AF_UNIX) {
-		int one = 1;
-
-		/* Without it Nagle holds the final "\r\n.\r\n" until the
-		 * next hop acknowledges the body's last segment, which a
-		 * delayed ACK makes 40 ms: 22 messages a second. */
-		(void)setsockopt(k->cio.fd, IPPROTO_TCP, TCP_NODELAY, &one,
-				 sizeof(one));
-	}
-	if (connect(k->cio.fd, sa, salen) == 0) {
-		link_connected(r, k);
-		return;
-	}
-	/* AF_UNIX's EAGAIN (a full backlog) does not go on in the
-	 * background as TCP's EINPROGRESS does: it fails this attempt. */
-	if (errno != EINPROGRESS) {
+	rc = conn_connect(r->conf.unix_path,
+			  (const struct sockaddr *)&r->conf.addr,
+			  r->conf.addr_len, &k->cio.fd);
+	if (rc < 0) {
 		fail_connect(r, "%s", strerror(errno));
+		return;
+	}
+	if (rc == 1) {
+		link_connected(r, k);
 		return;
 	}
 	if (!loop_add(r->loop, &k->cio, EPOLLOUT))
