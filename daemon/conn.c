@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "secret.h"
 
 /* A read asks for this much at most: a few typical requests. */
 #define CONN_READ_CHUNK	4096
@@ -69,6 +70,18 @@ conn_close(struct conn *c)
 	loop_del(c->loop, &c->io);
 	if (c->xio != NULL)
 		c->xio->end(c);
+	{
+		/* Bytes the client sent that we never read make the close
+		 * a reset (ECONNRESET on its next read, instead of an
+		 * orderly end): take what is already here, a little. */
+		char junk[512];
+		int i;
+
+		for (i = 0; i < 4 && recv(c->io.fd, junk, sizeof(junk),
+					  MSG_DONTWAIT) > 0; i++)
+			;
+		secret_wipe(junk, sizeof(junk));
+	}
 	close(c->io.fd);
 	c->ops->closed(c);
 	/* Freed after this batch of events: one may still name us.
