@@ -3,6 +3,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,38 @@ listener_port(const struct listener *li)
 	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
+#define LISTENER_PAUSE_MS	100
+#define LISTENER_WARN_MS	10000
+
+static void
+listener_resume(struct loop_timer *t)
+{
+	struct listener *li = (struct listener *)((char *)t -
+						  offsetof(struct listener, pause));
+
+	(void)loop_mod(li->loop, &li->io, EPOLLIN);
+}
+
+/* listener_pause - out of descriptors (or kernel memory): stop watching
+ * the socket for a moment instead of failing accept(2) in a loop. */
+static void
+listener_pause(struct listener *li, int err)
+{
+	uint64_t now = loop_now(li->loop);
+
+	li->failed++;
+	if (li->last_warn == 0 || now - li->last_warn >= LISTENER_WARN_MS) {
+		log_warnx("warning: %s: cannot accept: %s (%lu time%s); pausing "
+			  "%d ms at a time: raise the open-file limit or lower "
+			  "max_connections", li->name, strerror(err), li->failed,
+			  li->failed == 1 ? "" : "s", LISTENER_PAUSE_MS);
+		li->last_warn = now;
+		li->failed = 0;
+	}
+	(void)loop_mod(li->loop, &li->io, 0);
+	loop_timer_set(li->loop, &li->pause, LISTENER_PAUSE_MS);
+}
+
 static void
 listener_ready(struct loop_io *io, uint32_t events)
 {
@@ -168,8 +201,11 @@ listener_ready(struct loop_io *io, uint32_t events)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
+			if (errno == EMFILE || errno == ENFILE ||
+			    errno == ENOBUFS || errno == ENOMEM)
+				listener_pause(li, errno);
+			else if (errno != EAGAIN && errno != EINTR &&
+				 errno != ECONNABORTED)
 				log_warn("accept on %s", li->name);
 			return;
 		}
@@ -189,6 +225,8 @@ bool
 listener_start(struct listener *li, struct loop *l)
 {
 	li->io.cb = listener_ready;
+	li->loop = l;
+	loop_timer_init(&li->pause, listener_resume);
 	return loop_add(l, &li->io, EPOLLIN);
 }
 
@@ -197,6 +235,8 @@ listener_close(struct listener *li, struct loop *l, bool unlink_path)
 {
 	if (li == NULL)
 		return;
+	if (li->loop != NULL)
+		loop_timer_cancel(li->loop, &li->pause);
 	if (l != NULL)
 		loop_del(l, &li->io);
 	close(li->io.fd);

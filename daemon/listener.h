@@ -19,6 +19,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include <stdint.h>
+
 #include "loop.h"
 
 struct listener {
@@ -27,6 +29,14 @@ struct listener {
 	bool is_unix;
 	void (*on_accept)(int fd, void *arg);
 	void *arg;
+	/* Out of descriptors, accept(2) fails at once and the socket stays
+	 * readable: without a pause the loop would spin on it (and log each
+	 * time).  Accepting pauses LISTENER_PAUSE_MS and the warning comes
+	 * once per LISTENER_WARN_MS. */
+	struct loop *loop;
+	struct loop_timer pause;
+	uint64_t last_warn;
+	unsigned long failed;		/* accepts refused since that warning */
 };
 
 /* listener_open_unix - bind and listen on dir/name.  NULL and *errmsg_r
