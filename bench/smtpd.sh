@@ -186,6 +186,17 @@ child_cpu() {
 }
 # vm_kb PID FIELD - VmRSS, VmHWM... of a process, in kB
 vm_kb() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+# gate_vm_kb FIELD - the same, summed over authd-smtpd's supervisor and
+# its workers (the workers serve; the supervisor only forks them)
+gate_vm_kb() {
+	local t=0 p v
+
+	for p in "$gate_pid" $(pgrep -P "$gate_pid" || true); do
+		v=$(vm_kb "$p" "$1" 2>/dev/null || true)
+		t=$(( t + ${v:-0} ))
+	done
+	echo "$t"
+}
 
 # --- the machine ---
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -447,7 +458,12 @@ record() {
 srv_ticks() {
 	local pid c t
 	case $1 in
-	gate) cpu_ticks "$gate_pid" ;;
+	gate)	# the supervisor (and workers it reaped), and its workers
+		t=$(cpu_ticks "$gate_pid" all)
+		for c in $(pgrep -P "$gate_pid" || true); do
+			t=$(( t + $(cpu_ticks "$c") ))
+		done
+		echo "$t" ;;
 	pf)
 		pid=$(tr -d ' ' < "$PF/queue/pid/master.pid")
 		t=$(cpu_ticks "$pid" all)
@@ -560,7 +576,7 @@ idle_rss0="" idle_rss1="" idle_rss_max="" idle_hwm="" idle_mps="" idle_p99="" id
 if (( BENCH_IDLE > 0 )); then
 	log "== $BENCH_IDLE idle sessions on a fresh authd-smtpd"
 	start_server gate
-	idle_rss0=$(vm_kb "$gate_pid" VmRSS)
+	idle_rss0=$(gate_vm_kb VmRSS)
 	"$LOAD" --idle "$BENCH_IDLE" --hold 600 "127.0.0.1:$G_SUB" > idle.out 2> idle.err &
 	idle_pid=$!
 	for ((i = 0; i < 600; i++)); do
@@ -571,18 +587,18 @@ if (( BENCH_IDLE > 0 )); then
 	grep -q "^READY $BENCH_IDLE\$" idle.out ||
 		{ cat idle.out idle.err >&2; cur_log | tail -n 5 >&2; die "the idle sessions did not all get their EHLO reply"; }
 	sleep 0.5
-	idle_rss1=$(vm_kb "$gate_pid" VmRSS)
+	idle_rss1=$(gate_vm_kb VmRSS)
 	"$LOAD" --warmup "$BENCH_WARMUP" "127.0.0.1:$G_SUB" 1 "$BENCH_SECONDS" users.txt > load.out 2>&1 &
 	lpid=$!
 	idle_rss_max=$idle_rss1
 	while kill -0 "$lpid" 2>/dev/null; do
-		x=$(vm_kb "$gate_pid" VmRSS)
+		x=$(gate_vm_kb VmRSS)
 		(( x > idle_rss_max )) && idle_rss_max=$x
 		sleep 0.1
 	done
 	rc=0; wait "$lpid" || rc=$?
 	(( rc == 0 )) || { cat load.out >&2; die "the load during the idle sessions failed"; }
-	idle_hwm=$(vm_kb "$gate_pid" VmHWM)
+	idle_hwm=$(gate_vm_kb VmHWM)
 	idle_mps=$(jget load.out mps)
 	idle_p99=$(calc "$(jget load.out p99_us) / 1000")
 	expect_msgs=$(( expect_msgs + $(jget load.out msgs_all) ))
