@@ -247,6 +247,10 @@ reload(void)
 	}
 	if (cache_changed)
 		make_cache();
+	/* The unprivileged daemon may still raise its soft limit up to the
+	 * hard one, and says so if that is not enough. */
+	if (s->max_connections > old->max_connections)
+		proc_raise_nofile(s->max_connections);
 	authd_settings_free(old);
 	log_info("configuration reloaded from %s", config_path);
 }

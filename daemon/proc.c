@@ -93,6 +93,12 @@ proc_raise_nofile(unsigned int want)
 		rl.rlim_cur = rl.rlim_max < want + 64 ? rl.rlim_max : want + 64;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* Said now, not first at the busiest moment as a failing accept. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want + 64)
+		log_warnx("warning: the open-file limit (%lu) is below the %u "
+			  "descriptors max_connections needs: raise it (ulimit "
+			  "-n, LimitNOFILE=) or lower max_connections",
+			  (unsigned long)rl.rlim_cur, want + 64);
 }
 
 void

@@ -21,7 +21,8 @@ void proc_write_pid(int fd);
 int proc_daemonize(void);
 /* proc_ready - tell the waiting parent that start-up succeeded. */
 void proc_ready(int fd);
-/* proc_raise_nofile - make room for want descriptors (+ 64 spare). */
+/* proc_raise_nofile - make room for want descriptors (+ 64 spare), and
+ * warn when the hard limit does not allow it. */
 void proc_raise_nofile(unsigned int want);
 /* proc_signals - SIGHUP, SIGTERM and SIGINT come through a signalfd
  * watched by io on l (cb reads struct signalfd_siginfo from io->fd);

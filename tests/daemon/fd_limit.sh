@@ -2,8 +2,9 @@
 # fd_limit.sh - authd out of file descriptors (issue 9): accept(2) fails
 # with EMFILE while the listening socket stays readable.  Before the fix
 # authd retried at once, spinning at 100% CPU and writing millions of log
-# lines; now it pauses accepting (100 ms at a time), warns once per 10 s,
-# and serves again as soon as descriptors free.
+# lines; now it says at start that the limit is too low, pauses
+# accepting (100 ms at a time), warns once per 10 s, and serves again as
+# soon as descriptors free.
 set -euo pipefail
 source "$(dirname "$0")/dlib.sh"
 
@@ -17,6 +18,8 @@ AUTHD_PID=$(pgrep -f -- "-c $CONF" | head -n 1)
 at_exit "kill $AUTHD_PID 2>/dev/null"
 check test -n "$AUTHD_PID"
 expect_eq 32 "$(awk '/Max open files/ { print $4 }' "/proc/$AUTHD_PID/limits")"
+desc "the start-up warns that the limit is below what max_connections needs"
+expect_log 'warning: the open-file limit \(32\) is below the 1064 descriptors max_connections needs'
 cpu_ticks() {	# utime + stime of authd
 	awk '{ print $14 + $15 }' "/proc/$AUTHD_PID/stat"
 }
@@ -50,4 +53,8 @@ done
 auth 0 alice@example.org secret1
 desc "authd is still running"
 check kill -0 "$AUTHD_PID"
+desc "a SIGHUP that raises max_connections warns again"
+sed -i 's/^max_connections = 1000$/max_connections = 2000/' "$CONF"
+kill -HUP "$AUTHD_PID"
+expect_log 'warning: the open-file limit \(32\) is below the 2064 descriptors'
 finish
