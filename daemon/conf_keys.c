@@ -3,6 +3,7 @@
  */
 #include "build_config.h"
 #include "conf_keys.h"
+#include "proc.h"
 
 const struct config_key conf_keys[] = {
 	/* The credential store (userdb). */
@@ -32,9 +33,7 @@ const struct config_key conf_keys[] = {
 	{ "user", CONFIG_STR, "authd", 0, 0, NULL },
 	{ "group", CONFIG_STR, "", 0, 0, NULL },
 	{ "chroot", CONFIG_STR, "", 0, 0, NULL },
-	{ "log_facility", CONFIG_ENUM, "auth", 0, 0,
-	  "auth|authpriv|mail|daemon|user|local0|local1|local2|local3|"
-	  "local4|local5|local6|local7" },
+	{ "log_facility", CONFIG_ENUM, "auth", 0, 0, PROC_FACILITIES },
 	{ "max_connections", CONFIG_UINT, "4096", 16, 1000000, NULL },
 	/* Checking passwords. */
 	{ "auth_backend", CONFIG_ENUM, "store", 0, 0, "store|pam" },

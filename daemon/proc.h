@@ -30,6 +30,9 @@ void proc_raise_nofile(unsigned int want);
  * death). */
 void proc_signals(struct loop *l, struct loop_io *io,
 		  void (*cb)(struct loop_io *io, uint32_t events));
+/* The syslog facilities proc_facility knows, as a CONFIG_ENUM list. */
+#define PROC_FACILITIES "auth|authpriv|mail|daemon|user|local0|local1|" \
+			"local2|local3|local4|local5|local6|local7"
 /* proc_facility - a syslog facility name ("mail") as LOG_*; LOG_AUTH
  * for an unknown one (the config reader checked the name). */
 int proc_facility(const char *name);

@@ -98,7 +98,6 @@ struct session {
 	bool in_mail;
 	char *sender;			/* the address as relayed, "" for <> */
 	unsigned int rcpts;		/* accepted by us and the next hop */
-	unsigned int rcpt_tries;
 	char *first_rcpt;
 	struct smtp_addr pending_rcpt;	/* the RCPT at the next hop */
 	char msgid[24];
@@ -258,7 +257,7 @@ reset_transaction(struct session *s)
 	s->sender = NULL;
 	free(s->first_rcpt);
 	s->first_rcpt = NULL;
-	s->rcpts = s->rcpt_tries = 0;
+	s->rcpts = 0;
 	s->data_abort = false;
 	if (s->md != NULL) {
 		maildir_abort(s->md);
@@ -882,7 +881,6 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *cmd)
 		reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	s->rcpt_tries++;
 	if (s->sender[0] == '\0' ||
 	    smtp_addr_parse(s->sender, strlen(s->sender), &k->sender) != NULL)
 		k->sender.null = true;

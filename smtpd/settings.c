@@ -17,6 +17,7 @@
 #include "authd.h"
 #include "buf.h"
 #include "build_config.h"
+#include "proc.h"
 #include "settings.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -31,9 +32,7 @@ const struct config_key smtpd_keys[] = {
 	{ "group", CONFIG_STR, "", 0, 0, NULL },
 	{ "chroot", CONFIG_STR, "", 0, 0, NULL },
 	{ "pid_file", CONFIG_STR, "/run/authd-smtpd.pid", 0, 0, NULL },
-	{ "log_facility", CONFIG_ENUM, "mail", 0, 0,
-	  "auth|authpriv|mail|daemon|user|local0|local1|local2|local3|"
-	  "local4|local5|local6|local7" },
+	{ "log_facility", CONFIG_ENUM, "mail", 0, 0, PROC_FACILITIES },
 	{ "syslog_name", CONFIG_STR, "authd-smtpd", 0, 0, NULL },
 	{ "worker_processes", CONFIG_UINT, "1", 1, 64, NULL },
 	/* Listeners: "addr:port" words, [v6]:port. */
