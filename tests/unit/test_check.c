@@ -130,7 +130,7 @@ busy_complete(struct job *job)
 	busy_done = true;
 }
 
-static struct job busy_job = { busy_run, busy_complete, NULL };
+static struct job busy_job = { .run = busy_run, .complete = busy_complete };
 
 static void
 start_cb(struct loop_timer *t)
