@@ -85,8 +85,19 @@ check_done(void *ctx, enum auth_result result, const struct userdb_name *name)
 	(void)name;
 	c->check = NULL;
 	/* Every failure is the same "NO": the reply never tells an unknown
-	 * user from a wrong password or a back-end problem. */
-	conn_reply(c, result == AUTH_OK ? "OK" : "NO");
+	 * user from a wrong password.  A temporary failure (overload, the
+	 * store unreadable, auth_reply_max) is an empty reply: the protocol
+	 * has no word for it, and saslauthd never sends one, but every
+	 * client reads a reply shorter than 2 bytes as an error of the
+	 * server, not as a refusal: libsasl2 returns SASL_FAIL ("bad
+	 * response from saslauthd"), which Postfix answers with 454 4.7.0
+	 * (a NO is SASL_BADAUTH, 535); Exim's saslauthd client defers;
+	 * testsaslauthd reports an error.  So a right password is never
+	 * refused as wrong because authd had no time for it. */
+	if (result == AUTH_TEMPFAIL)
+		conn_reply(c, "");
+	else
+		conn_reply(c, result == AUTH_OK ? "OK" : "NO");
 }
 
 static void

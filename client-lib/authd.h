@@ -93,7 +93,8 @@ const char *authd_strerror(int code);
  * at most timeout_ms (<= 0: AUTHD_DEFAULT_TIMEOUT_MS) in all.
  *
  * Returns AUTHD_OK (the reply starts with "OK"), AUTHD_FAIL (any other
- * reply), or a negative error (socket unreachable, no reply in time,
+ * reply), AUTHD_TEMPFAIL (an empty reply: authd's temporary failure, see
+ * authd(8)), or a negative error (socket unreachable, no reply in time,
  * malformed reply, a field longer than 65535 bytes).  When reason is not
  * NULL, reason_len > 0, it receives a NUL-terminated text, truncated to
  * fit: with AUTHD_OK and AUTHD_FAIL the server's reply as it came ("OK",

@@ -109,7 +109,8 @@ mux_main(int argc, char **argv)
 		return 2;
 	}
 	printf("%s\n", reply);
-	return rc == AUTHD_OK ? 0 : 1;
+	/* A temporary failure is not a refusal: 2, as on the auth socket. */
+	return rc == AUTHD_OK ? 0 : rc == AUTHD_FAIL ? 1 : 2;
 }
 
 struct auth_opts {

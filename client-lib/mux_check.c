@@ -79,6 +79,11 @@ read_reply(int fd, unsigned char *reply, size_t cap, int64_t deadline,
 			return util_errf(err, AUTHD_ERR_CLOSED, "connection "
 					 "closed without a reply");
 		got += (size_t)n;
+		/* authd's temporary failure: a reply of length 0, which
+		 * libsasl2 too takes for a server error (authd(8)). */
+		if (got >= 2 && reply[0] == 0 && reply[1] == 0)
+			return util_errf(err, AUTHD_TEMPFAIL, "temporary "
+					 "failure (an empty reply)");
 		r = mux_reply_parse(reply, got, text_r, text_len_r);
 		if (r < 0)
 			return util_errf(err, AUTHD_ERR_PROTOCOL,

@@ -9,8 +9,8 @@ write_dconf
 rm -f "$DB"
 start_authd
 expect_log 'store not readable yet'
-desc "with no store file yet, a login fails (NO)"
-auth 1 alice first-pass
+desc "with no store file yet, a login fails temporarily (not NO)"
+auth 2 alice first-pass
 expect_log 'user=alice@example\.org .*result=tempfail'
 
 add_user alice@example.org first-pass

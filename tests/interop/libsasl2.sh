@@ -67,6 +67,20 @@ add_user uni@example.org 'pässwörd with spaces'
 sc 0 uni 'pässwörd with spaces'
 sc 1 uni 'passwort with spaces'
 
+# authd's temporary failure (here: the store unreadable) is an empty
+# reply on the mux socket: libsasl2 must take it for an error of the
+# server (SASL_FAIL, a 454 in Postfix), not a wrong password (SASL_BADAUTH,
+# a 535), and a wrong password must stay SASL_BADAUTH.
+desc "a wrong password is SASL_BADAUTH"
+out=$("$SASL_CHECKPASS" "$SASLCONF" authdtest smtp alice wrong 2>&1) || true
+expect_eq "code=SASL_BADAUTH" "$(grep -o 'code=.*' <<<"$out")"
+mv "$DB" "$DB.away"
+desc "the store unreadable: the empty reply is SASL_FAIL (temporary)"
+out=$("$SASL_CHECKPASS" "$SASLCONF" authdtest smtp alice 'Alice-Sasl1' 2>&1) || true
+expect_eq "code=SASL_FAIL" "$(grep -o 'code=.*' <<<"$out")"
+expect_log 'user=alice@example\.org .*result=tempfail'
+mv "$DB.away" "$DB"
+
 # The socket gone: libsasl2 reports a failure (no hang).
 stop_authd
 desc "with authd stopped, libsasl2 fails promptly (no hang)"

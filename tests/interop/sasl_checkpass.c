@@ -62,7 +62,11 @@ main(int argc, char **argv)
 	}
 	r = sasl_checkpass(conn, user, (unsigned)strlen(user), pass,
 			   (unsigned)strlen(pass));
-	printf("%s\n", r == SASL_OK ? "SASL_OK" : sasl_errdetail(conn));
+	/* The code too: SASL_FAIL is what Postfix turns into a 454 (try
+	 * again), SASL_BADAUTH into a 535 (wrong password). */
+	printf("%s code=%s\n", r == SASL_OK ? "SASL_OK" : sasl_errdetail(conn),
+	       r == SASL_OK ? "SASL_OK" : r == SASL_FAIL ? "SASL_FAIL" :
+	       r == SASL_BADAUTH ? "SASL_BADAUTH" : "other");
 	sasl_dispose(&conn);
 	sasl_done();
 	return r == SASL_OK ? 0 : 1;

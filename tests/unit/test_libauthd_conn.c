@@ -233,6 +233,8 @@ serve_mux(struct client *c)
 		return;
 	if (strcmp(fields[0], "nul") == 0)
 		put(c->fd, "\0\004NO\0x", 6);
+	else if (strcmp(fields[0], "busy") == 0)
+		put(c->fd, "\0\0", 2);	/* authd's temporary failure */
 	else if (strcmp(fields[1], "good") == 0)
 		put(c->fd, "\0\002OK", 4);
 	else
@@ -831,6 +833,10 @@ test_mux(void)
 	CHECK(authd_mux_check(paths[K_MUX], "nul", "x", "", "", 1000, reason,
 			      sizeof(reason)) == AUTHD_FAIL &&
 	      strcmp(reason, "NO?x") == 0, "mux: a NUL in the reply shows as ?");
+	CHECK(authd_mux_check(paths[K_MUX], "busy", "good", "", "", 1000,
+			      reason, sizeof(reason)) == AUTHD_TEMPFAIL &&
+	      strstr(reason, "temporary failure") != NULL,
+	      "mux: an empty reply is a temporary failure (%s)", reason);
 	CHECK(authd_mux_check(paths[K_MUX], "mute", "x", "", "", 200, reason,
 			      sizeof(reason)) == AUTHD_ERR_TIMEOUT,
 	      "mux: no reply: timeout (%s)", reason);
