@@ -3,6 +3,7 @@
  * Untrusted input: every field of the request (copied, bounded, and
  * sanitised before it reaches a log line).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "xalloc.h"
 
 #define LOG_FIELD	(4 * 64 + 1)
+#define SOURCE_MAX	(LOG_FIELD + 8)
 
 enum check_state { ST_WORKING, ST_DELAYING };
 
@@ -34,10 +36,13 @@ struct check {
 	bool cached;
 	bool no_delay;
 	bool client_known;
+	bool refused;		/* no room in the queue (job.refused) */
 	char via[8];
 	char login_log[LOG_FIELD], service[LOG_FIELD], client[LOG_FIELD];
 	char service_raw[65];
 	char client_addr[LOG_FIELD];	/* client without ";port" */
+	char source[SOURCE_MAX];	/* the queue's source (check.h) */
+	struct worker_pool *pool;	/* the pool the job went to */
 	char *pw;
 	size_t pw_len;
 	struct userdb_name name;
@@ -92,6 +97,8 @@ deliver(struct check *c)
 	check_free(c);
 }
 
+static bool finish(struct check *c);
+
 static void
 delay_fired(struct loop_timer *t)
 {
@@ -111,6 +118,14 @@ deadline_fired(struct loop_timer *t)
 
 	if (c->state != ST_WORKING || c->cancelled)
 		return;
+	if (worker_cancel(c->pool, &c->job)) {
+		/* Still queued: out of the queue, and no worker spends a
+		 * hash on a request that is answered already. */
+		c->result = AUTH_TEMPFAIL;
+		c->reason = "overloaded: queued for auth_reply_max";
+		(void)finish(c);	/* no delay for a tempfail: delivers */
+		return;
+	}
 	c->cancelled = true;
 	c->answered = true;
 	c->done(c->ctx, AUTH_TEMPFAIL, c->name_ok ? &c->name : NULL);
@@ -144,6 +159,34 @@ log_result(const struct check *c, uint64_t delay)
 		log_warnx("%s: user=%s service=%s client=%s result=tempfail "
 			  "reason=\"%s\"", c->via, who, c->service, c->client,
 			  c->reason);
+}
+
+/* log_refused - a check refused for want of room in the queue.  Not one
+ * line each: a refusal costs no hash, and a client that asks again at
+ * once (a flood does) would otherwise fill the log at the loop's speed.
+ * A refusal after a quiet second is logged with its user and source; the
+ * ones within the second after it are only counted, and the next line
+ * says how many there were. */
+static void
+log_refused(const struct check *c, uint64_t now)
+{
+	static uint64_t last;
+	static unsigned long unlogged;
+
+	if (last != 0 && now - last < 1000) {
+		unlogged++;
+		return;
+	}
+	if (unlogged > 0)
+		log_warnx("overloaded: %lu more checks refused in the %llu ms "
+			  "before this one (no room in the queue)", unlogged,
+			  (unsigned long long)(now - last));
+	log_warnx("%s: user=%s service=%s client=%s source=\"%s\" "
+		  "result=tempfail reason=\"%s\"", c->via,
+		  c->name_ok ? c->name.key : c->login_log, c->service,
+		  c->client, c->source, c->reason);
+	unlogged = 0;
+	last = now;
 }
 
 /* finish - cache, throttle, log, then deliver now or after the delay.
@@ -190,7 +233,10 @@ finish(struct check *c)
 		delay = target > elapsed ? target - elapsed : 0;
 		logged_delay = target;
 	}
-	log_result(c, logged_delay);
+	if (c->refused)
+		log_refused(c, now);
+	else
+		log_result(c, logged_delay);
 	if (c->cancelled) {
 		check_free(c);
 		return true;
@@ -233,9 +279,19 @@ run(struct job *job)
 static void
 job_complete(struct job *job)
 {
+	struct check *c = (struct check *)job;
+
+	/* No room in the queue (or pushed out by a lighter source): a
+	 * temporary failure, never a wrong password, and not counted. */
+	if (job->refused) {
+		c->refused = true;
+		c->result = AUTH_TEMPFAIL;
+		c->reason = "overloaded: no room in the queue "
+			    "(auth_queue_max, auth_queue_per_source)";
+	}
 	/* A check whose client went away is still logged and counted: an
 	 * attacker must not dodge the throttle by hanging up. */
-	(void)finish((struct check *)job);
+	(void)finish(c);
 }
 
 /* --- loop side --- */
@@ -282,6 +338,37 @@ check_new(const struct auth_request *r)
 			 (int)r->service_len, r->service);
 	c->result = AUTH_FAIL;
 	return c;
+}
+
+/* source_of - the queue's source of c (check.h, "Queue"): the client
+ * address (an IPv6 one as its /64), else the requester, else "-". */
+static void
+source_of(struct check *c, const struct auth_request *r)
+{
+	unsigned char a[16];
+	char net[INET6_ADDRSTRLEN];
+	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
+						    0, 0, 0xff, 0xff };
+
+	if (c->client_addr[0] != '\0') {
+		/* One host or site: an IPv6 client may pick any address of
+		 * its /64, so the /64 is the source. */
+		if (inet_pton(AF_INET6, c->client_addr, a) == 1 &&
+		    memcmp(a, v4mapped, sizeof(v4mapped)) != 0) {
+			memset(a + 8, 0, 8);
+			if (inet_ntop(AF_INET6, a, net, sizeof(net)) != NULL) {
+				snprintf(c->source, sizeof(c->source),
+					 "net %s/64", net);
+				return;
+			}
+		}
+		snprintf(c->source, sizeof(c->source), "addr %s",
+			 c->client_addr);
+	} else if (r->peer != NULL) {
+		snprintf(c->source, sizeof(c->source), "%s", r->peer);
+	} else {
+		snprintf(c->source, sizeof(c->source), "-");
+	}
 }
 
 /* realm_refuses - auth_realm_mechanisms forbids r->mech in the realm of
@@ -404,8 +491,10 @@ check_start(const struct auth_request *r)
 		return finish(c) ? NULL : c;
 	}
 	loop_timer_set(authd.loop, &c->timer, s->reply_max);
-	worker_submit(be->may_block ? authd.pam_pool : authd.hash_pool,
-		      &c->job);
+	source_of(c, r);
+	c->pool = be->may_block ? authd.pam_pool : authd.hash_pool;
+	/* A refusal comes back through job_complete, from the loop. */
+	worker_submit_from(c->pool, &c->job, c->source);
 	return c;
 }
 
@@ -420,4 +509,11 @@ check_cancel(struct check *c)
 		return;
 	}
 	c->cancelled = true;	/* job_complete frees it */
+	if (worker_cancel(c->pool, &c->job)) {
+		/* No worker had it yet: nothing was checked, so nothing is
+		 * counted; the slot in the queue is free at once. */
+		c->result = AUTH_TEMPFAIL;
+		c->reason = "client went away while queued";
+		(void)finish(c);
+	}
 }

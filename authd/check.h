@@ -7,12 +7,34 @@
  *   1. normalise the name (userdb/name.h) and check the password's shape;
  *   2. store back-end: look the user up (cheap); a cache hit answers now;
  *   3. otherwise a worker verifies (store: the strongest verifier, or a
- *      dummy of the same cost for an unknown user; PAM: the PAM stack);
+ *      dummy of the same cost for an unknown user; PAM: the PAM stack),
+ *      in its turn in the pool's fair queue (see "Queue" below);
  *   4. a success may enter the cache; a failure is counted and its reply
  *      held back by the throttle, never beyond auth_reply_max;
  *   5. one log line; done() is called; the check is freed.
  * Unknown user, wrong password and locked account give the same result
  * (AUTH_FAIL) after the same work; only the log tells them apart.
+ *
+ * Queue (step 3, daemon/worker.h): each check waits under a source, and
+ * the workers serve the sources in turn.  The source is
+ *   - the client's address when the requester sent one (rip= on the auth
+ *     socket, the 5th field on the mux socket), without the port, and an
+ *     IPv6 address as its /64 (one site, one attacker's subnet); not
+ *     joined with the connection, because Postfix multiplexes all its SMTP
+ *     clients over one connection per smtpd process, and one SMTP client
+ *     talks to many such processes;
+ *   - otherwise the requester itself (auth_request.peer): the auth
+ *     connection, or the mux client's process (libsasl2 opens a connection
+ *     per login, so the connection would be no source at all; a Postfix
+ *     smtpd process serves one SMTP client at a time).
+ * auth_queue_per_source bounds what one source may have queued and
+ * auth_queue_max the whole queue; a check with no room is answered
+ * AUTH_TEMPFAIL at once, never AUTH_FAIL: a right password must never be
+ * refused as wrong because of someone else's load.  The same holds at
+ * auth_reply_max: a check still queued then is taken out of the queue
+ * (no hash is spent on it) and answered AUTH_TEMPFAIL; one that a worker
+ * has is answered AUTH_TEMPFAIL and ends in the background.  A cancelled
+ * check still queued leaves the queue at once.
  */
 #ifndef AUTHD_CHECK_H
 #define AUTHD_CHECK_H
@@ -36,6 +58,9 @@ struct auth_request {
 	size_t service_len;
 	const char *client;		/* client address if known, may be NULL */
 	size_t client_len;
+	const char *peer;		/* the requester, for the queue when no
+					 * client address is known ("auth conn
+					 * 12", "mux pid 345"); may be NULL */
 	const char *password;		/* secret; copied and wiped */
 	size_t password_len;
 	bool no_delay;			/* trusted client asked: no failure delay */

@@ -61,6 +61,7 @@ struct auth_conn {
 	unsigned int nreqs;
 	unsigned long cuid;
 	unsigned long client_minor;	/* of the client's VERSION; 0 before */
+	char peer[32];			/* the queue's source without rip= */
 };
 
 static unsigned long next_cuid = 1;
@@ -204,6 +205,7 @@ request_of(struct sasl_req *r, const char *login, size_t login_len)
 	ar.service_len = strlen(r->service);
 	ar.client = r->rip[0] != '\0' ? r->rip : NULL;
 	ar.client_len = strlen(r->rip);
+	ar.peer = r->conn->peer;
 	ar.no_delay = r->no_penalty;
 	ar.mech = r->mech->name;
 	ar.done = finish_req;
@@ -546,6 +548,7 @@ conn_auth_accept(int fd)
 	conn_init(&c->conn, authd.loop, fd, &auth_ops, AUTHP_LINE_MAX + 1,
 		  OUT_BACKLOG_MAX);
 	c->cuid = next_cuid++;
+	snprintf(c->peer, sizeof(c->peer), "auth conn %lu", c->cuid);
 	if (!conn_watch(&c->conn)) {
 		log_warn("epoll add");
 		close(fd);

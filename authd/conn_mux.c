@@ -1,8 +1,10 @@
 /*
  * conn_mux - the saslauthd protocol on one connection.  See conn_mux.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "check.h"
 #include "server.h"
@@ -23,6 +25,8 @@ struct mux_conn {
 	enum mux_state state;
 	struct check *check;
 	size_t late;			/* bytes after the request */
+	char peer[32];			/* the queue's source without an
+					 * address: the client's process */
 };
 
 static struct mux_conn *all_conns;
@@ -128,6 +132,7 @@ conn_request(struct mux_conn *c, const struct mux_request *req)
 		ar.client = (const char *)req->field[MUX_CLIENT_ADDR];
 		ar.client_len = req->len[MUX_CLIENT_ADDR];
 	}
+	ar.peer = c->peer;
 	ar.done = check_done;
 	ar.ctx = c;
 	c->state = MUX_CHECKING;
@@ -191,8 +196,15 @@ void
 conn_mux_accept(int fd)
 {
 	struct mux_conn *c = xcalloc(1, sizeof(*c));
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
 
 	authd.connections++;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		snprintf(c->peer, sizeof(c->peer), "mux pid %ld",
+			 (long)cred.pid);
+	else
+		snprintf(c->peer, sizeof(c->peer), "mux");
 	conn_init(&c->conn, authd.loop, fd, &mux_ops, MUX_REQUEST_MAX,
 		  MUX_REPLY_MAX + 2);
 	c->state = MUX_READING;

@@ -191,6 +191,17 @@ make_cache(void)
 		      cache_new(authd.set->cache_size, authd.set->cache_ttl) : NULL;
 }
 
+/* limit_queues - auth_queue_max and auth_queue_per_source on both pools
+ * (at start and on every reload). */
+static void
+limit_queues(const struct authd_settings *s)
+{
+	worker_pool_limit(authd.hash_pool, s->queue_max, s->queue_per_source);
+	if (authd.pam_pool != NULL)
+		worker_pool_limit(authd.pam_pool, s->queue_max,
+				  s->queue_per_source);
+}
+
 /* Keys whose new value a reload cannot apply: they shape what start-up
  * built (sockets, privileges, threads, the dummy verifier). */
 static const char *const restart_keys[] = {
@@ -247,6 +258,7 @@ reload(void)
 	}
 	if (cache_changed)
 		make_cache();
+	limit_queues(s);
 	/* The unprivileged daemon may still raise its soft limit up to the
 	 * hard one, and says so if that is not enough. */
 	if (s->max_connections > old->max_connections)
@@ -465,6 +477,7 @@ main(int argc, char **argv)
 	authd.hash_pool = worker_pool_new(authd.loop, s->workers, "hash");
 	if (s->backend->may_block)
 		authd.pam_pool = worker_pool_new(authd.loop, s->pam_workers, "pam");
+	limit_queues(s);
 	if (!listener_start(mux_listener, authd.loop) ||
 	    !listener_start(auth_listener, authd.loop))
 		fatal(1, "epoll add of a listening socket");

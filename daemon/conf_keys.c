@@ -39,6 +39,10 @@ const struct config_key conf_keys[] = {
 	{ "auth_backend", CONFIG_ENUM, "store", 0, 0, "store|pam" },
 	{ "auth_workers", CONFIG_UINT, "0", 0, 256, NULL },
 	{ "auth_reply_max", CONFIG_TIME, "8s", 1000, 60000, NULL },
+	/* The fair hash queue (daemon/worker.h): what may wait for a
+	 * worker, in all and per source; the rest is refused at once. */
+	{ "auth_queue_max", CONFIG_UINT, "512", 1, 1000000, NULL },
+	{ "auth_queue_per_source", CONFIG_UINT, "32", 1, 1000000, NULL },
 	{ "auth_failure_delay", CONFIG_TIME, "1s", 0, 30000, NULL },
 	{ "auth_failure_delay_max", CONFIG_TIME, "5s", 0, 60000, NULL },
 	{ "auth_cache", CONFIG_BOOL, "no", 0, 0, NULL },
