@@ -24,6 +24,8 @@
 
 #define LOG_FIELD	(4 * 64 + 1)
 #define SOURCE_MAX	(LOG_FIELD + 8)
+#define REFUSED_REASON	"overloaded: no room in the queue " \
+			"(auth_queue_max, auth_queue_per_source)"
 
 enum check_state { ST_WORKING, ST_DELAYING };
 
@@ -286,8 +288,7 @@ job_complete(struct job *job)
 	if (job->refused) {
 		c->refused = true;
 		c->result = AUTH_TEMPFAIL;
-		c->reason = "overloaded: no room in the queue "
-			    "(auth_queue_max, auth_queue_per_source)";
+		c->reason = REFUSED_REASON;
 	}
 	/* A check whose client went away is still logged and counted: an
 	 * attacker must not dodge the throttle by hanging up. */
@@ -457,6 +458,19 @@ check_start(const struct auth_request *r)
 			snprintf(c->id, sizeof(c->id), "%s", c->login_log);
 		return finish(c) ? NULL : c;
 	}
+	/* A source with no room left in the queue is refused before the
+	 * store is read or the password copied: under a flood, refusals are
+	 * most of the work and must cost little.  Such a source has more
+	 * than its share waiting already, so even a login the cache could
+	 * answer waits until its earlier ones are done. */
+	source_of(c, r);
+	c->pool = be->may_block ? authd.pam_pool : authd.hash_pool;
+	if (!worker_has_room(c->pool, c->source)) {
+		c->refused = true;
+		c->result = AUTH_TEMPFAIL;
+		c->reason = REFUSED_REASON;
+		return finish(c) ? NULL : c;
+	}
 	c->pw = xmalloc(r->password_len + 1);
 	memcpy(c->pw, r->password, r->password_len);
 	c->pw[r->password_len] = '\0';
@@ -491,9 +505,9 @@ check_start(const struct auth_request *r)
 		return finish(c) ? NULL : c;
 	}
 	loop_timer_set(authd.loop, &c->timer, s->reply_max);
-	source_of(c, r);
-	c->pool = be->may_block ? authd.pam_pool : authd.hash_pool;
-	/* A refusal comes back through job_complete, from the loop. */
+	/* A refusal (a lighter source pushed this one's oldest out since
+	 * worker_has_room, or took the room) comes back through
+	 * job_complete, from the loop. */
 	worker_submit_from(c->pool, &c->job, c->source);
 	return c;
 }

@@ -287,35 +287,62 @@ worker_pool_limit(struct worker_pool *p, unsigned int max,
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* room_for - whether a job of source s (NULL: none queued) fits; if the
+ * queue is full, *victim_r is the job to push out (or NULL: refuse). */
+static bool
+room_for(struct worker_pool *p, struct worker_source *s,
+	 struct job **victim_r)
+{
+	unsigned int mine = s != NULL ? s->queued : 0;
+	struct worker_source *heavy;
+
+	*victim_r = NULL;
+	if (p->per_source != 0 && mine >= p->per_source)
+		return false;
+	if (p->max == 0 || p->queued < p->max)
+		return true;
+	/* Full: room for a lighter source is made at the expense of the
+	 * heaviest; among equals the newcomer waits its turn. */
+	heavy = heaviest(p);
+	if (heavy == NULL || heavy->queued <= mine + 1)
+		return false;
+	*victim_r = heavy->head;	/* heavy != s: it is heavier */
+	return true;
+}
+
+bool
+worker_has_room(struct worker_pool *p, const char *source)
+{
+	const char *key = source != NULL ? source : "";
+	size_t len = strnlen(key, SOURCE_KEY_MAX);
+	struct job *victim;
+	bool room;
+
+	pthread_mutex_lock(&p->mu);
+	room = room_for(p, source_find(p, key, len, key_hash(p, key, len)),
+			&victim);
+	pthread_mutex_unlock(&p->mu);
+	return room;
+}
+
 void
 worker_submit_from(struct worker_pool *p, struct job *job, const char *source)
 {
 	const char *key = source != NULL ? source : "";
 	size_t len = strnlen(key, SOURCE_KEY_MAX);
 	uint32_t h = key_hash(p, key, len);
-	struct worker_source *s, *heavy;
+	struct worker_source *s;
 	struct job *out = NULL;		/* refused or pushed out */
-	unsigned int mine;
 
 	job->next = NULL;
 	job->src = NULL;
 	job->refused = false;
 	pthread_mutex_lock(&p->mu);
 	s = source_find(p, key, len, h);
-	mine = s != NULL ? s->queued : 0;
-	if (p->per_source != 0 && mine >= p->per_source) {
+	if (!room_for(p, s, &out))
 		out = job;
-	} else if (p->max != 0 && p->queued >= p->max) {
-		/* Full: room for a lighter source is made at the expense of
-		 * the heaviest; among equals the newcomer waits its turn. */
-		heavy = heaviest(p);
-		if (heavy != NULL && heavy->queued > mine + 1) {
-			out = heavy->head;
-			unqueue(p, out);	/* heavy != s: it is heavier */
-		} else {
-			out = job;
-		}
-	}
+	else if (out != NULL)
+		unqueue(p, out);
 	if (out != job) {
 		if (s == NULL)
 			s = source_new(p, key, len, h);

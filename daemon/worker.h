@@ -76,6 +76,11 @@ void worker_submit(struct worker_pool *p, struct job *job);
  * (or pushed it out later). */
 void worker_submit_from(struct worker_pool *p, struct job *job,
 			const char *source);
+/* worker_has_room - whether a job submitted now under source would be
+ * queued (not refused).  Only the submitting thread adds jobs and the
+ * workers only take them, so the answer holds until that thread submits:
+ * a caller can refuse a request before preparing its job. */
+bool worker_has_room(struct worker_pool *p, const char *source);
 /* worker_cancel - take job out of the queue if no worker has started it:
  * true, and job will not be run or completed (its owner frees it);
  * false if it is running or done (it will be completed as usual). */

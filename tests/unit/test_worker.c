@@ -2,8 +2,8 @@
  * test_worker - the worker pool's fair, bounded queue (daemon/worker.h):
  * round robin across sources, a new source at the end of the current
  * round, the per-source cap, the global bound that pushes out the
- * heaviest source's oldest job, cancel, the default source's FIFO, and
- * the jobs left at worker_pool_free.
+ * heaviest source's oldest job, worker_has_room, cancel, the default
+ * source's FIFO, and the jobs left at worker_pool_free.
  *
  * One worker, held by a "gate" job while the test builds the queue, so
  * the order in which the jobs then run is exact.
@@ -197,6 +197,8 @@ test_per_source(struct worker_pool *p)
 		t_init(&j[i], l, false);
 		worker_submit_from(p, &j[i].job, "A");
 	}
+	CHECK(!worker_has_room(p, "A") && worker_has_room(p, "B"),
+	      "worker_has_room: not for A (2 queued), yes for B");
 	t_init(&j[4], "b1", false);
 	worker_submit_from(p, &j[4].job, "B");
 	/* the refusals complete before the gate opens */
@@ -227,6 +229,8 @@ test_push_out(struct worker_pool *p)
 		t_init(&a[i], l, false);
 		worker_submit_from(p, &a[i].job, "A");
 	}
+	CHECK(!worker_has_room(p, "A") && worker_has_room(p, "B"),
+	      "worker_has_room, queue full: not for A, yes for the lighter B");
 	for (i = 0; i < 3; i++) {
 		char l[4];
 
