@@ -20,7 +20,9 @@ Commands (output: key=value lines):
          seconds (default 20).  Prints per socket: SOCK_n, SOCK_ok,
          SOCK_no, SOCK_temp, SOCK_err, SOCK_p50_ms, SOCK_p99_ms, SOCK_max_ms;
          and of the flood: flood_sent, flood_fail (a plain FAIL: the wrong
-         password), flood_temp (temp_fail), flood_ok (must be 0).
+         password), flood_temp (temp_fail), flood_ok (must be 0), flood_ms
+         (how long it ran); loaded_hash_ms: one hash as the --workers
+         (default 2) managed under the flood (they are never idle then).
   burst  USER PASS [-k K] [--rip ADDR]
          one auth connection sends K PLAIN requests at once and reads all
          answers: burst_ok, burst_fail, burst_temp, burst_temp_max_ms (the
@@ -194,6 +196,7 @@ def flood_child(path, conns, inflight, user, password, rip, wfd):
     SIGTERM; then write the counts to wfd"""
     stop = []
     signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    t0 = time.monotonic()
     sel = selectors.DefaultSelector()
     counts = {"sent": 0, "fail": 0, "temp": 0, "ok": 0, "other": 0}
     cs = []
@@ -234,6 +237,7 @@ def flood_child(path, conns, inflight, user, password, rip, wfd):
                 n += 1
             if n:
                 send(c, n)
+    counts["ms"] = int((time.monotonic() - t0) * 1000)
     os.write(wfd, (" ".join("%s=%d" % kv for kv in counts.items()) +
                    "\n").encode())
     os._exit(0)
@@ -290,6 +294,13 @@ def cmd_flood(a):
         print("%s_max_ms=%d" % (sock, round(max(ms) if ms else -1)))
     for kv in flood:
         print("flood_" + kv)
+    # The hash time as the workers managed it during the flood: they were
+    # never idle (the flood keeps a queue), so each did ms / hashes.
+    fl = dict(kv.split("=") for kv in flood)
+    hashes = int(fl["fail"]) + sum(1 for rs in res.values()
+                                   for k, _ in rs if k in ("ok", "no", "fail"))
+    if hashes > 0:
+        print("loaded_hash_ms=%d" % round(a.workers * int(fl["ms"]) / hashes))
 
 
 def cmd_burst(a):
@@ -378,6 +389,7 @@ def main():
     f.add_argument("--warmup", type=float, default=1)
     f.add_argument("--logins", type=int, default=20)
     f.add_argument("--rip", default=None)
+    f.add_argument("--workers", type=int, default=2)
     f.add_argument("--mux-only", action="store_true")
     f.add_argument("--auth-only", action="store_true")
     b = sub.add_parser("burst")

@@ -42,18 +42,25 @@ OUT=$(python3 "$FLOOD" "$SOCKDIR" flood alice@example.org pw-alice \
 	--logins 25 --seconds 25 --rip 192.0.2.10)
 FLOOD_OUT=$OUT
 echo "$OUT" | sed 's/^/# /'
-# The machine's speed may change while the test runs (other tests, other
-# jobs): the hash time is the slower of before and after the flood.
+# One hash time: the slowest of before the flood, after it, and as the
+# workers managed under it (they were never idle: hashes done / time).
+# The machine is shared (other tests, the flood's own client) and the
+# loaded figure is the one the normal user's logins met.
 OUT=$(python3 "$FLOOD" "$SOCKDIR" hash alice@example.org pw-alice -n 7)
-H2=$(kv hash_ms)
-H1=$H
-[ "$H2" -gt "$H" ] && H=$H2
+H1=$H H2=$(kv hash_ms)
+OUT=$FLOOD_OUT
+HL=$(kv loaded_hash_ms)
+for h in "$H2" "$HL"; do
+	[ "$h" -gt "$H" ] && H=$h
+done
 # The target: 2 hashes + the fair share, one hash of each of the 3 flood
-# sources per worker (2).  x3 for a loaded 2-core CI box (the flood's
-# client, the refusals and the workers share 2 cores), + 200 ms for the
-# Python clients.  The FIFO queue gave a p99 of 384 hashes / 2 workers.
+# sources per worker (2).  x3 for a loaded 2-core CI box, + 200 ms for the
+# Python clients and the wake-ups of the loop, a worker and the client
+# (each a scheduling delay when the cores are busy).  The FIFO queue gave
+# a p99 of 384 hashes / 2 workers = 192 hashes, or 8 s and a failure
+# when that passed auth_reply_max: 9 times this bound at a 20 ms hash.
 BOUND=$(((2 * H + 3 * H / 2) * 3 + 200))
-echo "# hash ${H} ms (before ${H1}, after ${H2}); p99 bound ${BOUND} ms"
+echo "# hash ${H} ms (before ${H1}, after ${H2}, under the flood ${HL}); p99 bound ${BOUND} ms"
 OUT=$FLOOD_OUT
 for s in mux auth; do
 	desc "$s socket under the flood: 25 of 25 logins of alice OK"
