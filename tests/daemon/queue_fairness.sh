@@ -105,4 +105,12 @@ expect_eq 60 "$(($(kv mux_ok) + $(kv mux_empty)))"
 desc "... the empty replies (temporary failure) came at once"
 check test "$(kv mux_empty)" -ge 20
 check test "$(kv mux_empty_max_ms)" -lt 1000
+
+# A SIGHUP applies new bounds: 4 per source, so at most 2 + 4 of 128 run.
+sed -i 's/^auth_queue_per_source = .*/auth_queue_per_source = 4/' "$CONF"
+kill -HUP "$AUTHD_PID"
+expect_log 'configuration reloaded'
+OUT=$(python3 "$FLOOD" "$SOCKDIR" burst flood@example.org wrong -k 128)
+desc "after SIGHUP with auth_queue_per_source = 4: most of 128 refused (>= 115)"
+check test "$(kv burst_temp)" -ge 115
 finish
