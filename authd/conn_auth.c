@@ -311,6 +311,24 @@ decode_b64(const char *s, size_t n, size_t *len_r)
 	return p;
 }
 
+/* broken_id - an AUTH, CONT or CANCEL whose id is missing, 0, over
+ * 4294967295 or not canonical decimal (authp_parse_id).  A FAIL would have
+ * to carry an id the client did not write, so the client could not match
+ * it and would wait for an answer until its own timeout: close the
+ * connection instead, as Dovecot does ("sent broken AUTH request").  The
+ * id is the client program's (Postfix, Exim), never a user's, so no user
+ * can cut off the others sharing the connection this way. */
+static void
+broken_id(struct auth_conn *c, const char *cmd, const char *idstr)
+{
+	char v[4 * 64 + 1];
+
+	log_safe(idstr, strnlen(idstr, 64), v, sizeof(v));
+	log_notice("auth: %s with an invalid request id \"%s\": closing",
+		   cmd, v);
+	conn_close(&c->conn);
+}
+
 static void
 cmd_auth(struct auth_conn *c, char **f, size_t *lens, int n)
 {
@@ -325,6 +343,8 @@ cmd_auth(struct auth_conn *c, char **f, size_t *lens, int n)
 	if ((why = authp_parse_auth(f, lens, n, &a, &id_ok)) != NULL) {
 		if (id_ok)
 			reply_fail(c, a.id, NULL, why);
+		else
+			broken_id(c, "AUTH", n > 1 ? f[1] : "");
 		return;
 	}
 	if (req_find(c, a.id) != NULL) {
@@ -394,8 +414,10 @@ cmd_cont(struct auth_conn *c, char **f, size_t *lens, int n)
 	uint32_t id;
 	size_t len = 0;
 
-	if (n < 2 || !authp_parse_id(f[1], &id))
+	if (n < 2 || !authp_parse_id(f[1], &id)) {
+		broken_id(c, "CONT", n > 1 ? f[1] : "");
 		return;
+	}
 	r = req_find(c, id);
 	if (r == NULL) {
 		reply_fail(c, id, NULL, "unknown request id");
@@ -435,15 +457,20 @@ cmd_cont(struct auth_conn *c, char **f, size_t *lens, int n)
  * and idstr are its first two, as authp_split left them).  Its framing is
  * fine, so like any other bad request it fails alone: an AUTH or CONT
  * whose id can be read gets its FAIL (the client would otherwise wait for
- * an answer that never comes); anything else is ignored. */
+ * an answer that never comes), one whose id cannot closes the connection
+ * (broken_id); anything else is ignored. */
 static void
 too_many_fields(struct auth_conn *c, const char *cmd, const char *idstr)
 {
 	struct sasl_req *r;
 	uint32_t id;
 
-	if (!authp_parse_id(idstr, &id))
+	if (!authp_parse_id(idstr, &id)) {
+		if (strcmp(cmd, "AUTH") == 0 || strcmp(cmd, "CONT") == 0 ||
+		    strcmp(cmd, "CANCEL") == 0)
+			broken_id(c, cmd, idstr);
 		return;
+	}
 	r = req_find(c, id);
 	if (strcmp(cmd, "AUTH") == 0) {
 		if (r == NULL)	/* a duplicate id is ignored, as ever */
@@ -479,8 +506,9 @@ handle_line(struct auth_conn *c, char *line, size_t len)
 		uint32_t id;
 		struct sasl_req *r;
 
-		if (n >= 2 && authp_parse_id(f[1], &id) &&
-		    (r = req_find(c, id)) != NULL)
+		if (n < 2 || !authp_parse_id(f[1], &id))
+			broken_id(c, "CANCEL", n > 1 ? f[1] : "");
+		else if ((r = req_find(c, id)) != NULL)
 			req_free(r);
 	} else if (strcmp(f[0], "VERSION") == 0) {
 		if (n < 2 || strcmp(f[1], "1") != 0) {

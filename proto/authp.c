@@ -40,6 +40,8 @@ authp_split(char *line, size_t len, char **fields, size_t *lens, int max)
 	size_t i, start = 0;
 	int n = 0;
 
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
 	for (i = 0; i <= len; i++) {
 		if (i < len && line[i] != '\t')
 			continue;

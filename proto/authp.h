@@ -31,9 +31,11 @@ void authp_escape(struct buf *out, const char *s, size_t n);
 long authp_unescape(char *s, size_t n);
 
 /* authp_split - split a line (without LF) at TABs, in place: fields are
- * NUL-terminated (the TABs are overwritten).  Returns the count, or -1 if
- * there are more than max (the first max fields are set even then, so
- * the caller can still answer the request id). */
+ * NUL-terminated (the TABs are overwritten).  One CR just before the LF
+ * is not part of the line (a CRLF client works, as with Dovecot, whose
+ * line reader drops it; a CR inside a value travels escaped).  Returns
+ * the count, or -1 if there are more than max (the first max fields are
+ * set even then, so the caller can still answer the request id). */
 int authp_split(char *line, size_t len, char **fields, size_t *lens, int max);
 
 /* An AUTH request from a client. */
@@ -49,7 +51,10 @@ struct authp_auth {
 	size_t resp_len;
 };
 
-/* authp_parse_id - a non-zero 32-bit decimal id. */
+/* authp_parse_id - a non-zero 32-bit id in canonical decimal: digits
+ * only, no sign, no leading zero, at most 4294967295.  False for anything
+ * else (0, "007", "+1", "-1", "", 4294967296): such a request cannot be
+ * answered, since the answer must carry the id as the client wrote it. */
 bool authp_parse_id(const char *s, uint32_t *id_r);
 /* authp_parse_auth - fields[0] is "AUTH".  NULL or a static reason.  When
  * the id parsed but something else is wrong, *id_ok_r is set, so the

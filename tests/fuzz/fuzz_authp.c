@@ -1,9 +1,12 @@
 /*
  * fuzz_authp - the auth-client protocol line codec (untrusted: any client
  * of the auth socket, and the server's lines for libauthd).  Properties:
- * splitting and parsing never read past the line; escaping round-trips.
+ * splitting and parsing never read past the line; an id that parses is
+ * the canonical decimal of its value (so the answer carries it exactly as
+ * the client wrote it); escaping round-trips.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +21,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t lens[AUTHP_MAX_FIELDS];
 	struct authp_auth a;
 	struct buf b;
+	uint32_t id;
 	bool id_ok;
 	int n;
 
@@ -26,6 +30,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	line = malloc(size + 1);
 	memcpy(line, data, size);
 	n = authp_split(line, size, f, lens, AUTHP_MAX_FIELDS);
+	if (n >= 2 && authp_parse_id(f[1], &id)) {
+		char canon[16];
+
+		(void)snprintf(canon, sizeof(canon), "%u", id);
+		if (id == 0 || strcmp(canon, f[1]) != 0)
+			abort();
+	}
 	if (n > 0 && strcmp(f[0], "AUTH") == 0)
 		(void)authp_parse_auth(f, lens, n, &a, &id_ok);
 	free(line);
