@@ -13,6 +13,7 @@
 #include "codec.h"
 #include "scram.h"
 #include "secret.h"
+#include "utf8.h"
 
 /* bytes_dup - (p, n) as a NUL-terminated copy, or NULL when out of
  * memory.  Not strndup(): the input is a (pointer, length) slice of a
@@ -369,6 +370,27 @@ scram_parse_iterations(const char *v, size_t n, unsigned int *out)
 	return true;
 }
 
+/* extensions_ok - whether what follows the nonce, from pos on (past its
+ * ','; len + 1 when the nonce ended the input), is empty or extensions.
+ * RFC 5802 §7: nonce ["," extensions], extensions = attr-val *(","
+ * attr-val), attr-val = ALPHA "=" value, value = 1*value-char (UTF-8, no
+ * NUL, no ',').  Junk there ("r=abc,junk", a trailing ',', "r=abc,,")
+ * is a client that does not speak SCRAM as the server reads it: refused,
+ * not skipped. */
+static bool
+extensions_ok(const char *in, size_t len, size_t pos)
+{
+	const char *v;
+	size_t vlen;
+	char name;
+
+	while (pos <= len)
+		if (!scram_attr(in, len, &pos, &name, &v, &vlen) || vlen == 0 ||
+		    !utf8_valid((const unsigned char *)v, vlen))
+			return false;
+	return true;
+}
+
 /* failed - r, with why (or "out of memory") in *error_r. */
 static enum scram_result
 failed(enum scram_result r, const char *why, const char **error_r)
@@ -427,7 +449,10 @@ parse_client_first(const char *in, size_t len, struct scram_client_first *cf,
 	if (!scram_attr(in, len, &pos, &name, &v, &vlen) || name != 'r' ||
 	    !scram_nonce_ok(v, vlen))
 		return failed(SCRAM_REFUSED, bad_bare, error_r);
-	/* Extensions after the nonce are ignored. */
+	/* Well-formed extensions after the nonce are ignored. */
+	if (!extensions_ok(in, len, pos))
+		return failed(SCRAM_REFUSED, "bad extension after the nonce",
+			      error_r);
 	if ((cf->nonce = bytes_dup(v, vlen)) == NULL ||
 	    (cf->bare = bytes_dup(in + bare_start, len - bare_start)) == NULL)
 		return failed(SCRAM_NOMEM, NULL, error_r);
@@ -493,6 +518,9 @@ scram_parse_client_final(const char *in, size_t len, size_t key_len,
 	if (!scram_attr(in, cf->without_proof_len, &pos, &name, &v, &vlen) ||
 	    name != 'r' || !scram_nonce_ok(v, vlen))
 		return failed(SCRAM_REFUSED, "bad nonce", error_r);
+	if (!extensions_ok(in, cf->without_proof_len, pos))
+		return failed(SCRAM_REFUSED, "bad extension after the nonce",
+			      error_r);
 	if ((cf->nonce = bytes_dup(v, vlen)) == NULL)
 		return failed(SCRAM_NOMEM, NULL, error_r);
 	return SCRAM_OK;

@@ -158,7 +158,8 @@ struct scram_client_final {
 
 /* scram_parse_client_first - gs2-header client-first-message-bare; a
  * mandatory extension ("m=") is refused, extensions after the nonce are
- * ignored.  SCRAM_OK with allocated strings in cf (release with
+ * ignored if well-formed (ALPHA "=" UTF-8 value, comma-separated) and
+ * refused otherwise.  SCRAM_OK with allocated strings in cf (release with
  * scram_client_first_free); SCRAM_REFUSED with a static reason in
  * *error_r; SCRAM_NOMEM ("out of memory").  cf holds nothing to free
  * unless SCRAM_OK. */
@@ -166,7 +167,8 @@ enum scram_result scram_parse_client_first(const char *in, size_t len,
 					   struct scram_client_first *cf,
 					   const char **error_r);
 void scram_client_first_free(struct scram_client_first *cf);
-/* scram_parse_client_final - c=, r=, any extensions, and p= last, whose
+/* scram_parse_client_final - c=, r=, any well-formed extensions (as in
+ * scram_parse_client_first), and p= last, whose
  * proof must decode to key_len bytes (scram_key_len of the hash).  As
  * scram_parse_client_first for results and ownership (release with
  * scram_client_final_free). */

@@ -66,7 +66,8 @@ Commands (C names a connection, several may be open):
 
 Exchange options: service=S, param=P (repeatable, before resp=), ir=0|1,
 fro=1 (final-resp-ok), noempty=1 (stop at the final CONT: result=<final>),
-authzid=Z, and for DIGEST-MD5 realm= host= uri= nonce= nc= qop= cnonce=
+authzid=Z, for CRAM-MD5 hexupper=1 (the digest in upper-case hex), and for
+DIGEST-MD5 realm= host= uri= nonce= nc= qop= cnonce=
 repeat=DIRECTIVE hexinner=1 norealm=1 noauthz_in_ha1=1 latin1=1 (no
 charset=utf-8: user name, password and authzid in ISO-8859-1); for SCRAM
 gs2=HEADER (e.g. "p=tls-unique,,") cheader=HEADER (the one in c=),
@@ -414,13 +415,18 @@ def cram_md5_response(user, password, challenge):
 class CramMD5(Mech):
     name = "CRAM-MD5"
 
-    def __init__(self, user, password, digest=None):
+    def __init__(self, user, password, digest=None, upper=False):
         self.user, self.password, self.digest = user, password, digest
+        self.upper = upper
 
     def step(self, challenge):
         if self.digest is not None:
             return _u(self.user) + b" " + _u(self.digest)
-        return cram_md5_response(self.user, self.password, challenge)
+        r = cram_md5_response(self.user, self.password, challenge)
+        if self.upper:      # the digest in upper-case hex (RFC 2195: lower)
+            u, _, d = r.rpartition(b" ")
+            r = u + b" " + d.upper()
+        return r
 
 
 _DIRECTIVE = re.compile(rb'\s*([A-Za-z0-9_-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s]*)\s*,?')
@@ -589,7 +595,8 @@ def make_mech(mech, user, password, opts):
     if m == "LOGIN":
         return Login(user, password)
     if m == "CRAM-MD5":
-        return CramMD5(user, password, opts.get("digest"))
+        return CramMD5(user, password, opts.get("digest"),
+                       opts.get("hexupper") == "1")
     if m == "DIGEST-MD5":
         return DigestMD5(
             user, password, realm=opts.get("realm"),

@@ -4,12 +4,23 @@
 # not part of the line), and a request whose id cannot be answered -- 0,
 # over 4294967295, not canonical decimal, missing -- closes the connection
 # (Dovecot: "sent broken AUTH request") instead of leaving the client to
-# wait for an answer that never comes.  Every wait is bounded.
+# wait for an answer that never comes; SCRAM junk after r= fails, and a
+# CRAM-MD5 digest in upper-case hex is accepted (authd(8) says why).
+# Every wait is bounded.
 set -euo pipefail
 source "$SRCDIR/tests/daemon/dlib.sh"
 
 T=$'\t'
 PB64=UGFzc3dvcmQ6	# "Password:"
+
+like() {
+	if [[ $3 =~ $2 ]]; then
+		pass "$1"
+	else
+		fail "$1"
+		echo "#   got:  ${3//$'\t'/<T>}"
+	fi
+}
 
 is() {
 	if [ "$2" = "$3" ]; then
@@ -21,8 +32,8 @@ is() {
 	fi
 }
 
-write_dconf "auth_mechanisms = plain login"
-add_user alice@example.org 'Alice-Pw1'
+write_dconf "auth_mechanisms = plain login cram-md5 scram-sha-256"
+add_user alice@example.org 'Alice-Pw1' -m all
 start_authd
 
 # --- CRLF -----------------------------------------------------------------
@@ -126,6 +137,33 @@ is "... another connection's request in flight completes" \
 	"OK${T}1${T}user=alice@example.org${T}original_user=alice" "$(ap_val line)"
 authp close o
 authp close m
+
+# --- mechanism data at its edges ----------------------------------------------
+# CRAM-MD5: RFC 2195 says lower-case hex; authd compares the decoded bytes,
+# so upper case works too (documented in authd(8); Dovecot refuses it).
+authp open k
+authp run k 1 CRAM-MD5 alice@example.org Alice-Pw1
+is "CRAM-MD5 with the digest in lower-case hex: OK" \
+	"OK${T}1${T}user=alice@example.org" "$(ap_val result)"
+authp run k 2 CRAM-MD5 alice@example.org Alice-Pw1 hexupper=1
+is "CRAM-MD5 with the digest in upper-case hex: OK (the same 16 bytes)" \
+	"OK${T}2${T}user=alice@example.org" "$(ap_val result)"
+# SCRAM: after r= only "," extensions (RFC 5802 §7).
+authp send k "AUTH${T}3${T}SCRAM-SHA-256${T}service=smtp${T}resp=$(printf 'n,,n=alice,r=abcdefgh,junk' | base64 -w0)"
+authp read k 3
+like_fail() {
+	if [[ $2 =~ ^FAIL${T}$1(${T}|$) ]]; then pass "$3"; else
+		fail "$3"; echo "#   got: ${2//$'\t'/<T>}"; fi
+}
+like_fail 3 "$(ap_val line)" "SCRAM client-first with junk after r=nonce: FAIL"
+authp send k "AUTH${T}4${T}SCRAM-SHA-256${T}service=smtp${T}resp=$(printf 'n,,n=alice,r=abcdefgh,' | base64 -w0)"
+authp read k 3
+like_fail 4 "$(ap_val line)" "SCRAM client-first with a trailing ',' after r=nonce: FAIL"
+authp send k "AUTH${T}5${T}SCRAM-SHA-256${T}service=smtp${T}resp=$(printf 'n,,n=alice,r=abcdefgh,x=ext' | base64 -w0)"
+authp read k 3
+like "SCRAM client-first with a well-formed extension after the nonce: server-first" \
+	"^CONT${T}5${T}" "$(ap_val line)"
+authp close k
 
 desc "authd is still running after every broken id"
 check kill -0 "$AUTHD_PID"

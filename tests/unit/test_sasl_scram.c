@@ -337,6 +337,17 @@ test_client_first(void)
 		{ "n,b=x,n=user,r=abc", "a GS2 field that is not a=" },
 		{ "n,a=,n=user,r=abc", "an empty authzid" },
 		{ "n,a=x=,n=user,r=abc", "a bad escape in the authzid" },
+		/* RFC 5802 §7: only "," extensions may follow the nonce */
+		{ "n,,n=user,r=abc,", "a ',' after the nonce and nothing more" },
+		{ "n,,n=user,r=abc,,", "an empty field after the nonce" },
+		{ "n,,n=user,r=abc,junk", "junk (not attr=value) after the nonce" },
+		{ "n,,n=user,r=abc,e=", "an extension with an empty value" },
+		{ "n,,n=user,r=abc,1=x", "an extension whose name is not a letter" },
+		{ "n,,n=user,r=abc,=x", "an extension without a name" },
+		{ "n,,n=user,r=abc,ex=1", "an extension with a two-letter name" },
+		{ "n,,n=user,r=abc,e=\xff", "an extension value that is not UTF-8" },
+		{ "n,,n=user,r=abc,e=1,", "a ',' after a valid extension" },
+		{ "n,,n=user,r=abc,e=1,junk", "junk after a valid extension" },
 	};
 	struct scram_client_first cf;
 	const char *why;
@@ -376,6 +387,13 @@ test_client_first(void)
 				       &why) == SCRAM_OK && cf.cbind == 'p',
 	      "client-first asking for channel binding parses ('p')");
 	scram_client_first_free(&cf);
+	CHECK(scram_parse_client_first("n,,n=user,r=x,e=1,f=a=b,g=\xc3\xa9",
+				       28, &cf, &why) == SCRAM_OK &&
+	      strcmp(cf.nonce, "x") == 0 &&
+	      strcmp(cf.bare, "n=user,r=x,e=1,f=a=b,g=\xc3\xa9") == 0,
+	      "client-first with three extensions after the nonce ('=' and "
+	      "UTF-8 in values) parses");
+	scram_client_first_free(&cf);
 }
 
 static void
@@ -410,6 +428,12 @@ test_client_final(void)
 		  32, "an empty nonce" },
 		{ "c=biws,r=abc,x=,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7Ad",
 		  32, "a truncated proof" },
+		{ "c=biws,r=abc,junk,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+		  32, "junk between the nonce and the proof" },
+		{ "c=biws,r=abc,,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+		  32, "an empty field between the nonce and the proof" },
+		{ "c=biws,r=abc,x=,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=",
+		  32, "an extension with an empty value before the proof" },
 	};
 	struct scram_client_final fin;
 	struct buf b = BUF_INIT;
