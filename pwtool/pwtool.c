@@ -26,18 +26,19 @@ static const struct {
 	const char *name, *alias;
 	int (*run)(struct pwtool *);
 	int operands;		/* -1: optional FILE */
+	bool writes;		/* changes the store (import: unless -n) */
 } commands[] = {
-	{ "add", NULL, cmd_add, 1 },
-	{ "passwd", "change", cmd_passwd, 1 },
-	{ "delete", "del", cmd_delete, 1 },
-	{ "lock", NULL, cmd_lock, 1 },
-	{ "unlock", NULL, cmd_unlock, 1 },
-	{ "show", NULL, cmd_show, 1 },
-	{ "check", NULL, cmd_check, 1 },
-	{ "list", NULL, cmd_list, 0 },
-	{ "realms", NULL, cmd_realms, 0 },
-	{ "import", NULL, cmd_import, -1 },
-	{ "export", NULL, cmd_export, -1 },
+	{ "add", NULL, cmd_add, 1, true },
+	{ "passwd", "change", cmd_passwd, 1, true },
+	{ "delete", "del", cmd_delete, 1, true },
+	{ "lock", NULL, cmd_lock, 1, true },
+	{ "unlock", NULL, cmd_unlock, 1, true },
+	{ "show", NULL, cmd_show, 1, false },
+	{ "check", NULL, cmd_check, 1, false },
+	{ "list", NULL, cmd_list, 0, false },
+	{ "realms", NULL, cmd_realms, 0, false },
+	{ "import", NULL, cmd_import, -1, true },
+	{ "export", NULL, cmd_export, -1, false },
 };
 
 static void
@@ -67,6 +68,7 @@ usage(FILE *f)
 	      "      --disabled        add the user locked\n"
 	      "      --replace         import: replace users that exist\n"
 	      "  -n, --dry-run         import: check everything, write nothing\n"
+	      "      --force           write even where others may access the store\n"
 	      "  -j, --json            machine-readable output\n"
 	      "  -V, --version         print the version\n"
 	      "exit: 0 ok, 1 wrong password, 2 usage, 3 no such user, 4 exists,\n"
@@ -169,6 +171,50 @@ settings_apply(struct pwtool *pw, const char *store_arg)
 	return PWTOOL_OK;
 }
 
+/* store_mode_check - refuse to write a store that others may access.
+ * Its verifiers are secrets, and the CRAM-MD5 and DIGEST-MD5 ones are
+ * password equivalents: any 'other' permission bit (o+rwx) lets every
+ * local user read or change them.  The group is the admin's choice
+ * (authd reads the store through it; 0660 lets an admin group write), so
+ * group bits pass.  What counts is the mode the file will have after the
+ * write: store_mode when set, else the existing file's (a new store gets
+ * 0640 whatever the umask, see userdb_txn_commit).  Readers are only
+ * warned: refusing to show what is already exposed protects nothing.
+ * --force writes anyway (and still warns). */
+static int
+store_mode_check(struct pwtool *pw, bool writes)
+{
+	const char *path = pw->file.path;
+	struct stat st;
+
+	if (writes && pw->file.mode_set && (pw->file.mode & 0007) != 0) {
+		if (!pw->force)
+			return pwtool_error(PWTOOL_CONFIG, "store_mode %04o gives "
+					    "other users access to the store's "
+					    "verifiers: use 0640 or 0600 (or "
+					    "--force)", (unsigned)pw->file.mode);
+		(void)pwtool_error(0, "warning: store_mode %04o gives other "
+				   "users access to the store (--force)",
+				   (unsigned)pw->file.mode);
+	}
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & 0007) == 0)
+		return PWTOOL_OK;
+	if (writes && pw->file.mode_set)
+		return PWTOOL_OK;	/* this write gives it store_mode */
+	if (writes && !pw->force)
+		return pwtool_error(PWTOOL_STORE, "%s: mode %04o gives other "
+				    "users access to the store's verifiers; "
+				    "fix it with: chmod o-rwx %s (or write "
+				    "anyway with --force)", path,
+				    (unsigned)(st.st_mode & 07777), path);
+	(void)pwtool_error(0, "warning: %s: mode %04o gives other users "
+			   "access to the store's verifiers; fix it with: "
+			   "chmod o-rwx %s", path,
+			   (unsigned)(st.st_mode & 07777), path);
+	return PWTOOL_OK;
+}
+
 /* no_core - a core file of a process that held passwords is a leak. */
 static void
 no_core(void)
@@ -182,7 +228,7 @@ no_core(void)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_PWFD = 256, OPT_DISABLED, OPT_REPLACE };
+	enum { OPT_PWFD = 256, OPT_DISABLED, OPT_REPLACE, OPT_FORCE };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "file", required_argument, NULL, 'f' },
@@ -193,6 +239,7 @@ main(int argc, char **argv)
 		{ "disabled", no_argument, NULL, OPT_DISABLED },
 		{ "replace", no_argument, NULL, OPT_REPLACE },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -245,6 +292,9 @@ main(int argc, char **argv)
 		case 'n':
 			pw.dry_run = true;
 			break;
+		case OPT_FORCE:
+			pw.force = true;
+			break;
 		case 'j':
 			pw.json = true;
 			break;
@@ -285,7 +335,9 @@ main(int argc, char **argv)
 		config_free(pw.cfg);
 		return code;
 	}
-	if ((code = settings_apply(&pw, store_arg)) == PWTOOL_OK)
+	if ((code = settings_apply(&pw, store_arg)) == PWTOOL_OK &&
+	    (code = store_mode_check(&pw, commands[i].writes &&
+				     !pw.dry_run)) == PWTOOL_OK)
 		code = commands[i].run(&pw);
 	config_free(pw.cfg);
 	return code;

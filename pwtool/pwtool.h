@@ -37,6 +37,8 @@ struct pwtool {
 	bool pipe;			/* -p */
 	int password_fd;		/* --password-fd, -1 if unset */
 	bool json, dry_run, replace, disabled;
+	bool force;			/* --force: write a store others may
+					 * access (store_mode_check) */
 	char **args;			/* operands after the command */
 	int nargs;
 };

@@ -41,11 +41,37 @@ DB=$TMP/users.db
 check test "$(mode_of "$DB")" = 640
 expect_rc 0 "$PWTOOL" -c "$TMP/mode600.conf" -f "$DB" add -p carol <<<"secret"
 check test "$(mode_of "$DB")" = 600
-desc "store_mode = 0660 is applied too"
+desc "store_mode = 0660 is applied too (group write is the admin's choice)"
 cp "$CONF" "$TMP/mode660.conf"
 printf 'store_mode = 660\n' >>"$TMP/mode660.conf"
 expect_rc 0 "$PWTOOL" -c "$TMP/mode660.conf" -f "$DB" lock carol
 check test "$(mode_of "$DB")" = 660
+
+# A store_mode that gives others access is refused before any write.
+cp "$CONF" "$TMP/mode644.conf"
+printf 'store_mode = 0644\n' >>"$TMP/mode644.conf"
+desc "store_mode = 0644: a new store is refused (exit 8, bad configuration)"
+expect_rc 8 "$PWTOOL" -c "$TMP/mode644.conf" -f "$TMP/m644.db" add -p alice <<<"secret"
+expect_err '^pwtool: store_mode 0644 gives other users access .*0640 or 0600'
+check test ! -e "$TMP/m644.db"
+desc "store_mode = 0644: a write to an existing 0660 store is refused, mode kept"
+expect_rc 8 "$PWTOOL" -c "$TMP/mode644.conf" -f "$DB" unlock carol
+check test "$(mode_of "$DB")" = 660
+desc "store_mode = 0644 does not stop a reader"
+expect_rc 0 "$PWTOOL" -c "$TMP/mode644.conf" -f "$DB" list
+desc "store_mode = 0644 with --force: applied, with a warning"
+expect_rc 0 "$PWTOOL" -c "$TMP/mode644.conf" -f "$TMP/m644.db" --force add -p alice <<<"secret"
+check test "$(mode_of "$TMP/m644.db")" = 644
+expect_err 'warning: store_mode 0644'
+
+umask 000
+DB=$TMP/umask0.db
+desc "under umask 000 a new store is still 0640 and its lock 0600"
+expect_rc 0 pw add -p alice <<<"secret"
+check test "$(mode_of "$DB")" = 640
+check test "$(mode_of "$DB.lock")" = 600
+umask 022
+DB=$TMP/users.db
 
 DB=$TMP/kept.db
 expect_rc 0 pw add -p alice <<<"secret"
@@ -66,9 +92,47 @@ desc "... import"
 expect_rc 0 pw import < <(printf 'dan@example.org::{PLAIN}x\n')
 check test "$(mode_of "$DB")" = 600
 chmod 0604 "$DB"
-desc "an odd hand-set mode (0604) is kept as well"
-expect_rc 0 pw add -p erin <<<"secret"
+desc "a hand-set mode that lets others read (0604) is refused for a write (exit 5)"
+before_sha=$(sha "$DB")
+expect_rc 5 pw add -p erin <<<"secret"
+desc "... the message names the store, its mode and the fix"
+expect_err "^pwtool: $DB: mode 0604 gives other users access .*chmod o-rwx $DB"
+desc "... and the store is untouched"
+check test "$(sha "$DB")" = "$before_sha"
+desc "every writing command is refused the same way: passwd, lock, unlock, delete, import"
+for args in "-p passwd alice" "lock alice" "unlock alice" "delete alice" "import"; do
+	# shellcheck disable=SC2086
+	expect_rc 5 pw $args < <(printf 'secret\n')
+	expect_err 'chmod o-rwx'
+done
+check test "$(sha "$DB")" = "$before_sha"
+desc "readers work on it but say so on stderr: list"
+expect_rc 0 pw list
+expect_out '^alice@example.org$'
+expect_err "^pwtool: warning: $DB: mode 0604 .*chmod o-rwx $DB"
+desc "... check, and a dry-run import (it writes nothing)"
+expect_rc 0 pw check -p alice <<<"secret"
+expect_err 'warning: .*mode 0604'
+expect_rc 0 pw import -n < <(printf 'gus@example.org::{PLAIN}x\n')
+expect_err 'warning: .*mode 0604'
+desc "--force writes anyway, keeps the mode, and warns"
+expect_rc 0 pw --force add -p erin <<<"secret"
 check test "$(mode_of "$DB")" = 604
+expect_err 'warning: .*mode 0604'
+for m in 0601 0602 0607 0644 0666; do
+	chmod "$m" "$DB"
+	desc "mode $m (some 'other' bit): a write is refused"
+	expect_rc 5 pw lock erin
+done
+chmod 0644 "$DB"
+desc "store_mode = 0640 set: a write is allowed and fixes an existing 0644 store"
+cp "$CONF" "$TMP/mode640.conf"
+printf 'store_mode = 0640\n' >>"$TMP/mode640.conf"
+expect_rc 0 "$PWTOOL" -c "$TMP/mode640.conf" -f "$DB" lock erin
+check test "$(mode_of "$DB")" = 640
+desc "a store that gives others nothing reads without a warning"
+expect_rc 0 pw list
+check test ! -s "$ERR"
 desc "a dry-run import and a failed import leave the mode alone"
 chmod 0600 "$DB"
 expect_rc 0 pw import -n < <(printf 'fay@example.org::{PLAIN}x\n')
