@@ -98,15 +98,14 @@ usage(FILE *f)
 	      "  -V        print the version\n", f);
 }
 
-/* inside_chroot - a path as the daemon sees it after chroot(2). */
+/* inside_chroot - a path as the daemon sees it after chroot(2); one not
+ * under the chroot is taken as it is (authd.conf(5), chroot). */
 static const char *
 inside_chroot(const char *path)
 {
-	size_t n = strlen(chroot_dir);
+	const char *p = privs_chroot_path(chroot_dir, path);
 
-	if (n == 0 || strncmp(path, chroot_dir, n) != 0)
-		return path;
-	return path[n] == '\0' ? "/" : path + n;
+	return p != NULL ? p : path;
 }
 
 /* load_config - the file, then command-line overrides; NULL on error
@@ -334,6 +333,8 @@ main(int argc, char **argv)
 	gid_t sock_gid;
 	uid_t sock_uid;
 
+	/* Nothing a parent left open stays with the daemon. */
+	proc_close_inherited();
 	/* Passwords pass through this process: no core files. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_init("authd", false, LOG_AUTH, true);
@@ -448,6 +449,18 @@ main(int argc, char **argv)
 	if (!foreground)
 		ready_fd = proc_daemonize();
 	proc_write_pid(pid_fd);
+	/* After chroot the sockets and the pid file are removed at shutdown
+	 * through their paths inside it; what lies outside cannot be. */
+	{
+		bool mux_in = listener_chroot(mux_listener, chroot_dir);
+		bool auth_in = listener_chroot(auth_listener, chroot_dir);
+
+		if (!mux_in || !auth_in ||
+		    privs_chroot_path(chroot_dir, pid_path) == NULL)
+			log_warnx("socket_dir %s or pid_file %s lies outside "
+				  "chroot %s: authd cannot remove them when it "
+				  "stops", s->socket_dir, pid_path, chroot_dir);
+	}
 	privs_drop(&privs, chroot_dir);
 	/* The drop resets the dumpable flag to fs.suid_dumpable: set it
 	 * again, passwords are in this process's memory. */
@@ -498,7 +511,8 @@ main(int argc, char **argv)
 	listener_close(auth_listener, authd.loop, true);
 	worker_pool_free(authd.hash_pool);
 	worker_pool_free(authd.pam_pool);
-	if (unlink(inside_chroot(pid_path)) < 0 && errno != ENOENT)
+	if (privs_chroot_path(chroot_dir, pid_path) != NULL &&
+	    unlink(inside_chroot(pid_path)) < 0 && errno != ENOENT)
 		log_warn("unlink %s", pid_path);
 	log_info("stopped");
 	cache_free(authd.cache);

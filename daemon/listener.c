@@ -18,6 +18,7 @@
 
 #include "listener.h"
 #include "log.h"
+#include "privs.h"
 #include "xalloc.h"
 
 /* Connections taken per readiness report of a listening socket. */
@@ -57,6 +58,7 @@ listener_open_unix(const char *dir, const char *name, mode_t mode, uid_t uid,
 		   char **errmsg_r)
 {
 	struct sockaddr_un sun;
+	struct listener *li;
 	struct stat st;
 	int fd, n;
 
@@ -93,7 +95,9 @@ listener_open_unix(const char *dir, const char *name, mode_t mode, uid_t uid,
 			close(fd);
 		return NULL;
 	}
-	return listener_new(fd, xstrdup(sun.sun_path), true, on_accept, arg);
+	li = listener_new(fd, xstrdup(sun.sun_path), true, on_accept, arg);
+	li->unlink_path = xstrdup(sun.sun_path);
+	return li;
 }
 
 struct listener *
@@ -240,9 +244,23 @@ listener_close(struct listener *li, struct loop *l, bool unlink_path)
 	if (l != NULL)
 		loop_del(l, &li->io);
 	close(li->io.fd);
-	if (li->is_unix && unlink_path && unlink(li->name) < 0 &&
-	    errno != ENOENT)
+	if (li->is_unix && unlink_path && li->unlink_path != NULL &&
+	    unlink(li->unlink_path) < 0 && errno != ENOENT)
 		log_warn("unlink %s", li->name);
+	free(li->unlink_path);
 	free(li->name);
 	free(li);
+}
+
+bool
+listener_chroot(struct listener *li, const char *root)
+{
+	const char *inside;
+
+	if (!li->is_unix)
+		return true;
+	inside = privs_chroot_path(root, li->name);
+	free(li->unlink_path);
+	li->unlink_path = inside != NULL ? xstrdup(inside) : NULL;
+	return inside != NULL;
 }

@@ -27,6 +27,8 @@ struct listener {
 	struct loop_io io;
 	char *name;			/* the path, or "[addr]:port" */
 	bool is_unix;
+	char *unlink_path;		/* UNIX: what listener_close removes
+					 * (NULL: nothing reachable) */
 	void (*on_accept)(int fd, void *arg);
 	void *arg;
 	/* Out of descriptors, accept(2) fails at once and the socket stays
@@ -54,6 +56,11 @@ struct listener *listener_open_tcp(const char *addr, unsigned int port,
 unsigned int listener_port(const struct listener *li);
 /* listener_start - begin accepting on the loop; false if epoll refused. */
 bool listener_start(struct listener *li, struct loop *l);
+/* listener_chroot - the process is about to chroot(root): the socket
+ * file is removed at close through its path inside root.  False when it
+ * lies outside root: nothing inside can reach it, so it stays behind at
+ * shutdown (the next start finds it stale and replaces it). */
+bool listener_chroot(struct listener *li, const char *root);
 /* listener_close - stop accepting; unlink a UNIX socket if unlink_path. */
 void listener_close(struct listener *li, struct loop *l, bool unlink_path);
 

@@ -113,6 +113,22 @@ privs_resolve(const char *user, const char *group, const char *extra,
 	return true;
 }
 
+const char *
+privs_chroot_path(const char *root, const char *path)
+{
+	size_t n = strlen(root);
+
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	if (n == 0 || (n == 1 && root[0] == '/'))
+		return path;
+	if (strncmp(path, root, n) != 0)
+		return NULL;
+	if (path[n] == '\0')
+		return "/";
+	return path[n] == '/' ? path + n : NULL;
+}
+
 void
 privs_drop(const struct privs *p, const char *chroot_dir)
 {

@@ -41,6 +41,12 @@ bool privs_gid_list(const char *key, const char *list, gid_t **ids_r,
  * false with *errmsg_r (allocated) if a name is unknown. */
 bool privs_resolve(const char *user, const char *group, const char *extra,
 		   struct privs *p, char **errmsg_r);
+/* privs_chroot_path - path as the process sees it after chroot(root):
+ * the part under root ("/" for root itself), path unchanged when root is
+ * empty or "/", or NULL when path does not lie under root (then nothing
+ * inside the chroot reaches it).  Components are compared whole: under
+ * "/srv/a", "/srv/ab/x" is outside.  Points into path (or is "/"). */
+const char *privs_chroot_path(const char *root, const char *path);
 /* privs_drop - chroot (if dir non-empty) and switch to p; fatal on any
  * failure, including a successful attempt to regain root afterwards. */
 void privs_drop(const struct privs *p, const char *chroot_dir);

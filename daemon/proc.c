@@ -15,6 +15,21 @@
 #include "log.h"
 #include "proc.h"
 
+void
+proc_close_inherited(void)
+{
+	struct rlimit rl;
+	unsigned long fd, max = 1024;
+
+	if (close_range(3, ~0U, 0) == 0)
+		return;
+	/* A kernel before 5.9 (ENOSYS): one by one, up to the limit. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		max = (unsigned long)rl.rlim_cur;
+	for (fd = 3; fd < max; fd++)
+		(void)close((int)fd);
+}
+
 int
 proc_lock_pid_file(const char *path, const char *prog)
 {

@@ -9,6 +9,15 @@
 
 #include "loop.h"
 
+/* proc_close_inherited - close every descriptor above stderr the process
+ * was started with: a parent's file, socket or terminal left open without
+ * close-on-exec would otherwise stay open for the daemon's lifetime,
+ * keeping its peer alive and crossing the chroot and the privilege drop
+ * with it.  Call it first in main, before anything of ours is open.
+ * stdin, stdout and stderr stay (proc_daemonize points them at
+ * /dev/null).  No descriptor is passed on purpose: neither daemon takes
+ * systemd's socket activation (LISTEN_FDS). */
+void proc_close_inherited(void);
 /* proc_lock_pid_file - open and flock path (one instance per pid file;
  * the kernel drops the lock with the process, so a crash leaves none);
  * fatal, naming prog and the running pid, if another holds it. */
