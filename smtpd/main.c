@@ -359,6 +359,10 @@ main(int argc, char **argv)
 	int c, rc = -1, pid_fd, ready_fd = -1;
 	size_t i;
 
+	/* Before anything opens a descriptor: what a parent leaked to us
+	 * (a shell's redirection, a panel's socket) must not reach the
+	 * workers that talk to strangers. */
+	proc_close_inherited();
 	log_init("authd-smtpd", false, 0, true);
 	while (rc < 0 && (c = getopt(argc, argv, "c:o:dFtVh")) != -1) {
 		switch (c) {

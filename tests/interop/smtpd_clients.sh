@@ -375,7 +375,15 @@ expect_out '^<\*\* 535 5\.7\.8 Error: authentication failed: authentication fail
 nothing_delivered "AUTH LOGIN without TLS, wrong password"
 
 sm_stop
+# A descriptor the parent left open (no close-on-exec) must reach neither
+# the supervisor nor the workers that talk to strangers.
+exec 7>"$TMP/inherited.txt"
 sm_start -o smtpd_sasl_authenticated_header=yes
+exec 7>&-
+desc "a descriptor inherited from the parent (fd 7) is closed in the supervisor and every worker"
+check bash -c 'for p in $1 $(pgrep -P "$1"); do
+	find "/proc/$p/fd" -mindepth 1 -lname "*inherited.txt*" | grep -q . && exit 1
+done; exit 0' _ "$SM_PID"
 sink_reset
 desc "authenticated header on: swaks -tls AUTH LOGIN: exit 0"
 expect_rc 0 sm_sw "$SM_SUB" -tls --auth LOGIN --auth-user alice --auth-password "$PW"
