@@ -1,7 +1,7 @@
 #!/bin/bash
-# The memory budget (issue 9): clients that never read their replies
-# cannot grow authd past connection_memory_max; the memory goes back once
-# they leave.
+# The memory budget (issue 9): clients that never read their replies, and
+# SCRAM exchanges with huge nonces, cannot grow authd past
+# connection_memory_max; the memory goes back once they leave.
 set -euo pipefail
 source "$SRCDIR/tests/daemon/dlib.sh"
 
@@ -30,6 +30,19 @@ at_most() {
 write_dconf
 add_user alice@example.org secret1
 start_authd
+
+# SCRAM: 128 open exchanges on one connection with 3,900-byte client
+# nonces held 1.9 MB; the nonce is capped at 256 characters.
+mt scram "$ASOCK" "$AUTHD_PID" 128
+desc "128 SCRAM exchanges with 3,900-byte client nonces are all refused"
+expect_eq "0 128" "$(mtv cont) $(mtv fail)"
+expect_log 'SCRAM client nonce longer than 256'
+# An ordinary SCRAM login still works.
+authp open a
+authp run a 1 SCRAM-SHA-256 alice@example.org secret1
+desc "an ordinary SCRAM-SHA-256 login still succeeds"
+expect_eq yes "$(ap_val verified)"
+authp close a
 
 # 200 clients that send bad lines and never read: with the default
 # budget (32 MiB) each is stopped at its 48 KiB backlog (a 64 KiB
