@@ -72,4 +72,20 @@ back=$(( $(mtv rss_after) - $(mtv rss0) ))
 at_most "... and RSS falls back once they left" $((3 * 1024)) "$back"
 desc "authd still answers after them"
 auth 0 alice secret1
+
+# Open exchanges count too: 6 connections with 128 SCRAM exchanges each
+# (about 1.5 KiB apiece) spend a 1 MiB budget; the connections over
+# their share get temp_fail for the rest, and a new client is served.
+stop_authd
+write_dconf "connection_memory_max = 1"
+start_authd
+mt busy "$ASOCK" "$AUTHD_PID" 6 128
+echo "# ${MT//$'\n'/, }"
+desc "with connection_memory_max = 1, 768 open SCRAM exchanges: the first ones get their challenge"
+if [ "$(mtv cont)" -ge 300 ]; then pass; else fail; echo "#   ${MT//$'\n'/ | }"; fi
+desc "... and the rest fail with code=temp_fail (server busy)"
+expect_eq 768 "$(( $(mtv cont) + $(mtv busy) ))"
+if [ "$(mtv busy)" -gt 0 ]; then pass "... some of them ($(mtv busy))"; else fail "... some of them (none)"; fi
+desc "... while a new client logs in"
+expect_eq OK "$(mtv fresh)"
 finish

@@ -13,6 +13,10 @@ lines; the calling script decides what is too much.
                 client-first messages with 3,900-byte nonces.
                 cont= exchanges that got a challenge, fail= refused ones,
                 rss0= / rss_full= / grown_kb=.
+  busy C N      C connections that each leave N SCRAM-SHA-256 exchanges
+                open (250-character nonces), all at once; then a new
+                connection logs in with PLAIN.  cont= challenges,
+                busy= FAILs with code=temp_fail, fresh= OK or the line.
 """
 import base64, os, select, socket, sys, time
 
@@ -118,8 +122,50 @@ def scram(path, pid, n):
     return 0
 
 
+def busy(path, pid, nconn, n):
+    conns = [connect(path) for _ in range(nconn)]
+    nonce = b"N" * 250
+    for k, s in enumerate(conns):
+        lines = [b"VERSION\t1\t2\nCPID\t%d\n" % (k + 1)]
+        for i in range(1, n + 1):
+            cf = b"n,,n=user%d,r=%s" % (i, nonce)
+            lines.append(b"AUTH\t%d\tSCRAM-SHA-256\tservice=smtp\tresp=%s\n" %
+                         (i, base64.b64encode(cf)))
+        s.sendall(b"".join(lines))
+    cont = busy_n = 0
+    for s in conns:
+        s.settimeout(5)
+        buf, got = b"", 0
+        while got < n:
+            try:
+                d = s.recv(1 << 16)
+            except socket.timeout:
+                break
+            if not d:
+                break
+            buf += d
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                got += 1
+                if line.startswith(b"CONT\t"):
+                    cont += 1
+                elif b"code=temp_fail" in line:
+                    busy_n += 1
+    s = connect(path)
+    s.sendall(b"VERSION\t1\t2\nCPID\t99\nAUTH\t1\tPLAIN\tservice=smtp\tresp=%s\n"
+              % base64.b64encode(b"\0alice\0secret1"))
+    s.settimeout(5)
+    line = s.recv(4096).split(b"\n")[0].decode()
+    print(f"cont={cont}")
+    print(f"busy={busy_n}")
+    print("fresh=%s" % ("OK" if line.startswith("OK\t1\t") else line))
+    return 0
+
+
 def main(argv):
     mode, path, pid, n = argv[1], argv[2], argv[3], int(argv[4])
+    if mode == "busy":
+        return busy(path, pid, n, int(argv[5]))
     return {"noread": noread, "scram": scram}[mode](path, pid, n)
 
 
