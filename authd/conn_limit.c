@@ -20,6 +20,9 @@
  * then give freed memory back if the connections fell to half of their
  * peak or fewer. */
 #define CONN_LIMIT_TRIM_MS	1000
+/* Fewer connections than this at their peak hold too little to be worth
+ * a trim (a mux client at a time would trim every second). */
+#define CONN_LIMIT_TRIM_PEAK	32
 
 struct uid_count {
 	uid_t uid;
@@ -70,7 +73,7 @@ static void
 trim(struct loop_timer *t)
 {
 	(void)t;
-	if (authd.connections > peak / 2)
+	if (authd.connections > peak / 2 || peak < CONN_LIMIT_TRIM_PEAK)
 		return;
 	(void)malloc_trim(0);
 	peak = authd.connections;
