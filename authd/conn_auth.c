@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -15,6 +16,7 @@
 #include "codec.h"
 #include "conn.h"
 #include "conn_auth.h"
+#include "conn_limit.h"
 #include "log.h"
 #include "loop.h"
 #include "mech.h"
@@ -28,8 +30,20 @@
 /* Replies not yet taken by the client beyond which its connection is not
  * read (daemon/conn.h): a client that sends and never reads (every bad
  * line costs it 19 bytes and authd a 45-byte FAIL) must not grow authd's
- * memory without bound. */
-#define OUT_BACKLOG_MAX	(256 * 1024)
+ * memory without bound.  48 KiB holds the answers to MAX_REQUESTS
+ * exchanges several times over, and with the replies of the line that
+ * crossed it the buffer (which doubles) stays at 64 KiB; 256 KiB (a
+ * 512 KiB buffer) cost 390 KB per such client. */
+#define OUT_BACKLOG_MAX	(48 * 1024)
+/* What an open exchange is counted for in the memory budget (conn.h),
+ * besides its struct: a mechanism keeps at most about three copies of
+ * what the client sent it (SCRAM: the client-first message, the name and
+ * the nonce; server data of its own is under the fixed part). */
+#define EXCHANGE_FIXED	256
+#define EXCHANGE_PER_BYTE 3
+/* When the idle timeout is off, how often a connection looks whether a
+ * reload turned it on. */
+#define IDLE_RECHECK_MS	60000
 
 enum req_state { RQ_WAIT, RQ_BUSY, RQ_FINAL_WAIT };
 
@@ -52,6 +66,7 @@ struct sasl_req {
 	char *final_b64;		/* server data awaiting an empty CONT */
 	struct userdb_name name;
 	bool name_ok;
+	size_t charged;			/* counted in the memory budget */
 };
 
 struct auth_conn {
@@ -62,6 +77,8 @@ struct auth_conn {
 	unsigned long cuid;
 	unsigned long client_minor;	/* of the client's VERSION; 0 before */
 	char peer[32];			/* the queue's source without rip= */
+	struct conn_slot slot;		/* conn_limit's count of us */
+	struct loop_timer idle;		/* auth_idle_timeout */
 };
 
 static unsigned long next_cuid = 1;
@@ -84,6 +101,7 @@ req_free(struct sasl_req *r)
 			break;
 		}
 	r->conn->nreqs--;
+	conn_charge(&r->conn->conn, -(long)r->charged);
 	loop_timer_cancel(authd.loop, &r->timer);
 	if (r->check != NULL)
 		check_cancel(r->check);
@@ -109,13 +127,60 @@ auth_closed(struct conn *cn)
 		c->next->prev = c->prev;
 	while (c->reqs != NULL)
 		req_free(c->reqs);
+	loop_timer_cancel(authd.loop, &c->idle);
 }
 
 static void
 auth_free(struct conn *cn)
 {
-	free(cn);
-	authd.connections--;
+	struct auth_conn *c = (struct auth_conn *)cn;
+
+	conn_limit_release(&c->slot);
+	free(c);
+}
+
+/* charge - count n more bytes of r's exchange in the memory budget. */
+static void
+charge(struct sasl_req *r, size_t n)
+{
+	conn_charge(&r->conn->conn, (long)n);
+	r->charged += n;
+}
+
+/* idle_timeout - auth_idle_timeout: a connection on which nothing moved
+ * (no byte read or written) for that long, with no request open, is
+ * closed.  Dovecot's auth clients and Postfix's xsasl_dovecot_server
+ * reconnect on their next request when they find the connection closed,
+ * so this only ends connections that nobody uses; a request in flight is
+ * never cut off.  A client whose replies wait unread (its connection is
+ * paused) has moved nothing either, and is closed the same way. */
+static void
+idle_timeout(struct loop_timer *t)
+{
+	struct auth_conn *c = (struct auth_conn *)((char *)t -
+		offsetof(struct auth_conn, idle));
+	uint64_t idle = authd.set->auth_idle_timeout;
+	uint64_t quiet = loop_now(authd.loop) - c->conn.last_io;
+	char b;
+
+	if (idle == 0) {
+		loop_timer_set(authd.loop, t, IDLE_RECHECK_MS);
+		return;
+	}
+	if (c->nreqs > 0 || quiet < idle) {
+		loop_timer_set(authd.loop, t, c->nreqs > 0 ? idle : idle - quiet);
+		return;
+	}
+	/* A request that arrived just now is served, not cut off: it is
+	 * read in this same loop iteration. */
+	if (!c->conn.paused &&
+	    recv(c->conn.io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
+		loop_timer_set(authd.loop, t, idle);
+		return;
+	}
+	log_debug("auth: connection idle for %llu ms: closing",
+		  (unsigned long long)quiet);
+	conn_close(&c->conn);
 }
 
 /* --- replies --- */
@@ -358,6 +423,12 @@ cmd_auth(struct auth_conn *c, char **f, size_t *lens, int n)
 		reply_fail(c, a.id, "temp_fail", "too many requests in flight");
 		return;
 	}
+	/* The memory budget is spent and this connection holds its share
+	 * of it in open exchanges already. */
+	if (conn_budget_spent() && c->conn.charged >= conn_budget_share()) {
+		reply_fail(c, a.id, "temp_fail", "server busy");
+		return;
+	}
 	if ((m = mech_find(a.mech)) == NULL) {
 		reply_fail(c, a.id, NULL, "Unsupported authentication mechanism");
 		return;
@@ -401,6 +472,7 @@ cmd_auth(struct auth_conn *c, char **f, size_t *lens, int n)
 	r->next = c->reqs;
 	c->reqs = r;
 	c->nreqs++;
+	charge(r, sizeof(*r) + EXCHANGE_FIXED + EXCHANGE_PER_BYTE * irlen);
 	req_step(r, ir, irlen, true);
 	if (ir != NULL)
 		secret_free(ir, irlen + 1);
@@ -449,6 +521,7 @@ cmd_cont(struct auth_conn *c, char **f, size_t *lens, int n)
 		req_free(r);
 		return;
 	}
+	charge(r, EXCHANGE_PER_BYTE * len);
 	req_step(r, data, len, false);
 	secret_free(data, len + 1);
 }
@@ -535,7 +608,9 @@ auth_input(struct conn *cn)
 	size_t start = 0;
 	char *nl;
 
-	while (!cn->closed &&
+	/* A client over its backlog (conn_backlogged) has the rest of its
+	 * lines handled once it has read its replies. */
+	while (!cn->closed && !conn_backlogged(cn) &&
 	       (nl = memchr(cn->in.data + start, '\n', cn->in.len - start)) != NULL) {
 		size_t len = (size_t)(nl - (cn->in.data + start));
 
@@ -546,7 +621,8 @@ auth_input(struct conn *cn)
 	if (cn->closed)
 		return;
 	buf_consume(&cn->in, start);
-	if (cn->in.len >= cn->in_max) {
+	if (cn->in.len >= cn->in_max &&
+	    memchr(cn->in.data, '\n', cn->in.len) == NULL) {
 		log_notice("auth: line longer than %d bytes: closing",
 			   AUTHP_LINE_MAX);
 		conn_close(cn);
@@ -564,30 +640,31 @@ conn_auth_close_all(void)
 }
 
 void
-conn_auth_accept(int fd)
+conn_auth_accept(int fd, const struct conn_slot *slot)
 {
 	struct auth_conn *c = xcalloc(1, sizeof(*c));
 	const struct mech *const *mechs;
 	size_t n, i;
 
-	authd.connections++;
+	c->slot = *slot;
 	if (cookie[0] == '\0')
 		mech_random_hex(cookie, 16);
 	conn_init(&c->conn, authd.loop, fd, &auth_ops, AUTHP_LINE_MAX + 1,
 		  OUT_BACKLOG_MAX);
 	c->cuid = next_cuid++;
 	snprintf(c->peer, sizeof(c->peer), "auth conn %lu", c->cuid);
-	if (!conn_watch(&c->conn)) {
-		log_warn("epoll add");
-		close(fd);
-		free(c);
-		authd.connections--;
-		return;
-	}
+	loop_timer_init(&c->idle, idle_timeout);
 	c->next = all_conns;
 	if (all_conns != NULL)
 		all_conns->prev = c;
 	all_conns = c;
+	if (!conn_watch(&c->conn)) {
+		log_warn("epoll add");
+		conn_close(&c->conn);
+		return;
+	}
+	loop_timer_set(authd.loop, &c->idle, authd.set->auth_idle_timeout != 0 ?
+		       authd.set->auth_idle_timeout : IDLE_RECHECK_MS);
 	/* The whole handshake at once, MECH lines before SPID (Postfix
 	 * takes SPID without MECH before it for a wrong socket). */
 	buf_printf(&c->conn.out, "VERSION\t%d\t%d\n", AUTHP_VERSION_MAJOR,

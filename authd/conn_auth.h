@@ -16,8 +16,10 @@
 #ifndef AUTHD_CONN_AUTH_H
 #define AUTHD_CONN_AUTH_H
 
-/* conn_auth_accept - take over an accepted, non-blocking descriptor. */
-void conn_auth_accept(int fd);
+/* conn_auth_accept - take over an accepted, non-blocking descriptor and
+ * the slot conn_limit_admit counted for it (released when it closes). */
+struct conn_slot;
+void conn_auth_accept(int fd, const struct conn_slot *slot);
 /* conn_auth_close_all - at shutdown: drop every connection. */
 void conn_auth_close_all(void);
 

@@ -9,6 +9,7 @@
 #include "check.h"
 #include "server.h"
 #include "conn.h"
+#include "conn_limit.h"
 #include "conn_mux.h"
 #include "log.h"
 #include "loop.h"
@@ -27,6 +28,7 @@ struct mux_conn {
 	size_t late;			/* bytes after the request */
 	char peer[32];			/* the queue's source without an
 					 * address: the client's process */
+	struct conn_slot slot;		/* conn_limit's count of us */
 };
 
 static struct mux_conn *all_conns;
@@ -48,7 +50,7 @@ mux_closed(struct conn *cn)
 		c->next->prev = c->prev;
 	loop_timer_cancel(authd.loop, &c->timer);
 	/* max_connections counts descriptors: this one is gone now. */
-	authd.connections--;
+	conn_limit_release(&c->slot);
 }
 
 static void
@@ -71,6 +73,7 @@ conn_reply(struct mux_conn *c, const char *text)
 	size_t n = mux_reply_encode(text, reply);
 
 	c->state = MUX_WRITING;
+	c->conn.owes_answer = true;
 	loop_timer_cancel(authd.loop, &c->timer);
 	buf_reset(&c->conn.out);
 	if (!buf_append(&c->conn.out, reply, n)) {
@@ -136,6 +139,11 @@ conn_request(struct mux_conn *c, const struct mux_request *req)
 	ar.done = check_done;
 	ar.ctx = c;
 	c->state = MUX_CHECKING;
+	/* A client may write its request and shut down its sending side
+	 * (as `printf ... | nc -U` does): it still waits for the answer,
+	 * and saslauthd gives it.  Its EOF before a whole request means it
+	 * went away. */
+	c->conn.owes_answer = true;
 	loop_timer_cancel(authd.loop, &c->timer);
 	/* NULL when the answer was given at once (conn_reply ran already). */
 	c->check = check_start(&ar);
@@ -193,13 +201,13 @@ conn_timeout(struct loop_timer *t)
 }
 
 void
-conn_mux_accept(int fd)
+conn_mux_accept(int fd, const struct conn_slot *slot)
 {
 	struct mux_conn *c = xcalloc(1, sizeof(*c));
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
-	authd.connections++;
+	c->slot = *slot;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
 		snprintf(c->peer, sizeof(c->peer), "mux pid %ld",
 			 (long)cred.pid);

@@ -13,8 +13,10 @@
 #ifndef AUTHD_CONN_MUX_H
 #define AUTHD_CONN_MUX_H
 
-/* conn_mux_accept - take over an accepted, non-blocking descriptor. */
-void conn_mux_accept(int fd);
+/* conn_mux_accept - take over an accepted, non-blocking descriptor and
+ * the slot conn_limit_admit counted for it (released when it closes). */
+struct conn_slot;
+void conn_mux_accept(int fd, const struct conn_slot *slot);
 /* conn_mux_close_all - at shutdown: drop every connection. */
 void conn_mux_close_all(void);
 

@@ -29,7 +29,9 @@
 #include "build_config.h"
 #include "backend.h"
 #include "cache.h"
+#include "conn.h"
 #include "conn_auth.h"
+#include "conn_limit.h"
 #include "conn_mux.h"
 #include "listener.h"
 #include "log.h"
@@ -57,29 +59,26 @@ static const char *chroot_dir = "";
 
 /* The two sockets: what takes over an admitted client. */
 struct socket_kind {
-	void (*accept)(int fd);
+	enum conn_kind kind;
+	void (*accept)(int fd, const struct conn_slot *slot);
 };
-static const struct socket_kind mux_socket = { conn_mux_accept };
-static const struct socket_kind auth_socket = { conn_auth_accept };
+static const struct socket_kind mux_socket = { CONN_KIND_MUX, conn_mux_accept };
+static const struct socket_kind auth_socket = { CONN_KIND_AUTH,
+						conn_auth_accept };
 
 /* admit - the checks every new client of either socket passes first:
- * max_connections (counted over both sockets) and the peer check. */
+ * the peer check, then the connection limits (conn_limit.h). */
 static void
 admit(int fd, void *arg)
 {
 	const struct socket_kind *kind = arg;
+	struct conn_slot slot;
 
-	if (authd.connections >= authd.set->max_connections) {
-		log_warnx("max_connections (%u) reached, refusing a client",
-			  authd.set->max_connections);
+	if (!peer_allowed(fd) || !conn_limit_admit(fd, kind->kind, &slot)) {
 		close(fd);
 		return;
 	}
-	if (!peer_allowed(fd)) {
-		close(fd);
-		return;
-	}
-	kind->accept(fd);
+	kind->accept(fd, &slot);
 }
 
 static void
@@ -258,6 +257,7 @@ reload(void)
 	if (cache_changed)
 		make_cache();
 	limit_queues(s);
+	conn_budget_set(s->memory_max);
 	/* The unprivileged daemon may still raise its soft limit up to the
 	 * hard one, and says so if that is not enough. */
 	if (s->max_connections > old->max_connections)
@@ -485,6 +485,7 @@ main(int argc, char **argv)
 		userdb_record_clear(&rec);
 	}
 	authd.throttle = throttle_new(65536, 15 * 60 * 1000);
+	conn_budget_set(s->memory_max);
 	make_cache();
 	proc_signals(authd.loop, &signal_io, signal_event);
 	authd.hash_pool = worker_pool_new(authd.loop, s->workers, "hash");

@@ -36,6 +36,15 @@
 #include "secret.h"
 #include "xalloc.h"
 
+/* The client nonce's longest accepted length.  RFC 5802 sets none, but
+ * real clients send 24 to 32 characters, and the nonce is kept twice
+ * (and sent back) for each open exchange: 128 exchanges with 3.9 KB
+ * nonces held 1.9 MB per connection. */
+#define SCRAM_CLIENT_NONCE_MAX	256
+/* The client-first message's longest accepted length: room for the
+ * longest names escaped (=2C, =3D) and the longest nonce. */
+#define SCRAM_CLIENT_FIRST_MAX	4096
+
 struct scram_state {
 	enum scram_hash h;
 	int step;
@@ -123,6 +132,8 @@ client_first(struct scram_state *s, const char *in, size_t len,
 	const char *why;
 	int found;
 
+	if (len > SCRAM_CLIENT_FIRST_MAX)
+		return mech_fail(out, "SCRAM client-first message too long");
 	switch (scram_parse_client_first(in, len, &cf, &why)) {
 	case SCRAM_OK:
 		break;
@@ -130,6 +141,11 @@ client_first(struct scram_state *s, const char *in, size_t len,
 		return mech_tempfail(out, why);
 	default:
 		return MECH_MALFORMED;
+	}
+	if (strlen(cf.nonce) > SCRAM_CLIENT_NONCE_MAX) {
+		scram_client_first_free(&cf);
+		return mech_fail(out, "SCRAM client nonce longer than 256 "
+				 "characters");
 	}
 	if (cf.cbind == 'p') {
 		scram_client_first_free(&cf);

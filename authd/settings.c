@@ -72,6 +72,20 @@ digest_realms(struct authd_settings *s, char **errmsg_r)
 	return true;
 }
 
+/* socket_share - one socket's connection limit: as set, or three
+ * quarters of max_connections, so that a quarter stays for the other
+ * socket whatever this one's clients do (16 silent auth connections held
+ * every slot of max_connections = 16, and mux clients were refused). */
+static unsigned int
+socket_share(const struct config *cfg, const char *key, unsigned int total)
+{
+	unsigned long v = config_uint(cfg, key);
+
+	if (v == 0)
+		return total - total / 4;
+	return v < total ? (unsigned int)v : total;
+}
+
 struct authd_settings *
 authd_settings_load(struct config *cfg, char **errmsg_r)
 {
@@ -103,6 +117,13 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 	s->queue_max = (unsigned int)config_uint(cfg, "auth_queue_max");
 	s->queue_per_source = (unsigned int)config_uint(cfg,
 							"auth_queue_per_source");
+	s->mux_max_connections = socket_share(cfg, "mux_max_connections",
+					      s->max_connections);
+	s->auth_max_connections = socket_share(cfg, "auth_max_connections",
+					       s->max_connections);
+	s->max_connections_per_uid =
+		(unsigned int)config_uint(cfg, "max_connections_per_uid");
+	s->memory_max = (size_t)config_uint(cfg, "connection_memory_max") << 20;
 	s->mux_timeout = config_time(cfg, "mux_timeout");
 	s->reply_max = config_time(cfg, "auth_reply_max");
 	s->fail_delay = config_time(cfg, "auth_failure_delay");
@@ -125,6 +146,7 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 			    &s->n_peer_gids, errmsg_r))
 		goto fail;
 	s->request_timeout = config_time(cfg, "auth_request_timeout");
+	s->auth_idle_timeout = config_time(cfg, "auth_idle_timeout");
 	s->disable_plaintext = config_bool(cfg, "auth_disable_plaintext");
 	s->proxy_users = config_split(config_str(cfg, "auth_proxy_users"),
 				      &s->n_proxy_users);

@@ -31,6 +31,10 @@ struct authd_settings {
 	bool pam_append_realm;
 	unsigned int workers, pam_workers, max_connections;
 	unsigned int queue_max, queue_per_source;	/* auth_queue_* */
+	unsigned int mux_max_connections;	/* 0 in the file: 3/4 of */
+	unsigned int auth_max_connections;	/* max_connections */
+	unsigned int max_connections_per_uid;	/* 0: no cap */
+	size_t memory_max;		/* connection_memory_max, bytes */
 	uint64_t mux_timeout, reply_max, fail_delay, fail_delay_max;
 	bool cache;
 	uint64_t cache_ttl;
@@ -42,6 +46,7 @@ struct authd_settings {
 	size_t n_peer_gids;
 	/* the auth socket */
 	uint64_t request_timeout;	/* auth_request_timeout */
+	uint64_t auth_idle_timeout;	/* 0: never */
 	bool disable_plaintext;		/* auth_disable_plaintext */
 	char **proxy_users;		/* auth_proxy_users, store keys */
 	size_t n_proxy_users;

@@ -35,6 +35,14 @@ const struct config_key conf_keys[] = {
 	{ "chroot", CONFIG_STR, "", 0, 0, NULL },
 	{ "log_facility", CONFIG_ENUM, "auth", 0, 0, PROC_FACILITIES },
 	{ "max_connections", CONFIG_UINT, "4096", 16, 1000000, NULL },
+	/* Each socket's own share of max_connections (0: three quarters), so
+	 * that neither can lock the other's clients out; and one local
+	 * user's (0: no cap). */
+	{ "mux_max_connections", CONFIG_UINT, "0", 0, 1000000, NULL },
+	{ "auth_max_connections", CONFIG_UINT, "0", 0, 1000000, NULL },
+	{ "max_connections_per_uid", CONFIG_UINT, "0", 0, 1000000, NULL },
+	/* MiB for every connection's buffers and open exchanges together. */
+	{ "connection_memory_max", CONFIG_UINT, "32", 1, 65536, NULL },
 	/* Checking passwords. */
 	{ "auth_backend", CONFIG_ENUM, "store", 0, 0, "store|pam" },
 	{ "auth_workers", CONFIG_UINT, "0", 0, 256, NULL },
@@ -58,6 +66,7 @@ const struct config_key conf_keys[] = {
 	{ "auth_mechanisms", CONFIG_STR, "plain login scram-sha-256 scram-sha-1",
 	  0, 0, NULL },
 	{ "auth_request_timeout", CONFIG_TIME, "60s", 1000, 600000, NULL },
+	{ "auth_idle_timeout", CONFIG_TIME, "5m", 0, 86400000, NULL },
 	{ "auth_disable_plaintext", CONFIG_BOOL, "no", 0, 0, NULL },
 	{ "auth_proxy_users", CONFIG_STR, "", 0, 0, NULL },
 	{ "auth_realm_mechanisms", CONFIG_STR, "", 0, 0, NULL },

@@ -23,6 +23,17 @@
 /* An output buffer that a burst made larger than this is given back once
  * it is empty. */
 #define CONN_OUT_KEEP	(16 * 1024)
+/* An input buffer a long line made larger than this (reads of
+ * CONN_READ_CHUNK alone never do) is given back once it is empty: an idle
+ * connection should cost little. */
+#define CONN_IN_KEEP	(2 * CONN_READ_CHUNK)
+/* While the budget is spent, a connection may still keep this much
+ * output waiting, however many share the budget: a few replies. */
+#define CONN_SHARE_MIN	(4 * 1024)
+
+/* The memory budget (conn_budget_set): loop thread only. */
+static size_t budget_max, budget_used;
+static unsigned long n_conns;
 
 static void conn_event(struct loop_io *io, uint32_t events);
 
@@ -40,6 +51,74 @@ conn_init(struct conn *c, struct loop *l, int fd, const struct conn_ops *ops,
 	c->out = empty;
 	c->in_max = in_max;
 	c->backlog_max = backlog_max;
+	c->last_io = loop_now(l);
+	n_conns++;
+}
+
+/* count - bring c's buffers' part of the budget up to date. */
+static void
+count(struct conn *c)
+{
+	size_t now = c->in.cap + c->out.cap;
+
+	budget_used = budget_used - c->counted + now;
+	c->counted = now;
+}
+
+void
+conn_budget_set(size_t max)
+{
+	budget_max = max;
+}
+
+size_t
+conn_budget_used(void)
+{
+	return budget_used;
+}
+
+bool
+conn_budget_spent(void)
+{
+	return budget_max != 0 && budget_used >= budget_max;
+}
+
+unsigned long
+conn_count(void)
+{
+	return n_conns;
+}
+
+void
+conn_charge(struct conn *c, long delta)
+{
+	if (delta < 0 && (size_t)-delta > c->charged)
+		delta = -(long)c->charged;
+	c->charged += (size_t)delta;
+	budget_used += (size_t)delta;
+}
+
+size_t
+conn_budget_share(void)
+{
+	size_t s = budget_max / (n_conns > 0 ? n_conns : 1);
+
+	return s > CONN_SHARE_MIN ? s : CONN_SHARE_MIN;
+}
+
+/* over - whether c's waiting output is over what it may keep (at
+ * resume_at: half of it, so that it does not stop and go for every
+ * reply). */
+static bool
+over(struct conn *c, bool resume_at)
+{
+	size_t pending = c->out.len - c->out_off;
+	size_t lim = c->backlog_max;
+
+	count(c);
+	if (conn_budget_spent() && conn_budget_share() < lim)
+		lim = conn_budget_share();
+	return pending > (resume_at ? lim / 2 : lim);
 }
 
 bool
@@ -58,6 +137,9 @@ conn_free_cb(void *p)
 
 	buf_free(&c->in);
 	buf_free(&c->out);
+	count(c);
+	conn_charge(c, -(long)c->charged);
+	n_conns--;
 	c->ops->free(c);
 }
 
@@ -118,7 +200,7 @@ set_events(struct conn *c, bool want_out, bool paused)
 
 	c->want_out = want_out;
 	c->paused = paused;
-	mask = (paused || c->held ? 0 : EPOLLIN | EPOLLRDHUP) |
+	mask = (paused || c->held || c->read_eof ? 0 : EPOLLIN | EPOLLRDHUP) |
 	       (want_out || c->read_wants_out ? EPOLLOUT : 0);
 	if (mask == c->mask && c->io.added)
 		return;
@@ -165,6 +247,33 @@ xread(struct conn *c, void *p, size_t n)
 	return r;
 }
 
+static void conn_read_cb(void *p);
+
+/* resume - set_events after a write; a connection that stops being paused
+ * has its waiting input handled (it will not be reported again: it was
+ * read already, and the protocol left it for when its client reads). */
+static void
+resume(struct conn *c, bool want_out, bool paused)
+{
+	bool was = c->paused;
+
+	set_events(c, want_out, paused);
+	if (was && !paused && !c->held && c->in.len > 0 && !c->read_queued) {
+		c->read_queued = true;
+		loop_defer(c->loop, conn_read_cb, c);
+	}
+}
+
+bool
+conn_backlogged(struct conn *c)
+{
+	if (!over(c, false))
+		return false;
+	if (!c->closed)
+		set_events(c, true, true);
+	return true;
+}
+
 void
 conn_write(struct conn *c)
 {
@@ -184,8 +293,8 @@ conn_write(struct conn *c)
 			 * handshake) is retried on EPOLLIN, not EPOLLOUT,
 			 * which would fire at once and spin. */
 			c->write_wants_in = n == CONN_IO_WANT_IN;
-			set_events(c, n == CONN_IO_WANT_OUT, c->paused &&
-				   c->out.len > c->backlog_max / 2);
+			resume(c, n == CONN_IO_WANT_OUT,
+			       c->paused && over(c, true));
 			return;
 		}
 		if (n < 0) {
@@ -195,6 +304,7 @@ conn_write(struct conn *c)
 			return;
 		}
 		c->out_off += (size_t)n;
+		c->last_io = loop_now(c->loop);
 	}
 	if (c->closed)
 		return;
@@ -203,12 +313,13 @@ conn_write(struct conn *c)
 	else
 		buf_reset(&c->out);
 	c->out_off = 0;
+	count(c);
 	if (c->close_when_sent) {
 		conn_close(c);
 		return;
 	}
 	if (c->want_out || c->paused)
-		set_events(c, false, false);
+		resume(c, false, false);
 	if (c->ops->drained != NULL)
 		c->ops->drained(c);
 }
@@ -229,6 +340,7 @@ conn_flush(struct conn *c)
 	if (c->closed || c->flush_queued)
 		return;
 	c->flush_queued = true;
+	count(c);
 	loop_defer(c->loop, conn_flush_cb, c);
 }
 
@@ -263,12 +375,10 @@ conn_read(struct conn *c)
 	size_t room, want;
 	long n;
 
-	if (c->closed || c->held || c->dying)
+	if (c->closed || c->held || c->dying || c->read_eof)
 		return;
-	if (c->out.len > c->backlog_max) {
-		set_events(c, true, true);
+	if (conn_backlogged(c))
 		return;
-	}
 	room = c->in_max - c->in.len;
 	if (room == 0) {
 		c->ops->input(c);	/* the protocol refuses the line */
@@ -289,6 +399,7 @@ conn_read(struct conn *c)
 		conn_close(c);
 		return;
 	}
+	count(c);
 	n = xread(c, c->in.data + c->in.len, room);
 	if (c->closed)
 		return;		/* the transport's callback closed us */
@@ -302,6 +413,11 @@ conn_read(struct conn *c)
 		set_events(c, c->want_out, c->paused);
 		return;
 	}
+	if (n == 0 && c->owes_answer) {
+		c->read_eof = true;
+		set_events(c, c->want_out, c->paused);
+		return;
+	}
 	if (n <= 0) {
 		conn_close(c);
 		return;
@@ -309,7 +425,12 @@ conn_read(struct conn *c)
 	c->read_full = (size_t)n == room;
 	c->in.len += (size_t)n;
 	c->in.data[c->in.len] = '\0';
+	c->last_io = loop_now(c->loop);
 	c->ops->input(c);
+	if (!c->closed && c->in.len == 0 && c->in.cap > CONN_IN_KEEP) {
+		buf_free(&c->in);
+		count(c);
+	}
 	/* A transport may hold decoded bytes the socket no longer shows. */
 	if (!c->closed && !c->held && c->xio != NULL && c->xio->pending(c) &&
 	    !c->read_queued) {
@@ -336,7 +457,8 @@ conn_event(struct loop_io *io, uint32_t events)
 		c->write_wants_in = false;
 		conn_write(c);
 	}
-	if (!c->closed && c->paused && (events & (EPOLLHUP | EPOLLERR))) {
+	if (!c->closed && (c->paused || c->read_eof) &&
+	    (events & (EPOLLHUP | EPOLLERR))) {
 		conn_close(c);	/* gone without reading what it asked for */
 		return;
 	}

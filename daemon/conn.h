@@ -15,6 +15,15 @@
  *   - secrets: both buffers are struct buf, wiped whenever bytes leave
  *     them and when the connection is freed (request lines carry
  *     passwords);
+ *   - memory: every connection's buffers, plus what its protocol charges
+ *     for the state it keeps (conn_charge), count against one budget per
+ *     process (conn_budget_set); while the budget is spent, a connection
+ *     whose backlog is over its share of it is not read, so the clients
+ *     that do not read cannot take the memory of those that do; an input
+ *     buffer a long line made large is given back once it is empty;
+ *   - the client's EOF: closes the connection, unless the protocol still
+ *     owes it an answer (owes_answer): a client may shut down its sending
+ *     side after its request and wait for the reply;
  *   - closing: at once (conn_close), or after this batch of events
  *     (conn_close_later, for a caller deep in a callback); the memory is
  *     released after the batch, so a later event of the same batch that
@@ -28,6 +37,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "loop.h"
@@ -90,6 +100,15 @@ struct conn {
 	bool write_wants_in;		/* its write waits for EPOLLIN */
 	const struct conn_xio *xio;	/* NULL: the plain descriptor */
 	void *xio_ctx;			/* the transport's state */
+	bool owes_answer;		/* set by the protocol: the client's
+					 * EOF (a half-close) stops reading
+					 * instead of closing; the protocol
+					 * closes once it has answered */
+	bool read_eof;			/* the client's EOF was read */
+	size_t counted;			/* its buffers' bytes in the budget */
+	size_t charged;			/* conn_charge's bytes in the budget */
+	uint64_t last_io;		/* loop_now() of the last byte read
+					 * or written, or of conn_init */
 };
 
 /* conn_init - take over fd (non-blocking) on loop l; not yet watched. */
@@ -126,6 +145,30 @@ void conn_set_xio(struct conn *c, const struct conn_xio *xio, void *ctx);
 struct sockaddr;
 int conn_connect(const char *unix_path, const struct sockaddr *sa,
 		 unsigned int salen, int *fd_r);
+/* conn_budget_set - the memory budget of all connections together, in
+ * bytes (0: none, only each connection's backlog_max). */
+void conn_budget_set(size_t max);
+/* conn_budget_used - the bytes counted now: every connection's buffers
+ * and the charges. */
+size_t conn_budget_used(void);
+/* conn_budget_spent - whether the budget is set and used up. */
+bool conn_budget_spent(void);
+/* conn_budget_share - what one connection may hold while the budget is
+ * spent: the budget divided among the connections, at least a few KiB. */
+size_t conn_budget_share(void);
+/* conn_charge - count (delta > 0) or stop counting (delta < 0) bytes of
+ * state a protocol keeps for c; what is still charged when c is freed is
+ * given back then. */
+void conn_charge(struct conn *c, long delta);
+/* conn_backlogged - whether c has more output waiting than it may keep:
+ * more than backlog_max, or, while the budget is spent, more than its
+ * share of it (the budget divided among the connections).  If so, c is
+ * not read until its client has taken enough of its replies; the
+ * protocol should stop handling its requests (what is left in c->in is
+ * handed to ops->input again when reading resumes). */
+bool conn_backlogged(struct conn *c);
+/* conn_count - connections initialised and not yet freed. */
+unsigned long conn_count(void);
 /* conn_close - close now (ops->closed runs, ops->free after the batch). */
 void conn_close(struct conn *c);
 /* conn_close_later - drop queued output and close after the batch. */

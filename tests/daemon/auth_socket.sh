@@ -809,11 +809,11 @@ authp eof g 2
 expect_log 'client speaks protocol version 2\\x1b\[31mFAKE\\x0dauthd:\\x20ready, not 1'
 authp close g
 
-# A client that sends and never reads: authd stops reading it once 256 KiB
+# A client that sends and never reads: authd stops reading it once 48 KiB
 # of replies wait (its memory stays bounded), and loses none of them.
 desc "a client that never reads its replies cannot grow authd's memory; every reply arrives"
 check python3 "$SRCDIR/tests/daemon/backlog.py" noread "$ASOCK" "$AUTHD_PID"
-# The same with a client that keeps ~420 kB of replies unread and then
+# The same with a client that keeps ~100 kB of replies unread and then
 # reads each round as much as it asks for: what waits never drains, and
 # the buffer must stay bounded all the same.
 desc "a client that reads its replies too slowly cannot grow authd's memory either"
