@@ -77,6 +77,8 @@ struct auth_conn {
 	unsigned long cuid;
 	unsigned long client_minor;	/* of the client's VERSION; 0 before */
 	char peer[32];			/* the queue's source without rip= */
+	unsigned int nchecks;		/* requests with a check in progress */
+	bool choked;			/* not read until nchecks drops */
 	struct conn_slot slot;		/* conn_limit's count of us */
 	struct loop_timer idle;		/* auth_idle_timeout */
 };
@@ -87,6 +89,34 @@ static char cookie[33];
 
 static void req_step(struct sasl_req *r, const unsigned char *in, size_t len,
 		     bool first);
+
+/* Back-pressure.  A connection with auth_queue_per_source checks in
+ * progress is not read until one ends: its next request would only be
+ * refused (its source is full) and asked again at once, and a client that
+ * keeps 128 wrong passwords in flight then costs the loop tens of
+ * thousands of refusals a second, time the other sources' logins wait
+ * for.  Its requests wait in the socket instead, and are read as its
+ * earlier ones are answered.  It also bounds what one connection can
+ * queue under many sources (rip= is what the peer says). */
+static void
+check_begun(struct sasl_req *r, struct check *chk)
+{
+	r->check = chk;
+	r->conn->nchecks++;
+}
+
+static void
+check_ended(struct sasl_req *r)
+{
+	struct auth_conn *c = r->conn;
+
+	r->check = NULL;
+	c->nchecks--;
+	if (c->choked && c->nchecks < authd.set->queue_per_source) {
+		c->choked = false;
+		conn_hold(&c->conn, false);
+	}
+}
 
 /* --- connection --- */
 
@@ -103,8 +133,10 @@ req_free(struct sasl_req *r)
 	r->conn->nreqs--;
 	conn_charge(&r->conn->conn, -(long)r->charged);
 	loop_timer_cancel(authd.loop, &r->timer);
-	if (r->check != NULL)
+	if (r->check != NULL) {
 		check_cancel(r->check);
+		check_ended(r);
+	}
 	if (r->state != NULL)
 		r->mech->state_free(r->state);
 	free(r->authzid);
@@ -208,7 +240,8 @@ finish_req(void *ctx, enum auth_result result, const struct userdb_name *name)
 	struct auth_conn *c = r->conn;
 	char who[USERDB_KEY_MAX + 1];
 
-	r->check = NULL;
+	if (r->check != NULL)
+		check_ended(r);
 	if (result == AUTH_TEMPFAIL) {
 		reply_fail(c, r->id, "temp_fail", NULL);
 		req_free(r);
@@ -315,7 +348,7 @@ req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 		ar.password_len = out.password_len;
 		/* NULL: answered already, and r may be gone. */
 		if ((chk = check_start(&ar)) != NULL)
-			r->check = chk;
+			check_begun(r, chk);
 		break;
 	case MECH_DONE:
 	case MECH_MALFORMED:
@@ -344,7 +377,7 @@ req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 		}
 		if ((chk = check_report(&ar, out.name_ok ? &out.name : NULL,
 					     out.result, out.reason)) != NULL)
-			r->check = chk;
+			check_begun(r, chk);
 		break;
 	}
 	mech_out_clear(&out);
@@ -614,6 +647,11 @@ auth_input(struct conn *cn)
 	       (nl = memchr(cn->in.data + start, '\n', cn->in.len - start)) != NULL) {
 		size_t len = (size_t)(nl - (cn->in.data + start));
 
+		if (c->nchecks >= authd.set->queue_per_source) {
+			c->choked = true;
+			conn_hold(cn, true);
+			break;
+		}
 		handle_line(c, cn->in.data + start, len);
 		secret_wipe(cn->in.data + start, len);
 		start += len + 1;
