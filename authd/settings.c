@@ -100,6 +100,7 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 		s->workers = cores > 0 ? (unsigned int)cores : 1;
 	s->pam_workers = (unsigned int)config_uint(cfg, "pam_workers");
 	s->max_connections = (unsigned int)config_uint(cfg, "max_connections");
+	s->sandbox = config_bool(cfg, "sandbox");
 	s->mux_timeout = config_time(cfg, "mux_timeout");
 	s->reply_max = config_time(cfg, "auth_reply_max");
 	s->fail_delay = config_time(cfg, "auth_failure_delay");

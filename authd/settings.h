@@ -30,6 +30,7 @@ struct authd_settings {
 	const char *pam_service;	/* "" : the request's service */
 	bool pam_append_realm;
 	unsigned int workers, pam_workers, max_connections;
+	bool sandbox;			/* seccomp once serving */
 	uint64_t mux_timeout, reply_max, fail_delay, fail_delay_max;
 	bool cache;
 	uint64_t cache_ttl;

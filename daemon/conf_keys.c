@@ -35,6 +35,7 @@ const struct config_key conf_keys[] = {
 	{ "chroot", CONFIG_STR, "", 0, 0, NULL },
 	{ "log_facility", CONFIG_ENUM, "auth", 0, 0, PROC_FACILITIES },
 	{ "max_connections", CONFIG_UINT, "4096", 16, 1000000, NULL },
+	{ "sandbox", CONFIG_BOOL, "yes", 0, 0, NULL },
 	/* Checking passwords. */
 	{ "auth_backend", CONFIG_ENUM, "store", 0, 0, "store|pam" },
 	{ "auth_workers", CONFIG_UINT, "0", 0, 256, NULL },
