@@ -18,13 +18,18 @@ exit_clean() {
 	expect_eq 0 "$2"
 }
 
-# filtered PID WHAT - Seccomp 2 (filter), one filter, NoNewPrivs 1, on
-# the process and on every one of its threads.
+# Filters and no_new_privs this script may have inherited (a container's
+# seccomp profile): authd adds one filter to those, or none.
+BASE_FILTERS=$(pid_status $$ Seccomp_filters)
+BASE_NNP=$(pid_status $$ NoNewPrivs)
+
+# filtered PID WHAT - Seccomp 2 (filter), one filter more than this
+# script has, NoNewPrivs 1, on the process and on every one of its threads.
 filtered() {
 	local p=$1 bad=0 st
 
-	desc "$2: Seccomp 2 (filter), NoNewPrivs 1, one filter"
-	expect_eq "2 1 1" "$(pid_status "$p" Seccomp) $(pid_status "$p" NoNewPrivs) $(pid_status "$p" Seccomp_filters)"
+	desc "$2: Seccomp 2 (filter), NoNewPrivs 1, its own filter"
+	expect_eq "2 1 $((BASE_FILTERS + 1))" "$(pid_status "$p" Seccomp) $(pid_status "$p" NoNewPrivs) $(pid_status "$p" Seccomp_filters)"
 	desc "$2: every thread ($(ls /proc/"$p"/task | wc -l)) has the filter"
 	for st in /proc/"$p"/task/*/status; do
 		grep -q '^Seccomp:[[:space:]]*2$' "$st" || bad=$((bad + 1))
@@ -130,8 +135,8 @@ check test ! -e "$SOCKDIR/authd.pid"
 # sandbox = no: neither no_new_privs nor a filter.
 write_dconf "sandbox = no"
 start_authd
-desc "sandbox = no: Seccomp 0, NoNewPrivs 0"
-expect_eq "0 0" "$(pid_status "$AUTHD_PID" Seccomp) $(pid_status "$AUTHD_PID" NoNewPrivs)"
+desc "sandbox = no: no filter of its own, no_new_privs not set"
+expect_eq "$BASE_FILTERS $BASE_NNP" "$(pid_status "$AUTHD_PID" Seccomp_filters) $(pid_status "$AUTHD_PID" NoNewPrivs)"
 expect_log 'sandbox: off \(sandbox = no\)'
 auth 0 alice secret2
 stop_authd
@@ -139,8 +144,8 @@ stop_authd
 # The PAM back-end: its modules may run anything (unix_chkpwd).
 write_dconf "auth_backend = pam"
 start_authd
-desc "auth_backend = pam: no filter, no no_new_privs"
-expect_eq "0 0" "$(pid_status "$AUTHD_PID" Seccomp) $(pid_status "$AUTHD_PID" NoNewPrivs)"
+desc "auth_backend = pam: no filter of its own, no_new_privs not set"
+expect_eq "$BASE_FILTERS $BASE_NNP" "$(pid_status "$AUTHD_PID" Seccomp_filters) $(pid_status "$AUTHD_PID" NoNewPrivs)"
 expect_log 'sandbox: off with auth_backend = pam'
 stop_authd
 
