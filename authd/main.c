@@ -40,6 +40,7 @@
 #include "mech.h"
 #include "privs.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "conf_keys.h"
 #include "throttle.h"
 #include "userdb.h"
@@ -206,7 +207,7 @@ static const char *const restart_keys[] = {
 	"socket_dir", "socket_owner", "socket_group", "socket_mode",
 	"socket_dir_mode", "pid_file", "user", "group", "chroot",
 	"log_facility", "auth_backend", "auth_workers", "pam_workers",
-	"pam_groups", "password_scheme", "password_cost", NULL,
+	"pam_groups", "password_scheme", "password_cost", "sandbox", NULL,
 };
 
 /* reload - SIGHUP: re-read the file; apply what can change at run time
@@ -320,6 +321,31 @@ signal_event(struct loop_io *io, uint32_t events)
 	}
 }
 
+/* enter_sandbox - the last step of start-up (threads, sockets and store
+ * are there): see daemon/sandbox.h.  Not with PAM, whose modules may run
+ * any program (pam_unix runs the setgid unix_chkpwd, which no_new_privs
+ * would strip of its group, and the filter would kill). */
+static void
+enter_sandbox(const struct authd_settings *s)
+{
+	char *error = NULL;
+	int n;
+
+	if (!s->sandbox) {
+		log_info("sandbox: off (sandbox = no)");
+		return;
+	}
+	if (s->backend == &backend_pam) {
+		log_info("sandbox: off with auth_backend = pam (PAM modules "
+			 "may run any program)");
+		return;
+	}
+	if ((n = sandbox_enter(NULL, &error)) < 0)
+		fatalx(1, "%s (sandbox = no starts without it)", error);
+	log_info("sandbox: on, no_new_privs and %d system calls%s; any "
+		 "other kills authd", n, sandbox_sanitizer_build() ?
+		 " (and the sanitizer runtime's)" : "");
+}
 
 int
 main(int argc, char **argv)
@@ -495,6 +521,7 @@ main(int argc, char **argv)
 	if (!listener_start(mux_listener, authd.loop) ||
 	    !listener_start(auth_listener, authd.loop))
 		fatal(1, "epoll add of a listening socket");
+	enter_sandbox(s);
 	log_info("ready: %s/mux and %s/auth, back-end %s, %u hash workers, "
 		 "cache %s, mechanisms %s", s->socket_dir, s->socket_dir,
 		 s->backend->name, s->workers,

@@ -124,6 +124,7 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 	s->max_connections_per_uid =
 		(unsigned int)config_uint(cfg, "max_connections_per_uid");
 	s->memory_max = (size_t)config_uint(cfg, "connection_memory_max") << 20;
+	s->sandbox = config_bool(cfg, "sandbox");
 	s->mux_timeout = config_time(cfg, "mux_timeout");
 	s->reply_max = config_time(cfg, "auth_reply_max");
 	s->fail_delay = config_time(cfg, "auth_failure_delay");

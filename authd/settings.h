@@ -35,6 +35,7 @@ struct authd_settings {
 	unsigned int auth_max_connections;	/* max_connections */
 	unsigned int max_connections_per_uid;	/* 0: no cap */
 	size_t memory_max;		/* connection_memory_max, bytes */
+	bool sandbox;			/* seccomp once serving */
 	uint64_t mux_timeout, reply_max, fail_delay, fail_delay_max;
 	bool cache;
 	uint64_t cache_ttl;

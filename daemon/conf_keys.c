@@ -43,6 +43,7 @@ const struct config_key conf_keys[] = {
 	{ "max_connections_per_uid", CONFIG_UINT, "0", 0, 1000000, NULL },
 	/* MiB for every connection's buffers and open exchanges together. */
 	{ "connection_memory_max", CONFIG_UINT, "32", 1, 65536, NULL },
+	{ "sandbox", CONFIG_BOOL, "yes", 0, 0, NULL },
 	/* Checking passwords. */
 	{ "auth_backend", CONFIG_ENUM, "store", 0, 0, "store|pam" },
 	{ "auth_workers", CONFIG_UINT, "0", 0, 256, NULL },

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 BUILD_PKGS="meson ninja-build gcc clang pkg-config libssl-dev libgdbm-dev
-  libcrypt-dev libidn-dev libpam0g-dev"
+  libcrypt-dev libidn-dev libpam0g-dev libseccomp-dev"
 # Tests: sanitizer and libFuzzer runtime for clang, a symbolizer for
 # readable reports, python3 for pty-driven tests and JSON checks, mandoc
 # for the man page lint.
