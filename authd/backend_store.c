@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "password.h"
 #include "server.h"
 #include "userdb.h"
 
@@ -28,25 +29,32 @@ store_lookup(const struct userdb_name *name, struct userdb_record *rec,
 	return userdb_lookup(authd.db, name->key, name->key_len, rec, why_r);
 }
 
+/* store_verify - worker thread.  Every failure (unknown user, wrong
+ * password, locked account) is padded to the floor of userdb_verify_pad,
+ * so it costs the same whatever the record holds: a cleartext or CRAM-MD5
+ * record checks in microseconds and a SCRAM or weak imported crypt one in
+ * about a millisecond, where an unknown user pays the dummy (password.h). */
 static enum auth_result
 store_verify(const struct backend_request *r, char *reason, size_t len)
 {
+	uint64_t t0 = userdb_verify_clock_us();
+	enum auth_result res = AUTH_FAIL;
+
 	if (r->found != 1) {
 		(void)userdb_verify_dummy(r->hash, r->pw, r->pw_len);
 		snprintf(reason, len, "unknown user");
-		return AUTH_FAIL;
-	}
-	if (!userdb_verify(r->rec, r->name, r->pw, r->pw_len)) {
+	} else if (!userdb_verify(r->rec, r->name, r->pw, r->pw_len)) {
 		snprintf(reason, len, "wrong password");
-		return AUTH_FAIL;
-	}
-	/* Checked after the hash, so a locked account costs the same time
-	 * as any other. */
-	if (r->rec->flags & USERDB_FLAG_DISABLED) {
+	} else if (r->rec->flags & USERDB_FLAG_DISABLED) {
+		/* Checked after the hash, so a locked account costs the same
+		 * time as any other. */
 		snprintf(reason, len, "account locked");
-		return AUTH_FAIL;
+	} else {
+		res = AUTH_OK;
 	}
-	return AUTH_OK;
+	if (res != AUTH_OK)
+		userdb_verify_pad(t0);
+	return res;
 }
 
 const struct backend backend_store = {

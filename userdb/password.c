@@ -1,6 +1,11 @@
 /*
  * password - verifier generation and plaintext verification.
  */
+#include <crypt.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -150,38 +155,177 @@ userdb_verify(const struct userdb_record *rec, const struct userdb_name *name,
 	return false;
 }
 
-static char *dummy_hash;
+/*
+ * The dummy, and the floor under every failed check.
+ *
+ * A wrong password must cost what an unknown user costs, whatever the
+ * record holds: a cleartext, CRAM-MD5 or DIGEST-MD5 record checks in
+ * microseconds, a SCRAM one in a PBKDF2 at its stored count, an imported
+ * {SHA512-CRYPT} at its own rounds, and older users keep the cost they were
+ * hashed with.  Running the dummy after a cheap verifier would cost
+ * verifier + dummy, longer than an unknown user by the verifier's time.
+ * So every failed check (unknown user, wrong password, locked account) is
+ * answered no sooner than FLOOR after its verifier started, where FLOOR is
+ * the second longest of the dummy's last DUMMY_SAMPLES wall times: an
+ * unknown user takes max(dummy, FLOOR), a cheap record exactly FLOOR, and
+ * only the rare dummy (1 in 16 or so) runs past the floor.  The floor
+ * follows the dummy's recent runs, so a loaded machine (slower dummies)
+ * raises it for both; a quiet one lowers it within DUMMY_SAMPLES unknown
+ * users.  The price: a failure takes a little longer than one dummy.
+ *
+ * What is not covered: a record whose verifier costs MORE than the dummy
+ * (an imported $6$rounds=5000000$, a yescrypt made with a higher cost
+ * than the one configured now) still takes longer than an unknown user.
+ * Raising every unknown-user check to the dearest record in the store
+ * would hand attackers that cost for free; authd.conf(5) tells the admin
+ * to re-hash such users instead (pwtool passwd).
+ */
+#define DUMMY_SAMPLES	32
 
-void
-userdb_verify_dummy_init(const struct userdb_hash_params *p)
+static pthread_mutex_t dummy_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *dummy_hash;		/* under dummy_lock */
+static char *dummy_scheme;		/* the parameters it was made with */
+static unsigned long dummy_cost;
+static uint64_t dummy_us[DUMMY_SAMPLES];	/* recent wall times, ring */
+static size_t dummy_n, dummy_next;
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+dummy_sample(uint64_t us)
+{
+	dummy_us[dummy_next] = us;
+	dummy_next = (dummy_next + 1) % DUMMY_SAMPLES;
+	if (dummy_n < DUMMY_SAMPLES)
+		dummy_n++;
+}
+
+/* dummy_make - (re)make the dummy for p; dummy_lock held.  Made from a
+ * random password nobody knows, and timed: making a crypt hash costs what
+ * verifying one does, which seeds the floor before the first check. */
+static void
+dummy_make(const struct userdb_hash_params *p)
 {
 	unsigned char rnd[24];
 	char pw[sizeof(rnd) * 2 + 1];
 	const char *why = NULL;
+	uint64_t t0;
 	size_t i;
 
-	if (dummy_hash != NULL)
-		return;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
 		memset(rnd, 'x', sizeof(rnd));
 	for (i = 0; i < sizeof(rnd); i++)
 		pw[2 * i] = (char)('a' + (rnd[i] & 0x0f)),
 		pw[2 * i + 1] = (char)('a' + (rnd[i] >> 4));
 	pw[sizeof(pw) - 1] = '\0';
+	free(dummy_hash);
+	free(dummy_scheme);
+	dummy_n = dummy_next = 0;
+	t0 = mono_us();
 	dummy_hash = scheme_crypt_make(p->scheme, p->cost, pw, strlen(pw), &why);
 	if (dummy_hash == NULL) {
 		log_warnx("cannot make the dummy verifier: %s", why);
 		dummy_hash = xstrdup("$6$authd.dummy.salt$");
+	} else {
+		dummy_sample(mono_us() - t0);
 	}
+	dummy_scheme = xstrdup(p->scheme);
+	dummy_cost = p->cost;
 	secret_wipe(pw, sizeof(pw));
 	secret_wipe(rnd, sizeof(rnd));
+}
+
+/* dummy_current - a copy of the dummy for p into out, remade first when
+ * the configured scheme or cost changed (a reload): the dummy must cost
+ * what a user added today costs. */
+static void
+dummy_current(const struct userdb_hash_params *p, char *out, size_t size)
+{
+	pthread_mutex_lock(&dummy_lock);
+	if (dummy_hash == NULL || strcmp(dummy_scheme, p->scheme) != 0 ||
+	    dummy_cost != p->cost)
+		dummy_make(p);
+	snprintf(out, size, "%s", dummy_hash);
+	pthread_mutex_unlock(&dummy_lock);
+}
+
+void
+userdb_verify_dummy_init(const struct userdb_hash_params *p)
+{
+	char h[CRYPT_OUTPUT_SIZE];
+
+	dummy_current(p, h, sizeof(h));
+	/* A second sample, from a verify, before the first client. */
+	(void)userdb_verify_dummy(p, "authd-dummy", 11);
 }
 
 bool
 userdb_verify_dummy(const struct userdb_hash_params *p, const char *pw,
 		    size_t len)
 {
-	userdb_verify_dummy_init(p);
-	(void)scheme_crypt_verify(dummy_hash, pw, len);
+	char h[CRYPT_OUTPUT_SIZE];
+	uint64_t t0;
+
+	dummy_current(p, h, sizeof(h));
+	t0 = mono_us();
+	(void)scheme_crypt_verify(h, pw, len);
+	pthread_mutex_lock(&dummy_lock);
+	dummy_sample(mono_us() - t0);
+	pthread_mutex_unlock(&dummy_lock);
 	return false;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint64_t
+userdb_verify_floor_us(void)
+{
+	uint64_t v[DUMMY_SAMPLES];
+	size_t n;
+
+	pthread_mutex_lock(&dummy_lock);
+	n = dummy_n;
+	memcpy(v, dummy_us, n * sizeof(v[0]));
+	pthread_mutex_unlock(&dummy_lock);
+	if (n == 0)
+		return 0;
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	/* The second largest: one stall (the thread descheduled) does not
+	 * hold every failure for 32 checks, and when the load rises the
+	 * floor rises with the first two slower dummies. */
+	return v[n >= 2 ? n - 2 : 0];
+}
+
+void
+userdb_verify_pad(uint64_t start_us)
+{
+	uint64_t until = start_us + userdb_verify_floor_us();
+	struct timespec ts;
+
+	if (until <= mono_us())
+		return;
+	ts.tv_sec = (time_t)(until / 1000000);
+	ts.tv_nsec = (long)(until % 1000000) * 1000;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) ==
+	       EINTR)
+		;
+}
+
+uint64_t
+userdb_verify_clock_us(void)
+{
+	return mono_us();
 }
