@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "digest.h"
+#include "scram_iters.h"
 #include "secret.h"
 #include "userdb.h"
 #include "xalloc.h"
@@ -31,6 +32,11 @@ struct userdb {
 	bool pinned;
 	bool recheck;		/* pinned, but look once more (userdb_recheck) */
 	char err[512];
+	/* USERDB_ITERS_KEY of the file open, decoded once per file */
+	struct scram_iters iters;
+	dev_t iters_dev;
+	ino_t iters_ino;
+	bool iters_ok;
 };
 
 struct userdb_txn {
@@ -234,6 +240,34 @@ userdb_secret(struct userdb *db, unsigned char out[USERDB_SECRET_LEN])
 		memcpy(out, v.dptr, USERDB_SECRET_LEN);
 	secret_free(v.dptr, (size_t)v.dsize);
 	return ok;
+}
+
+bool
+userdb_scram_iters(struct userdb *db, struct scram_iters *out)
+{
+	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 }, v;
+	const char *why;
+
+	if (!reader_refresh(db, &why))
+		return false;
+	if (!db->iters_ok || db->iters_dev != db->dev ||
+	    db->iters_ino != db->ino) {
+		/* A store without the record (older than it) decodes as
+		 * empty: every made-up count is then scram_iterations, as
+		 * before, until the next commit writes it. */
+		scram_iters_init(&db->iters);
+		v = gdbm_fetch(db->dbf, k);
+		if (v.dptr != NULL) {
+			(void)scram_iters_decode(v.dptr, (size_t)v.dsize,
+						 &db->iters);
+			free(v.dptr);
+		}
+		db->iters_dev = db->dev;
+		db->iters_ino = db->ino;
+		db->iters_ok = true;
+	}
+	*out = db->iters;
+	return true;
 }
 
 void
@@ -494,6 +528,54 @@ txn_ensure_secret(GDBM_FILE dbf, const char *what, char *msg, size_t size)
 	return true;
 }
 
+/* txn_write_iters - recount the SCRAM iteration counts of the batch into
+ * USERDB_ITERS_KEY (scram_iters.h).  A full pass over the records: it
+ * costs about as much as the copy every commit already makes, and a count
+ * cannot drift the way an incremental one could after a crash or an
+ * import of raw records. */
+static bool
+txn_write_iters(GDBM_FILE dbf, const char *what, char *msg, size_t size)
+{
+	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 }, v;
+	struct scram_iters it;
+	struct userdb_record rec;
+	struct buf b;
+	datum key;
+	int rc;
+
+	scram_iters_init(&it);
+	for (key = gdbm_firstkey(dbf); key.dptr != NULL;) {
+		datum next = gdbm_nextkey(dbf, key);
+
+		if (memchr(key.dptr, '@', (size_t)key.dsize) != NULL) {
+			datum val = gdbm_fetch(dbf, key);
+
+			userdb_record_init(&rec);
+			if (val.dptr != NULL &&
+			    userdb_record_decode(val.dptr, (size_t)val.dsize,
+						 &rec) == NULL)
+				scram_iters_count(&it, &rec);
+			userdb_record_clear(&rec);
+			if (val.dptr != NULL)
+				secret_free(val.dptr, (size_t)val.dsize);
+		}
+		free(key.dptr);
+		key = next;
+	}
+	buf_init(&b);
+	scram_iters_encode(&it, &b);
+	v.dptr = b.data;
+	v.dsize = (int)b.len;
+	rc = gdbm_store(dbf, k, v, GDBM_REPLACE);
+	buf_free(&b);
+	if (rc != 0) {
+		(void)snprintf(msg, size, "%s: %s", what,
+			       gdbm_strerror(gdbm_errno));
+		return false;
+	}
+	return true;
+}
+
 bool
 userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 {
@@ -511,7 +593,8 @@ userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 		if (gid == (gid_t)-1)
 			gid = txn->old_st.st_gid;
 	}
-	if (!txn_ensure_secret(txn->dbf, what, msg, sizeof(msg)))
+	if (!txn_ensure_secret(txn->dbf, what, msg, sizeof(msg)) ||
+	    !txn_write_iters(txn->dbf, what, msg, sizeof(msg)))
 		goto fail;
 	if (gdbm_sync(txn->dbf) != 0) {
 		(void)snprintf(msg, sizeof(msg), "%s: %s", what,
