@@ -65,11 +65,12 @@ uint64_t userdb_verify_clock_us(void);
 /* userdb_verify_floor_us - the floor of a failed check: the second
  * longest of the dummy's recent wall times (0 before any). */
 uint64_t userdb_verify_floor_us(void);
-/* userdb_verify_pad - sleep until start_us + the floor: called after
+/* userdb_verify_pad - spin until start_us + the floor: called after
  * every failed check (start_us taken just before its verifier or the
  * dummy ran), so that a record whose verifier is cheap (cleartext,
  * CRAM-MD5, SCRAM, a weak imported crypt) fails in the time of an
- * unknown user.  Blocks the calling thread: workers only. */
+ * unknown user.  Holds the calling thread and a CPU, like the dummy:
+ * workers only. */
 void userdb_verify_pad(uint64_t start_us);
 
 #endif
