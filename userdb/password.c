@@ -176,7 +176,7 @@ userdb_verify(const struct userdb_record *rec, const struct userdb_name *name,
  * (an imported $6$rounds=5000000$, a yescrypt made with a higher cost
  * than the one configured now) still takes longer than an unknown user.
  * Raising every unknown-user check to the dearest record in the store
- * would hand attackers that cost for free; authd.conf(5) tells the admin
+ * would hand attackers that cost for free; authd(8) tells the admin
  * to re-hash such users instead (pwtool passwd).
  */
 #define DUMMY_SAMPLES	32
@@ -251,7 +251,7 @@ dummy_current(const struct userdb_hash_params *p, char *out, size_t size)
 	if (dummy_hash == NULL || strcmp(dummy_scheme, p->scheme) != 0 ||
 	    dummy_cost != p->cost)
 		dummy_make(p);
-	snprintf(out, size, "%s", dummy_hash);
+	(void)snprintf(out, size, "%s", dummy_hash);
 	pthread_mutex_unlock(&dummy_lock);
 }
 

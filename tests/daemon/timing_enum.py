@@ -18,8 +18,9 @@ left out).
 Output, one line per case:
   case MECH KIND known_us=K unknown_us=U diff=D% pass|fail
 where K and U are the medians and D = |K - U| / U.  A case that misses the
-tolerance is measured once more (a machine shared with other jobs has
-bursts); the second result is final.  Exit status 0.
+tolerance is measured once more, with 2N more attempts per side, and
+judged on all 3N (a machine shared with other jobs has bursts); that
+result is final.  Exit status 0.
 """
 import functools
 import hashlib
@@ -128,7 +129,7 @@ def measure(at, mux, mech, user, prefix, n):
         else:
             unknown_t.append(one(u))
             known_t.append(one(user))
-    return statistics.median(known_t), statistics.median(unknown_t)
+    return known_t, unknown_t
 
 
 def main(argv):
@@ -139,8 +140,17 @@ def main(argv):
     at = AuthTimer(auth_path)
     for case in argv[5:]:
         mech, kind, user, prefix = case.split(":")
+        known_t, unknown_t = [], []
         for attempt in (1, 2):
-            k, u = measure(at, mux_path, mech, user, prefix, n)
+            # The retry measures twice as many more and judges them all:
+            # a burst of the machine's load shifts a median of 500 by a
+            # few percent, one of 1,500 less.
+            kt, ut = measure(at, mux_path, mech, user, prefix,
+                             n if attempt == 1 else 2 * n)
+            known_t += kt
+            unknown_t += ut
+            k = statistics.median(known_t)
+            u = statistics.median(unknown_t)
             diff = abs(k - u) / u
             ok = diff <= tol
             if ok or attempt == 2:
