@@ -32,6 +32,21 @@ add(struct scram_iters *it, int k, unsigned int iterations, uint64_t users)
 	it->bin[k][it->n[k]++].users = users;
 }
 
+/* sub - one user less at iterations; false if there was none. */
+static bool
+sub(struct scram_iters *it, int k, unsigned int iterations)
+{
+	size_t i;
+
+	for (i = 0; i < it->n[k]; i++)
+		if (it->bin[k][i].iterations == iterations) {
+			if (--it->bin[k][i].users == 0)
+				it->bin[k][i] = it->bin[k][--it->n[k]];
+			return true;
+		}
+	return false;
+}
+
 void
 scram_iters_count(struct scram_iters *it, const struct userdb_record *rec)
 {
@@ -39,6 +54,18 @@ scram_iters_count(struct scram_iters *it, const struct userdb_record *rec)
 		add(it, 0, rec->scram256.iterations, 1);
 	if (rec->have & USERDB_V_SCRAM_SHA1)
 		add(it, 1, rec->scram1.iterations, 1);
+}
+
+bool
+scram_iters_uncount(struct scram_iters *it, const struct userdb_record *rec)
+{
+	bool ok = true;
+
+	if (rec->have & USERDB_V_SCRAM_SHA256)
+		ok = sub(it, 0, rec->scram256.iterations);
+	if (rec->have & USERDB_V_SCRAM_SHA1)
+		ok = sub(it, 1, rec->scram1.iterations) && ok;
+	return ok && it->dropped == 0;
 }
 
 void

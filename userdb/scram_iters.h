@@ -8,7 +8,9 @@
  * before scram_iterations was raised.  A made-up one that always carried
  * scram_iterations would tell the two apart.  So pwtool keeps, in the
  * store's record USERDB_ITERS_KEY (a key without '@', like the secret),
- * the number of SCRAM-SHA-256 and SCRAM-SHA-1 verifiers per count, and
+ * the number of SCRAM-SHA-256 and SCRAM-SHA-1 verifiers per count (kept
+ * up to date by every put and delete of a batch, recounted in full only
+ * when a store has none or it disagrees), and
  * authd picks a made-up name's count from it: deterministically from a
  * keyed hash of the name (the same count at every attempt, as for a real
  * user), with the store's frequencies (weighted rendezvous hashing: each
@@ -56,6 +58,11 @@ struct scram_iters {
 void scram_iters_init(struct scram_iters *it);
 /* scram_iters_count - add the record's SCRAM verifiers. */
 void scram_iters_count(struct scram_iters *it, const struct userdb_record *rec);
+/* scram_iters_uncount - take them away again (a replaced or deleted
+ * record); false if the histogram did not hold them (it disagrees with
+ * the store, or bins were full: recount). */
+bool scram_iters_uncount(struct scram_iters *it,
+			 const struct userdb_record *rec);
 /* scram_iters_encode - the value of USERDB_ITERS_KEY:
  * "sha256 4096=120 20000=1\nsha1 4096=119\n". */
 void scram_iters_encode(const struct scram_iters *it, struct buf *out);

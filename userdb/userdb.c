@@ -48,6 +48,10 @@ struct userdb_txn {
 	struct stat old_st;
 	struct userdb_file_params p;
 	char err[512];
+	/* USERDB_ITERS_KEY, kept up to date by put and delete; when it was
+	 * missing or disagreed, commit counts the whole batch instead */
+	struct scram_iters iters;
+	bool iters_known;
 };
 
 /* Error messages live in one thread-local buffer, not in the handle, so
@@ -362,6 +366,55 @@ txn_lock(struct userdb_txn *txn, const char **error_r)
 	return true;
 }
 
+/* txn_read_iters - the histogram the batch starts from: a new store's is
+ * empty; an existing store without one (older than it) or with a damaged
+ * one is counted in full at commit. */
+static void
+txn_read_iters(struct userdb_txn *txn)
+{
+	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 }, v;
+
+	scram_iters_init(&txn->iters);
+	txn->iters_known = !txn->existed;
+	if (!txn->existed)
+		return;
+	v = gdbm_fetch(txn->dbf, k);
+	if (v.dptr == NULL)
+		return;
+	txn->iters_known = scram_iters_decode(v.dptr, (size_t)v.dsize,
+					      &txn->iters) == NULL;
+	free(v.dptr);
+}
+
+/* txn_iters_adjust - key's stored record leaves the histogram (a replace
+ * or a delete is coming), and value (if not NULL) enters it.  Records that
+ * do not decode count nowhere, as in a full count. */
+static void
+txn_iters_adjust(struct userdb_txn *txn, const char *key, const char *value,
+		 size_t len)
+{
+	datum k = { (char *)key, (int)strlen(key) }, old;
+	struct userdb_record rec;
+
+	if (!txn->iters_known || strchr(key, '@') == NULL)
+		return;
+	old = gdbm_fetch(txn->dbf, k);
+	if (old.dptr != NULL) {
+		userdb_record_init(&rec);
+		if (userdb_record_decode(old.dptr, (size_t)old.dsize, &rec) ==
+		    NULL && !scram_iters_uncount(&txn->iters, &rec))
+			txn->iters_known = false;
+		userdb_record_clear(&rec);
+		secret_free(old.dptr, (size_t)old.dsize);
+	}
+	if (value != NULL) {
+		userdb_record_init(&rec);
+		if (userdb_record_decode(value, len, &rec) == NULL)
+			scram_iters_count(&txn->iters, &rec);
+		userdb_record_clear(&rec);
+	}
+}
+
 struct userdb_txn *
 userdb_txn_begin(const struct userdb_file_params *p, const char **error_r)
 {
@@ -407,6 +460,7 @@ userdb_txn_begin(const struct userdb_file_params *p, const char **error_r)
 				   gdbm_strerror(gdbm_errno));
 		goto fail;
 	}
+	txn_read_iters(txn);
 	return txn;
 syserr_new:
 	*error_r = set_err(txn->err, sizeof(txn->err), txn->new_path,
@@ -444,6 +498,7 @@ userdb_txn_put_raw(struct userdb_txn *txn, const char *key, const char *value,
 	datum k = { (char *)key, (int)strlen(key) };
 	datum v = { (char *)value, (int)len };
 
+	txn_iters_adjust(txn, key, value, len);
 	if (gdbm_store(txn->dbf, k, v, GDBM_REPLACE) != 0) {
 		*error_r = set_err(txn->err, sizeof(txn->err), "store write",
 				   gdbm_strerror(gdbm_errno));
@@ -472,6 +527,7 @@ userdb_txn_delete(struct userdb_txn *txn, const char *key,
 {
 	datum k = { (char *)key, (int)strlen(key) };
 
+	txn_iters_adjust(txn, key, NULL, 0);
 	if (gdbm_delete(txn->dbf, k) == 0)
 		return 1;
 	if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
@@ -528,23 +584,26 @@ txn_ensure_secret(GDBM_FILE dbf, const char *what, char *msg, size_t size)
 	return true;
 }
 
-/* txn_write_iters - recount the SCRAM iteration counts of the batch into
- * USERDB_ITERS_KEY (scram_iters.h).  A full pass over the records: it
- * costs about as much as the copy every commit already makes, and a count
- * cannot drift the way an incremental one could after a crash or an
- * import of raw records. */
+/* txn_write_iters - the batch's SCRAM iteration counts into
+ * USERDB_ITERS_KEY (scram_iters.h): the histogram kept up to date by put
+ * and delete, or, when the store had none (or it disagreed), a full count
+ * of the records (several seconds on a 1M store: once per store). */
 static bool
-txn_write_iters(GDBM_FILE dbf, const char *what, char *msg, size_t size)
+txn_write_iters(struct userdb_txn *txn, const char *what, char *msg,
+		size_t size)
 {
 	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 }, v;
-	struct scram_iters it;
+	GDBM_FILE dbf = txn->dbf;
+	struct scram_iters it = txn->iters;
 	struct userdb_record rec;
 	struct buf b;
 	datum key;
 	int rc;
 
-	scram_iters_init(&it);
-	for (key = gdbm_firstkey(dbf); key.dptr != NULL;) {
+	if (!txn->iters_known)
+		scram_iters_init(&it);
+	for (key = txn->iters_known ? (datum){ NULL, 0 } : gdbm_firstkey(dbf);
+	     key.dptr != NULL;) {
 		datum next = gdbm_nextkey(dbf, key);
 
 		if (memchr(key.dptr, '@', (size_t)key.dsize) != NULL) {
@@ -594,7 +653,7 @@ userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 			gid = txn->old_st.st_gid;
 	}
 	if (!txn_ensure_secret(txn->dbf, what, msg, sizeof(msg)) ||
-	    !txn_write_iters(txn->dbf, what, msg, sizeof(msg)))
+	    !txn_write_iters(txn, what, msg, sizeof(msg)))
 		goto fail;
 	if (gdbm_sync(txn->dbf) != 0) {
 		(void)snprintf(msg, sizeof(msg), "%s: %s", what,

@@ -4,10 +4,103 @@
  * names (deterministic, with the store's frequencies, stable when a count
  * gains users).
  */
+#include <gdbm.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "scram_iters.h"
 #include "test.h"
+#include "userdb.h"
+
+/* batch - one batch: SCRAM-SHA-256 users at iterations (0: delete them). */
+static bool
+batch(const char *path, const char *const *keys, unsigned int iterations)
+{
+	struct userdb_file_params p = { path, 0600, true, (uid_t)-1,
+					(gid_t)-1, 5 };
+	struct userdb_txn *txn;
+	struct userdb_record rec;
+	const char *why;
+	bool ok = true;
+
+	if ((txn = userdb_txn_begin(&p, &why)) == NULL)
+		return false;
+	userdb_record_init(&rec);
+	rec.have = USERDB_V_SCRAM_SHA256;
+	rec.scram256.iterations = iterations;
+	rec.scram256.salt_len = 16;
+	for (; *keys != NULL && ok; keys++)
+		ok = iterations == 0 ? userdb_txn_delete(txn, *keys, &why) == 1 :
+		     userdb_txn_put(txn, *keys, &rec, &why);
+	if (!ok) {
+		userdb_txn_abort(txn);
+		return false;
+	}
+	return userdb_txn_commit(txn, &why);
+}
+
+/* histogram - the store's SCRAM-SHA-256 bins as "I=N ..." (sorted by
+ * first appearance). */
+static const char *
+histogram(const char *path)
+{
+	static char out[256];
+	struct userdb *db = userdb_new(path);
+	struct scram_iters it;
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	if (userdb_scram_iters(db, &it))
+		for (i = 0; i < it.n[0]; i++)
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%u=%llu",
+					      i ? " " : "", it.bin[0][i].iterations,
+					      (unsigned long long)it.bin[0][i].users);
+	userdb_free(db);
+	return out;
+}
+
+/* store - the histogram kept by puts and deletes, and counted in full
+ * for a store that has none (made before it existed). */
+static void
+store(void)
+{
+	char dir[] = "/tmp/authd-test-iters.XXXXXX", path[64];
+	static const char *const ab[] = { "a@x.org", "b@x.org", NULL };
+	static const char *const c[] = { "c@x.org", NULL };
+	static const char *const a[] = { "a@x.org", NULL };
+	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 };
+	GDBM_FILE f;
+
+	if (mkdtemp(dir) == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	CHECK(batch(path, ab, 4096) && strcmp(histogram(path), "4096=2") == 0,
+	      "a new store counts its first users: %s", histogram(path));
+	CHECK(batch(path, c, 8192) &&
+	      strcmp(histogram(path), "4096=2 8192=1") == 0,
+	      "an add counts: %s", histogram(path));
+	CHECK(batch(path, a, 8192) &&
+	      strcmp(histogram(path), "4096=1 8192=2") == 0,
+	      "a replace moves a user: %s", histogram(path));
+	CHECK(batch(path, c, 0) && strcmp(histogram(path), "4096=1 8192=1") == 0,
+	      "a delete uncounts: %s", histogram(path));
+	/* A store from before the histogram: the record is missing. */
+	f = gdbm_open(path, 0, GDBM_WRITER | GDBM_NOLOCK, 0600, NULL);
+	CHECK(f != NULL && gdbm_delete(f, k) == 0, "histogram removed");
+	if (f != NULL)
+		gdbm_close(f);
+	CHECK(strcmp(histogram(path), "") == 0, "none: empty");
+	/* The order of a full count is GDBM's: compare as a set. */
+	CHECK(batch(path, c, 16384) &&
+	      strlen(histogram(path)) == strlen("4096=1 8192=1 16384=1") &&
+	      strstr(histogram(path), "4096=1") != NULL &&
+	      strstr(histogram(path), "8192=1") != NULL &&
+	      strstr(histogram(path), "16384=1") != NULL,
+	      "the next commit counts the whole store: %s", histogram(path));
+	unlink(path);
+	rmdir(dir);
+}
 
 static unsigned int
 pick(const struct scram_iters *it, unsigned int name, enum scram_hash h)
@@ -90,5 +183,6 @@ main(void)
 	CHECK(moved == 0, "a new count takes names only to itself (%u moved)",
 	      moved);
 	CHECK(n4 > 1300 && n4 < 1700, "and about its share (%u of 3000)", n4);
+	store();
 	return test_done();
 }
