@@ -88,6 +88,7 @@ store_verify(const struct backend_request *r, char *reason, size_t len)
 		(void)userdb_verify_dummy(r->hash, r->pw, r->pw_len);
 		snprintf(reason, len, "unknown user");
 	} else if (!userdb_verify(r->rec, r->name, r->pw, r->pw_len)) {
+		userdb_verify_failed(t0);
 		snprintf(reason, len, "wrong password");
 	} else if (r->rec->flags & USERDB_FLAG_DISABLED) {
 		/* Checked after the hash, so a locked account costs the same

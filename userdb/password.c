@@ -172,12 +172,13 @@ userdb_verify(const struct userdb_record *rec, const struct userdb_name *name,
  * raises it for both; a quiet one lowers it within DUMMY_SAMPLES unknown
  * users.  The price: a failure takes a little longer than one dummy.
  *
- * What is not covered: a record whose verifier costs MORE than the dummy
- * (an imported $6$rounds=5000000$, a yescrypt made with a higher cost
- * than the one configured now) still takes longer than an unknown user.
- * Raising every unknown-user check to the dearest record in the store
- * would hand attackers that cost for free; authd(8) tells the admin
- * to re-hash such users instead (pwtool passwd).
+ * A record whose verifier costs a little more than the dummy raises the
+ * floor for everybody while it is being probed (FLOOR_CAP below).  What is
+ * not covered: one that costs more than FLOOR_CAP dummies (an imported
+ * $6$rounds=5000000$) still takes longer than an unknown user.  Raising
+ * every unknown-user check to the dearest record in the store would hand
+ * attackers that cost for free; authd(8) tells the admin to re-hash such
+ * users instead (pwtool passwd).
  */
 #define DUMMY_SAMPLES	32
 
@@ -187,6 +188,8 @@ static char *dummy_scheme;		/* the parameters it was made with */
 static unsigned long dummy_cost;
 static uint64_t dummy_us[DUMMY_SAMPLES];	/* recent wall times, ring */
 static size_t dummy_n, dummy_next;
+static uint64_t known_us[DUMMY_SAMPLES];	/* failed real verifiers, ring */
+static size_t known_n, known_next;
 
 static uint64_t
 mono_us(void)
@@ -289,23 +292,62 @@ cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-uint64_t
-userdb_verify_floor_us(void)
+/* second_largest - of n samples (sorted in place); 0 for none.  One
+ * stall (the thread descheduled) does not hold every failure for 32
+ * checks, and when the load rises the floor rises with the first two
+ * slower runs. */
+static uint64_t
+second_largest(uint64_t *v, size_t n)
 {
-	uint64_t v[DUMMY_SAMPLES];
-	size_t n;
-
-	pthread_mutex_lock(&dummy_lock);
-	n = dummy_n;
-	memcpy(v, dummy_us, n * sizeof(v[0]));
-	pthread_mutex_unlock(&dummy_lock);
 	if (n == 0)
 		return 0;
 	qsort(v, n, sizeof(v[0]), cmp_u64);
-	/* The second largest: one stall (the thread descheduled) does not
-	 * hold every failure for 32 checks, and when the load rises the
-	 * floor rises with the first two slower dummies. */
 	return v[n >= 2 ? n - 2 : 0];
+}
+
+/* The floor also rises to the recent failed real verifiers that cost
+ * more than the dummy (SCRAM's PBKDF2 against a cheap configured hash, a
+ * user hashed before password_cost was lowered), so that these do not
+ * stand out either.  That costs an attacker nothing he could not have by
+ * probing the dear record itself; but legitimate failures wait too, so
+ * only up to FLOOR_CAP times the dummy's median: probing one very dear
+ * record (an imported $6$rounds=5000000$) cannot make every failure that
+ * slow.  3, because under load (and under ASan) a 4096-iteration PBKDF2
+ * against a dummy of similar median cost had a fifth of its runs past
+ * twice the dummy's median. */
+#define FLOOR_CAP	3
+
+uint64_t
+userdb_verify_floor_us(void)
+{
+	uint64_t d[DUMMY_SAMPLES], k[DUMMY_SAMPLES], fd, fk, cap;
+	size_t nd, nk;
+
+	pthread_mutex_lock(&dummy_lock);
+	nd = dummy_n;
+	memcpy(d, dummy_us, nd * sizeof(d[0]));
+	nk = known_n;
+	memcpy(k, known_us, nk * sizeof(k[0]));
+	pthread_mutex_unlock(&dummy_lock);
+	fd = second_largest(d, nd);	/* sorts d */
+	fk = second_largest(k, nk);
+	cap = nd > 0 ? FLOOR_CAP * d[nd / 2] : 0;
+	if (fk > cap)
+		fk = cap;
+	return fd > fk ? fd : fk;
+}
+
+void
+userdb_verify_failed(uint64_t start_us)
+{
+	uint64_t us = mono_us() - start_us;
+
+	pthread_mutex_lock(&dummy_lock);
+	known_us[known_next] = us;
+	known_next = (known_next + 1) % DUMMY_SAMPLES;
+	if (known_n < DUMMY_SAMPLES)
+		known_n++;
+	pthread_mutex_unlock(&dummy_lock);
 }
 
 /* userdb_verify_pad - spins rather than sleeps.  A sleep measured the

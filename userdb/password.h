@@ -63,8 +63,13 @@ bool userdb_verify_dummy(const struct userdb_hash_params *p, const char *pw,
 /* userdb_verify_clock_us - the monotonic clock the two below use. */
 uint64_t userdb_verify_clock_us(void);
 /* userdb_verify_floor_us - the floor of a failed check: the second
- * longest of the dummy's recent wall times (0 before any). */
+ * longest of the dummy's recent wall times, or of recent failed real
+ * verifiers if that is longer, up to 3 times the dummy's median (0 before
+ * any dummy). */
 uint64_t userdb_verify_floor_us(void);
+/* userdb_verify_failed - record how long a real verifier that failed took
+ * (start_us taken just before it), for the floor. */
+void userdb_verify_failed(uint64_t start_us);
 /* userdb_verify_pad - spin until start_us + the floor: called after
  * every failed check (start_us taken just before its verifier or the
  * dummy ran), so that a record whose verifier is cheap (cleartext,
