@@ -25,16 +25,24 @@ set -euo pipefail
 source "$SRCDIR/tests/daemon/dlib.sh"
 
 N=${TIMING_N:-500}
+# Under ASan the interceptors slow OpenSSL's PBKDF2 (thousands of small
+# memcpy calls) far more than libcrypt's sha512-crypt: the SCRAM-only
+# record became the dearest, which is the documented residual, not the
+# relation this test checks.  A dearer configured hash keeps it cheap.
+COST=9000
+if nm -D "$AUTHD" 2>/dev/null | grep -q __asan_init; then
+	COST=15000
+fi
 write_dconf_base \
 	"user = nobody" "group = nogroup" "socket_dir = $SOCKDIR" \
 	"store_path = $DB" "store_group = nogroup" \
 	"default_realm = example.org" \
-	"password_scheme = sha512-crypt" "password_cost = 9000" \
+	"password_scheme = sha512-crypt" "password_cost = $COST" \
 	"auth_failure_delay = 0" "auth_failure_delay_max = 0" \
 	"auth_workers = 1" \
 	"auth_mechanisms = plain login cram-md5 digest-md5 scram-sha-1 scram-sha-256"
 CHEAP=$TMP/cheap.conf
-sed 's/^password_cost = 9000$/password_cost = 1000/' "$CONF" >"$CHEAP"
+sed "s/^password_cost = $COST\$/password_cost = 1000/" "$CONF" >"$CHEAP"
 
 PW=right-password
 add_user khash1@example.org "$PW"
