@@ -20,6 +20,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mech.h"
+#include "peer.h"
 #include "policy.h"
 #include "secret.h"
 #include "xalloc.h"
@@ -495,7 +496,14 @@ cmd_auth(struct auth_conn *c, char **f, size_t *lens, int n)
 	snprintf(r->rip, sizeof(r->rip), "%.64s", a.rip != NULL ? a.rip : "");
 	r->secured = a.secured;
 	r->final_resp_ok = a.final_resp_ok;
-	r->no_penalty = a.no_penalty;
+	/* no-penalty switches the failure delay off, and with it the only
+	 * thing that slows down guessing and hides a check's timing: only
+	 * the peers the configuration trusts (Dovecot's login processes,
+	 * which throttle on their own) may ask for it. */
+	r->no_penalty = a.no_penalty && peer_no_penalty_ok(c->conn.io.fd);
+	if (a.no_penalty && !r->no_penalty)
+		log_debug("auth: no-penalty from a peer not in "
+			  "auth_no_penalty_users/groups ignored");
 	loop_timer_init(&r->timer, req_timeout);
 	{
 		struct mech_ctx mctx = { r->service };

@@ -43,7 +43,8 @@ cram_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	  size_t len, bool first, struct mech_out *out)
 {
 	struct cram_state *s = state;
-	unsigned char ctxbuf[CRAM_MD5_CONTEXT_LEN], want[16], got[16];
+	unsigned char ctxbuf[CRAM_MD5_CONTEXT_LEN], made[CRAM_MD5_CONTEXT_LEN];
+	unsigned char want[16], got[16];
 	struct userdb_record rec;
 	const unsigned char *sp;
 	const char *why;
@@ -77,12 +78,17 @@ cram_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 		return MECH_DONE;
 	}
 	out->name_ok = r >= 0;
-	if (r == 1 && (rec.have & USERDB_V_CRAM_MD5))
-		memcpy(ctxbuf, rec.cram_md5, sizeof(ctxbuf));
-	else if (r == 1 && (rec.have & USERDB_V_CLEARTEXT))
-		scheme_cram_md5_context(rec.plain, rec.plain_len, ctxbuf);
-	else	/* same work for an unknown user or a missing verifier */
-		scheme_cram_md5_context("authd-dummy", 11, ctxbuf);
+	/* The same work whatever the record holds: a context is made (from
+	 * the cleartext, or a dummy for an unknown user, a missing verifier
+	 * and a stored context alike), then one is chosen. */
+	if (r == 1 && (rec.have & USERDB_V_CLEARTEXT) &&
+	    !(rec.have & USERDB_V_CRAM_MD5))
+		scheme_cram_md5_context(rec.plain, rec.plain_len, made);
+	else
+		scheme_cram_md5_context("authd-dummy", 11, made);
+	memcpy(ctxbuf, r == 1 && (rec.have & USERDB_V_CRAM_MD5) ?
+	       rec.cram_md5 : made, sizeof(ctxbuf));
+	secret_wipe(made, sizeof(made));
 	scheme_cram_md5_hmac(ctxbuf, (const unsigned char *)s->challenge,
 			     strlen(s->challenge), want);
 	ok = secret_equal(want, got, 16);

@@ -110,7 +110,7 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	struct digest_state *s = state;
 	struct digest_md5_response r;
 	struct userdb_record rec;
-	unsigned char urp[16];
+	unsigned char urp[16], made[16];
 	char want[33], rspauth[33], login[USERDB_KEY_MAX + 2];
 	const char *why;
 	unsigned int need;
@@ -162,15 +162,20 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	 * (curl, swaks and gsasl send what they were given). */
 	need = strchr(r.username, '@') != NULL ? USERDB_V_DIGEST_MD5_ADDR :
 						 USERDB_V_DIGEST_MD5;
-	computed = true;
+	/* The same work whatever the record holds: one H(user:realm:pw) is
+	 * made (from the cleartext, or a dummy for an unknown user, a missing
+	 * verifier and a stored hash alike), then one is chosen. */
 	if (found == 1 && (rec.have & USERDB_V_CLEARTEXT))
 		computed = hash_urp(r.username, r.realm != NULL ? r.realm : "",
-				    rec.plain, rec.plain_len, urp);
-	else if (found == 1 && (rec.have & need))
-		memcpy(urp, need == USERDB_V_DIGEST_MD5 ? rec.digest_md5 :
-		       rec.digest_md5_addr, 16);
-	else	/* the same work for an unknown user */
-		computed = hash_urp(r.username, "", "authd-dummy", 11, urp);
+				    rec.plain, rec.plain_len, made);
+	else
+		computed = hash_urp(r.username, r.realm != NULL ? r.realm : "",
+				    "authd-dummy", 11, made);
+	memcpy(urp, found == 1 && !(rec.have & USERDB_V_CLEARTEXT) &&
+	       (rec.have & need) ? (need == USERDB_V_DIGEST_MD5 ?
+				    rec.digest_md5 : rec.digest_md5_addr) :
+	       made, 16);
+	secret_wipe(made, sizeof(made));
 	computed = computed && response_value(urp, &r, false, want);
 	ok = computed && secret_equal(want, r.response, 32);
 	if (!computed) {

@@ -6,9 +6,9 @@
  *
  * An unknown user, or one without this verifier, gets a server-first
  * message like any other (a salt derived from a secret, the hash and the
- * normalised name, the configured iteration count) and fails at the
- * proof, so the exchange does not reveal whether the user exists (RFC
- * 5802 §9).
+ * normalised name, an iteration count drawn from the store's counts) and
+ * fails at the proof, so the exchange does not reveal whether the user
+ * exists (RFC 5802 §9).
  *
  * A cleartext record does not serve SCRAM: deriving the keys when asked
  * costs scram_iterations of PBKDF2 before the server-first message, which
@@ -33,7 +33,9 @@
 #include "mech.h"
 #include "scheme.h"
 #include "scram.h"
+#include "scram_iters.h"
 #include "secret.h"
+#include "userdb.h"
 #include "xalloc.h"
 
 /* The client nonce's longest accepted length.  RFC 5802 sets none, but
@@ -99,27 +101,36 @@ scram_free(void *state)
 	free(s);
 }
 
-/* fake_verifier - a stable salt for a name that has no verifier, so that
- * asking twice gives the same answer, as for a real user: the same for
- * every spelling of the name (who is the normalised key whenever the name
- * parses), different for SHA-1 and SHA-256 (real users have a salt per
- * verifier), and the same after a restart when the store holds its secret
- * (mech_salt_secret). */
+/* fake_verifier - a stable salt and iteration count for a name that has
+ * no verifier, so that asking twice gives the same answer, as for a real
+ * user: the same for every spelling of the name (who is the normalised
+ * key whenever the name parses), different for SHA-1 and SHA-256 (real
+ * users have a salt per verifier), and the same after a restart when the
+ * store holds its secret (mech_salt_secret).  The count is drawn from the
+ * store's own counts with their frequencies (userdb/scram_iters.h), not
+ * scram_iterations: real users keep the count they were made with (an
+ * import, an older default), and a made-up message must look like theirs.
+ * Run for every client-first, real users too, so that both cost the same
+ * on the loop. */
 static void
-fake_verifier(struct scram_state *s, const char *who)
+fake_verifier(struct scram_state *s, const char *who, struct scram_verifier *v)
 {
 	unsigned char mac[32];
+	struct scram_iters it;
+	unsigned int fallback = authd.set->hash.scram_iterations;
 
 	/* The tag keeps the two hashes' salts apart. */
 	if (!digest_hmac(mech_salt_key(), s->h == SCRAM_SHA1 ? '1' : '2', who,
 		  strlen(who), NULL, 0, mac))
 		panic("SCRAM salt: HMAC-SHA-256 failed");
-	memset(&s->v, 0, sizeof(s->v));
-	s->v.iterations = authd.set->hash.scram_iterations;
-	s->v.salt_len = 16;
-	memcpy(s->v.salt, mac, 16);
-	RAND_bytes(s->v.stored_key, sizeof(s->v.stored_key));
-	s->fake = true;
+	if (authd.db == NULL || !userdb_scram_iters(authd.db, &it))
+		scram_iters_init(&it);
+	memset(v, 0, sizeof(*v));
+	v->iterations = scram_iters_pick(&it, s->h, mac + 16, fallback);
+	v->salt_len = 16;
+	memcpy(v->salt, mac, 16);
+	RAND_bytes(v->stored_key, sizeof(v->stored_key));
+	secret_wipe(mac, sizeof(mac));
 }
 
 static enum mech_status
@@ -163,12 +174,13 @@ client_first(struct scram_state *s, const char *in, size_t len,
 		return mech_tempfail(out, "store error");
 	}
 	s->name_ok = found >= 0;
+	/* Every spelling of a name that parses gets one salt. */
+	fake_verifier(s, found >= 0 ? s->name.key : cf.user, &s->v);
 	if (found == 1 && (rec.have & (s->h == SCRAM_SHA1 ? USERDB_V_SCRAM_SHA1 :
 						     USERDB_V_SCRAM_SHA256))) {
 		s->v = s->h == SCRAM_SHA1 ? rec.scram1 : rec.scram256;
 	} else {
-		/* Every spelling of a name that parses gets one salt. */
-		fake_verifier(s, found >= 0 ? s->name.key : cf.user);
+		s->fake = true;
 		s->fake_reason = found == 1 ? (s->h == SCRAM_SHA1 ?
 			"no SCRAM-SHA-1 verifier stored for this user "
 			"(pwtool passwd -m scram adds one)" :

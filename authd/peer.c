@@ -1,6 +1,7 @@
 /*
  * peer - who may talk to authd: the SO_PEERCRED check of a new client
- * against socket_peer_users and socket_peer_groups.
+ * against socket_peer_users and socket_peer_groups, and of a client that
+ * asks for no-penalty against auth_no_penalty_users and _groups.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
  * program that runs as its own user with the group in its group list
  * (usermod -aG) is allowed as its primary group would be. */
 static bool
-peer_in_groups(int fd, const struct authd_settings *s)
+peer_in_groups(int fd, const gid_t *gids, size_t n_gids)
 {
 	gid_t small[64], *groups = small;
 	socklen_t len = sizeof(small);
@@ -34,8 +35,8 @@ peer_in_groups(int fd, const struct authd_settings *s)
 	}
 	n = len / sizeof(gid_t);
 	for (i = 0; i < n && !found; i++)
-		for (k = 0; k < s->n_peer_gids && !found; k++)
-			found = groups[i] == s->peer_gids[k];
+		for (k = 0; k < n_gids && !found; k++)
+			found = groups[i] == gids[k];
 	if (groups != small)
 		free(groups);
 	return found;
@@ -63,10 +64,33 @@ peer_allowed(int fd)
 	for (i = 0; i < s->n_peer_gids; i++)
 		if (s->peer_gids[i] == cred.gid)
 			return true;
-	if (s->n_peer_gids > 0 && peer_in_groups(fd, s))
+	if (s->n_peer_gids > 0 && peer_in_groups(fd, s->peer_gids,
+						  s->n_peer_gids))
 		return true;
 	log_notice("refused a client: pid %ld uid %u gid %u is not in "
 		   "socket_peer_users or socket_peer_groups", (long)cred.pid,
 		   (unsigned)cred.uid, (unsigned)cred.gid);
 	return false;
+}
+
+bool
+peer_no_penalty_ok(int fd)
+{
+	const struct authd_settings *s = authd.set;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	size_t i;
+
+	if (s->n_np_uids == 0 && s->n_np_gids == 0)
+		return false;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	for (i = 0; i < s->n_np_uids; i++)
+		if (s->np_uids[i] == cred.uid)
+			return true;
+	for (i = 0; i < s->n_np_gids; i++)
+		if (s->np_gids[i] == cred.gid)
+			return true;
+	return s->n_np_gids > 0 && peer_in_groups(fd, s->np_gids,
+						  s->n_np_gids);
 }

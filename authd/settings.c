@@ -146,6 +146,13 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 			    config_str(cfg, "socket_peer_groups"), &s->peer_gids,
 			    &s->n_peer_gids, errmsg_r))
 		goto fail;
+	if (!privs_uid_list("auth_no_penalty_users",
+			    config_str(cfg, "auth_no_penalty_users"), &s->np_uids,
+			    &s->n_np_uids, errmsg_r) ||
+	    !privs_gid_list("auth_no_penalty_groups",
+			    config_str(cfg, "auth_no_penalty_groups"),
+			    &s->np_gids, &s->n_np_gids, errmsg_r))
+		goto fail;
 	s->request_timeout = config_time(cfg, "auth_request_timeout");
 	s->auth_idle_timeout = config_time(cfg, "auth_idle_timeout");
 	s->disable_plaintext = config_bool(cfg, "auth_disable_plaintext");
@@ -170,6 +177,8 @@ authd_settings_free(struct authd_settings *s)
 	config_free(s->cfg);
 	free(s->peer_uids);
 	free(s->peer_gids);
+	free(s->np_uids);
+	free(s->np_gids);
 	config_split_free(s->proxy_users, s->n_proxy_users);
 	config_split_free(s->digest_realms, s->n_digest_realms);
 	free(s);

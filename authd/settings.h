@@ -45,6 +45,12 @@ struct authd_settings {
 	size_t n_peer_uids;
 	gid_t *peer_gids;
 	size_t n_peer_gids;
+	/* auth_no_penalty_users/_groups: the peers whose no-penalty is
+	 * honoured (empty lists: nobody's) */
+	uid_t *np_uids;
+	size_t n_np_uids;
+	gid_t *np_gids;
+	size_t n_np_gids;
 	/* the auth socket */
 	uint64_t request_timeout;	/* auth_request_timeout */
 	uint64_t auth_idle_timeout;	/* 0: never */

@@ -54,6 +54,11 @@ const struct config_key conf_keys[] = {
 	{ "auth_queue_per_source", CONFIG_UINT, "32", 1, 1000000, NULL },
 	{ "auth_failure_delay", CONFIG_TIME, "1s", 0, 30000, NULL },
 	{ "auth_failure_delay_max", CONFIG_TIME, "5s", 0, 60000, NULL },
+	/* Who may switch the failure delay off (no-penalty): nobody by
+	 * default, since any client of the auth socket could otherwise
+	 * time its guesses without it. */
+	{ "auth_no_penalty_users", CONFIG_STR, "", 0, 0, NULL },
+	{ "auth_no_penalty_groups", CONFIG_STR, "", 0, 0, NULL },
 	{ "auth_cache", CONFIG_BOOL, "no", 0, 0, NULL },
 	{ "auth_cache_ttl", CONFIG_TIME, "5m", 1000, 86400000, NULL },
 	{ "auth_cache_size", CONFIG_UINT, "10000", 16, 10000000, NULL },

@@ -7,13 +7,16 @@
  * yes/no that took about as long as the verifier costs.  For a user that
  * does not exist, callers run userdb_verify_dummy() instead, which spends
  * the same time on a verifier made with the configured default scheme, so
- * timing does not reveal whether a user exists.
+ * timing does not reveal whether a user exists; and every failure is
+ * then padded to the dummy's cost (userdb_verify_pad), so that a record
+ * whose verifier is cheaper than the dummy fails no faster.
  */
 #ifndef AUTHD_USERDB_PASSWORD_H
 #define AUTHD_USERDB_PASSWORD_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "name.h"
 #include "record.h"
@@ -47,12 +50,32 @@ const char *userdb_record_set_password(struct userdb_record *rec,
 bool userdb_verify(const struct userdb_record *rec,
 		   const struct userdb_name *name, const char *pw, size_t len);
 
-/* userdb_verify_dummy_init - make the dummy verifier with p.  Call once
- * at start-up (not thread-safe); userdb_verify_dummy() calls it lazily
- * otherwise. */
+/* userdb_verify_dummy_init - make the dummy verifier with p and time it
+ * (two hashes).  Call at start-up; userdb_verify_dummy() makes it lazily
+ * otherwise.  Thread-safe, as are the three below. */
 void userdb_verify_dummy_init(const struct userdb_hash_params *p);
-/* userdb_verify_dummy - spend the time of a real check; always false. */
+/* userdb_verify_dummy - spend the time of a real check with a verifier
+ * made with p (remade when p's scheme or cost changed), and record how
+ * long it took; always false. */
 bool userdb_verify_dummy(const struct userdb_hash_params *p, const char *pw,
 			 size_t len);
+
+/* userdb_verify_clock_us - the monotonic clock the two below use. */
+uint64_t userdb_verify_clock_us(void);
+/* userdb_verify_floor_us - the floor of a failed check: the second
+ * longest of the dummy's recent wall times, or of recent failed real
+ * verifiers if that is longer, up to 3 times the dummy's median (0 before
+ * any dummy). */
+uint64_t userdb_verify_floor_us(void);
+/* userdb_verify_failed - record how long a real verifier that failed took
+ * (start_us taken just before it), for the floor. */
+void userdb_verify_failed(uint64_t start_us);
+/* userdb_verify_pad - spin until start_us + the floor: called after
+ * every failed check (start_us taken just before its verifier or the
+ * dummy ran), so that a record whose verifier is cheap (cleartext,
+ * CRAM-MD5, SCRAM, a weak imported crypt) fails in the time of an
+ * unknown user.  Holds the calling thread and a CPU, like the dummy:
+ * workers only. */
+void userdb_verify_pad(uint64_t start_us);
 
 #endif

@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "digest.h"
+#include "scram_iters.h"
 #include "secret.h"
 #include "userdb.h"
 #include "xalloc.h"
@@ -31,6 +32,11 @@ struct userdb {
 	bool pinned;
 	bool recheck;		/* pinned, but look once more (userdb_recheck) */
 	char err[512];
+	/* USERDB_ITERS_KEY of the file open, decoded once per file */
+	struct scram_iters iters;
+	dev_t iters_dev;
+	ino_t iters_ino;
+	bool iters_ok;
 };
 
 struct userdb_txn {
@@ -42,6 +48,10 @@ struct userdb_txn {
 	struct stat old_st;
 	struct userdb_file_params p;
 	char err[512];
+	/* USERDB_ITERS_KEY, kept up to date by put and delete; when it was
+	 * missing or disagreed, commit counts the whole batch instead */
+	struct scram_iters iters;
+	bool iters_known;
 };
 
 /* Error messages live in one thread-local buffer, not in the handle, so
@@ -236,6 +246,34 @@ userdb_secret(struct userdb *db, unsigned char out[USERDB_SECRET_LEN])
 	return ok;
 }
 
+bool
+userdb_scram_iters(struct userdb *db, struct scram_iters *out)
+{
+	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 }, v;
+	const char *why;
+
+	if (!reader_refresh(db, &why))
+		return false;
+	if (!db->iters_ok || db->iters_dev != db->dev ||
+	    db->iters_ino != db->ino) {
+		/* A store without the record (older than it) decodes as
+		 * empty: every made-up count is then scram_iterations, as
+		 * before, until the next commit writes it. */
+		scram_iters_init(&db->iters);
+		v = gdbm_fetch(db->dbf, k);
+		if (v.dptr != NULL) {
+			(void)scram_iters_decode(v.dptr, (size_t)v.dsize,
+						 &db->iters);
+			free(v.dptr);
+		}
+		db->iters_dev = db->dev;
+		db->iters_ino = db->ino;
+		db->iters_ok = true;
+	}
+	*out = db->iters;
+	return true;
+}
+
 void
 userdb_keys_free(char **keys, size_t n)
 {
@@ -328,6 +366,55 @@ txn_lock(struct userdb_txn *txn, const char **error_r)
 	return true;
 }
 
+/* txn_read_iters - the histogram the batch starts from: a new store's is
+ * empty; an existing store without one (older than it) or with a damaged
+ * one is counted in full at commit. */
+static void
+txn_read_iters(struct userdb_txn *txn)
+{
+	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 }, v;
+
+	scram_iters_init(&txn->iters);
+	txn->iters_known = !txn->existed;
+	if (!txn->existed)
+		return;
+	v = gdbm_fetch(txn->dbf, k);
+	if (v.dptr == NULL)
+		return;
+	txn->iters_known = scram_iters_decode(v.dptr, (size_t)v.dsize,
+					      &txn->iters) == NULL;
+	free(v.dptr);
+}
+
+/* txn_iters_adjust - key's stored record leaves the histogram (a replace
+ * or a delete is coming), and value (if not NULL) enters it.  Records that
+ * do not decode count nowhere, as in a full count. */
+static void
+txn_iters_adjust(struct userdb_txn *txn, const char *key, const char *value,
+		 size_t len)
+{
+	datum k = { (char *)key, (int)strlen(key) }, old;
+	struct userdb_record rec;
+
+	if (!txn->iters_known || strchr(key, '@') == NULL)
+		return;
+	old = gdbm_fetch(txn->dbf, k);
+	if (old.dptr != NULL) {
+		userdb_record_init(&rec);
+		if (userdb_record_decode(old.dptr, (size_t)old.dsize, &rec) ==
+		    NULL && !scram_iters_uncount(&txn->iters, &rec))
+			txn->iters_known = false;
+		userdb_record_clear(&rec);
+		secret_free(old.dptr, (size_t)old.dsize);
+	}
+	if (value != NULL) {
+		userdb_record_init(&rec);
+		if (userdb_record_decode(value, len, &rec) == NULL)
+			scram_iters_count(&txn->iters, &rec);
+		userdb_record_clear(&rec);
+	}
+}
+
 struct userdb_txn *
 userdb_txn_begin(const struct userdb_file_params *p, const char **error_r)
 {
@@ -373,6 +460,7 @@ userdb_txn_begin(const struct userdb_file_params *p, const char **error_r)
 				   gdbm_strerror(gdbm_errno));
 		goto fail;
 	}
+	txn_read_iters(txn);
 	return txn;
 syserr_new:
 	*error_r = set_err(txn->err, sizeof(txn->err), txn->new_path,
@@ -410,6 +498,7 @@ userdb_txn_put_raw(struct userdb_txn *txn, const char *key, const char *value,
 	datum k = { (char *)key, (int)strlen(key) };
 	datum v = { (char *)value, (int)len };
 
+	txn_iters_adjust(txn, key, value, len);
 	if (gdbm_store(txn->dbf, k, v, GDBM_REPLACE) != 0) {
 		*error_r = set_err(txn->err, sizeof(txn->err), "store write",
 				   gdbm_strerror(gdbm_errno));
@@ -438,6 +527,7 @@ userdb_txn_delete(struct userdb_txn *txn, const char *key,
 {
 	datum k = { (char *)key, (int)strlen(key) };
 
+	txn_iters_adjust(txn, key, NULL, 0);
 	if (gdbm_delete(txn->dbf, k) == 0)
 		return 1;
 	if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
@@ -494,6 +584,57 @@ txn_ensure_secret(GDBM_FILE dbf, const char *what, char *msg, size_t size)
 	return true;
 }
 
+/* txn_write_iters - the batch's SCRAM iteration counts into
+ * USERDB_ITERS_KEY (scram_iters.h): the histogram kept up to date by put
+ * and delete, or, when the store had none (or it disagreed), a full count
+ * of the records (several seconds on a 1M store: once per store). */
+static bool
+txn_write_iters(struct userdb_txn *txn, const char *what, char *msg,
+		size_t size)
+{
+	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 }, v;
+	GDBM_FILE dbf = txn->dbf;
+	struct scram_iters it = txn->iters;
+	struct userdb_record rec;
+	struct buf b;
+	datum key;
+	int rc;
+
+	if (!txn->iters_known)
+		scram_iters_init(&it);
+	for (key = txn->iters_known ? (datum){ NULL, 0 } : gdbm_firstkey(dbf);
+	     key.dptr != NULL;) {
+		datum next = gdbm_nextkey(dbf, key);
+
+		if (memchr(key.dptr, '@', (size_t)key.dsize) != NULL) {
+			datum val = gdbm_fetch(dbf, key);
+
+			userdb_record_init(&rec);
+			if (val.dptr != NULL &&
+			    userdb_record_decode(val.dptr, (size_t)val.dsize,
+						 &rec) == NULL)
+				scram_iters_count(&it, &rec);
+			userdb_record_clear(&rec);
+			if (val.dptr != NULL)
+				secret_free(val.dptr, (size_t)val.dsize);
+		}
+		free(key.dptr);
+		key = next;
+	}
+	buf_init(&b);
+	scram_iters_encode(&it, &b);
+	v.dptr = b.data;
+	v.dsize = (int)b.len;
+	rc = gdbm_store(dbf, k, v, GDBM_REPLACE);
+	buf_free(&b);
+	if (rc != 0) {
+		(void)snprintf(msg, size, "%s: %s", what,
+			       gdbm_strerror(gdbm_errno));
+		return false;
+	}
+	return true;
+}
+
 bool
 userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 {
@@ -511,7 +652,8 @@ userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 		if (gid == (gid_t)-1)
 			gid = txn->old_st.st_gid;
 	}
-	if (!txn_ensure_secret(txn->dbf, what, msg, sizeof(msg)))
+	if (!txn_ensure_secret(txn->dbf, what, msg, sizeof(msg)) ||
+	    !txn_write_iters(txn, what, msg, sizeof(msg)))
 		goto fail;
 	if (gdbm_sync(txn->dbf) != 0) {
 		(void)snprintf(msg, sizeof(msg), "%s: %s", what,

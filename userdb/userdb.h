@@ -27,7 +27,9 @@
  * ever normalises to), 32 random bytes that the first commit adds.  authd
  * keys its made-up SCRAM salts for unknown users with it, so that they
  * stay the same across restarts, like real users' salts.  Listings and
- * exports do not show it.
+ * exports do not show it.  A second such record, USERDB_ITERS_KEY, counts
+ * the users per SCRAM iteration count (scram_iters.h); every commit
+ * rewrites it.
  *
  * The price is that one change copies the whole file (about a second per
  * few hundred MB); batches amortise it, and the scale-out path for very
@@ -71,6 +73,12 @@ void userdb_recheck(struct userdb *db);
 /* userdb_secret - the store's secret into out; false if the store has
  * none yet (no commit since it was introduced) or cannot be read. */
 bool userdb_secret(struct userdb *db, unsigned char out[USERDB_SECRET_LEN]);
+
+struct scram_iters;
+/* userdb_scram_iters - the store's SCRAM iteration histogram
+ * (scram_iters.h) into out, decoded once per file: empty when the store
+ * has none yet; false if the store cannot be read. */
+bool userdb_scram_iters(struct userdb *db, struct scram_iters *out);
 
 /* userdb_keys - every user key of the current file, sorted (bytewise).  Returns
  * false with *error_r on failure.  Free with userdb_keys_free(). */

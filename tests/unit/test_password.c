@@ -69,5 +69,23 @@ main(void)
 	      "a record without verifiers verifies nothing");
 	CHECK(!userdb_verify_dummy(&params, "secret", 6), "dummy check fails");
 	userdb_record_clear(&rec);
+
+	/* The floor of a failed check: set by the dummy's runs, and the pad
+	 * waits it out from the start it is given. */
+	{
+		uint64_t floor = userdb_verify_floor_us(), t0, t1;
+
+		CHECK(floor > 0, "the dummy's runs set a floor (%llu us)",
+		      (unsigned long long)floor);
+		t0 = userdb_verify_clock_us();
+		userdb_verify_pad(t0);
+		t1 = userdb_verify_clock_us();
+		CHECK(t1 - t0 >= floor, "a failure started now is padded to "
+		      "the floor (%llu us)", (unsigned long long)(t1 - t0));
+		t0 = userdb_verify_clock_us();
+		userdb_verify_pad(t0 - floor - 1000);
+		CHECK(userdb_verify_clock_us() - t0 < floor,
+		      "one that already took longer is not padded");
+	}
 	return test_done();
 }
