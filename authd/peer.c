@@ -42,13 +42,29 @@ peer_in_groups(int fd, const gid_t *gids, size_t n_gids)
 	return found;
 }
 
+/* peer_listed - whether the peer's uid, primary group or one of its
+ * supplementary groups is in the lists. */
+static bool
+peer_listed(int fd, const struct ucred *cred, const uid_t *uids,
+	    size_t n_uids, const gid_t *gids, size_t n_gids)
+{
+	size_t i;
+
+	for (i = 0; i < n_uids; i++)
+		if (uids[i] == cred->uid)
+			return true;
+	for (i = 0; i < n_gids; i++)
+		if (gids[i] == cred->gid)
+			return true;
+	return n_gids > 0 && peer_in_groups(fd, gids, n_gids);
+}
+
 bool
 peer_allowed(int fd)
 {
 	const struct authd_settings *s = authd.set;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	size_t i;
 
 	if (s->n_peer_uids == 0 && s->n_peer_gids == 0)
 		return true;
@@ -56,16 +72,9 @@ peer_allowed(int fd)
 		log_warn("SO_PEERCRED");
 		return false;
 	}
-	if (cred.uid == 0)
-		return true;
-	for (i = 0; i < s->n_peer_uids; i++)
-		if (s->peer_uids[i] == cred.uid)
-			return true;
-	for (i = 0; i < s->n_peer_gids; i++)
-		if (s->peer_gids[i] == cred.gid)
-			return true;
-	if (s->n_peer_gids > 0 && peer_in_groups(fd, s->peer_gids,
-						  s->n_peer_gids))
+	if (cred.uid == 0 ||
+	    peer_listed(fd, &cred, s->peer_uids, s->n_peer_uids, s->peer_gids,
+			s->n_peer_gids))
 		return true;
 	log_notice("refused a client: pid %ld uid %u gid %u is not in "
 		   "socket_peer_users or socket_peer_groups", (long)cred.pid,
@@ -79,18 +88,11 @@ peer_no_penalty_ok(int fd)
 	const struct authd_settings *s = authd.set;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	size_t i;
 
 	if (s->n_np_uids == 0 && s->n_np_gids == 0)
 		return false;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return false;
-	for (i = 0; i < s->n_np_uids; i++)
-		if (s->np_uids[i] == cred.uid)
-			return true;
-	for (i = 0; i < s->n_np_gids; i++)
-		if (s->np_gids[i] == cred.gid)
-			return true;
-	return s->n_np_gids > 0 && peer_in_groups(fd, s->np_gids,
-						  s->n_np_gids);
+	return peer_listed(fd, &cred, s->np_uids, s->n_np_uids, s->np_gids,
+			   s->n_np_gids);
 }
