@@ -15,6 +15,7 @@
 #include "cache.h"
 #include "log.h"
 #include "loop.h"
+#include "password.h"
 #include "policy.h"
 #include "secret.h"
 #include "throttle.h"
@@ -496,9 +497,20 @@ check_start(const struct auth_request *r)
 		c->result = AUTH_OK;
 		return finish(c) ? NULL : c;
 	}
-	/* Every record goes to a worker, even one that checks in
-	 * microseconds (cleartext, CRAM-MD5): its failure is padded to the
-	 * dummy's cost there (backend_store.c), which must not stall the loop. */
+	/* A record without a strong verifier (cleartext, CRAM-MD5,
+	 * DIGEST-MD5) checks in microseconds: a right password is answered
+	 * here, as a worker's round trip (and a wait behind the hashes)
+	 * would cost far more than the check.  Anything else goes to a
+	 * worker, where a failure is padded to the dummy's cost
+	 * (backend_store.c) so that it looks like an unknown user's: the
+	 * microseconds spent here are under 0.1% of that. */
+	if (c->found == 1 && !(c->rec.flags & USERDB_FLAG_DISABLED) &&
+	    !(c->rec.have & (USERDB_V_CRYPT | USERDB_V_SCRAM_SHA256 |
+			     USERDB_V_SCRAM_SHA1)) &&
+	    userdb_verify(&c->rec, &c->name, c->pw, c->pw_len)) {
+		c->result = AUTH_OK;
+		return finish(c) ? NULL : c;
+	}
 	loop_timer_set(authd.loop, &c->timer, s->reply_max);
 	/* A refusal (a lighter source pushed this one's oldest out since
 	 * worker_has_room, or took the room) comes back through

@@ -333,9 +333,9 @@ test_requests(void)
 		{ { "alice", "", NULL, true, false, 0, false, 0, -1 },
 		  FAIL_AT_ONCE(ALICE), "empty password: no worker" },
 		{ { "carol", "carol-pw", NULL, false, false, 0, false, 0, -1 },
-		  { 1, AUTH_OK, "carol@example.org", 0, -1, SLACK },
-		  "cleartext record: on a worker too (its failures are padded "
-		  "to the dummy's cost there), and a success is not delayed" },
+		  OK_AT_ONCE("carol@example.org"),
+		  "cleartext record, right password: answered on the loop, no "
+		  "worker (only failures go to one, to be padded)" },
 		{ { "carol", "carol-wrong", NULL, false, false, 0, false, 0, -1 },
 		  FAIL_DELAYED("carol@example.org", 1),
 		  "cleartext record, wrong password: failed on a worker" },
