@@ -227,6 +227,10 @@ write_aconf() {
 		echo "auth_mechanisms = plain login cram-md5"
 		echo "auth_workers = $3"
 		echo "auth_cache = no"
+		# One load generator at one address stands for many clients:
+		# 8 x 8 in flight is beyond the fair queue's per-source share
+		# (32), which would refuse the rest with temp_fail (issue 9).
+		echo "auth_queue_per_source = 1000"
 	} > "$1.conf"
 }
 write_aconf seed seed.db 0
