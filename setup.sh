@@ -11,6 +11,20 @@ set -euo pipefail
 cd "$(dirname "$0")"
 top=$PWD
 
+# Root is needed; ask for it here rather than fail half-way.  A container
+# or a fresh VM is often root-only and has no sudo, so "sudo ./setup.sh"
+# would not even start there: run as root, or through sudo when there is
+# one.
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		echo "setup.sh: needs root; running it through sudo" >&2
+		exec sudo -- "$top/setup.sh" "$@"
+	fi
+	echo "setup.sh: needs root, and there is no sudo here: run it as root" \
+		"(su -c $top/setup.sh)" >&2
+	exit 1
+fi
+
 bash scripts/deps.sh
 [ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null

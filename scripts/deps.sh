@@ -34,7 +34,14 @@ EXIM_LIB_PKGS="libc6 libcrypt1 libdb5.3 libgnutls-dane0 libgnutls30 libidn12
 # of the test suite; bench/README says how to install them.
 
 SUDO=
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null 2>&1 || {
+		echo "deps.sh: installing packages needs root, and there is no" \
+			"sudo here: run it as root" >&2
+		exit 1
+	}
+	SUDO=sudo
+fi
 
 missing=()
 for p in $BUILD_PKGS $TEST_PKGS $PEER_PKGS $EXIM_LIB_PKGS; do
