@@ -229,7 +229,7 @@ config_parse(struct config *cfg, const char *text, size_t len,
 
 	while (pos < len) {
 		const char *line = text + pos, *eq, *nl;
-		size_t n, ks, ke, vs, ve;
+		size_t n, ks, ke, vs, ve, k;
 		char *value;
 		bool ok;
 
@@ -271,6 +271,18 @@ config_parse(struct config *cfg, const char *text, size_t len,
 					     name, lineno);
 			return false;
 		}
+		/* "key = value   # note" would make the note part of the value
+		 * (a path, a realm) and fail later, or not at all, far from
+		 * the line that caused it: say so here.  A '#' right after a
+		 * non-blank stays part of the value. */
+		for (k = vs + 1; k < ve; k++)
+			if (line[k] == '#' && is_space(line[k - 1])) {
+				*errmsg_r = xasprintf("%s:%u: %.*s: a comment must "
+						     "be on a line of its own",
+						     name, lineno,
+						     (int)(ke - ks), line + ks);
+				return false;
+			}
 		value = xstrndup(line + vs, ve - vs);
 		ok = config_store(cfg, line + ks, ke - ks, value, name, lineno,
 				  errmsg_r);

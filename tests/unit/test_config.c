@@ -29,6 +29,11 @@ static const struct {
 	{ "default_realm = a\ndefault_realm = b\n",
 	  "t.conf:2: default_realm is already set at line 1" },
 	{ "default_realm = a\x01" "b\n", "control character" },
+	{ "default_realm = example.org   # main domain\n",
+	  "t.conf:1: default_realm: a comment must be on a line of its own" },
+	{ "store_path = /var/lib/authd/users.db\t#x\n", "line of its own" },
+	{ "\tdefault_realm = example.org\n  # a comment line\n", NULL },
+	{ "pam_service = smtp#1\n", NULL },
 };
 
 int
