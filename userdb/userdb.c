@@ -689,6 +689,31 @@ fail:
 	return false;
 }
 
+struct userdb_writer {
+	struct userdb_file_params p;
+};
+
+struct userdb_writer *
+userdb_writer_new(const struct userdb_file_params *p)
+{
+	struct userdb_writer *w = xcalloc(1, sizeof(*w));
+
+	w->p = *p;
+	return w;
+}
+
+void
+userdb_writer_free(struct userdb_writer *w)
+{
+	free(w);
+}
+
+struct userdb_txn *
+userdb_writer_begin(struct userdb_writer *w, const char **error_r)
+{
+	return userdb_txn_begin(&w->p, error_r);
+}
+
 void
 userdb_txn_abort(struct userdb_txn *txn)
 {

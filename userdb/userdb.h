@@ -95,10 +95,23 @@ struct userdb_file_params {
 	unsigned int lock_timeout;	/* seconds to wait for another writer */
 };
 
-/* userdb_txn_begin - lock the store and start a batch on a private copy.
- * NULL with *error_r on failure (lock timeout, I/O error...). */
+/* userdb_txn_begin - lock the store and start a batch.  NULL with
+ * *error_r on failure (lock timeout, I/O error...).  A one-shot writer:
+ * the same as userdb_writer_begin() on a writer used once. */
 struct userdb_txn *userdb_txn_begin(const struct userdb_file_params *p,
 				    const char **error_r);
+
+struct userdb_writer;
+/* userdb_writer_new - a writer for p (copied; p->path must outlive it)
+ * that keeps what it learnt of the store between its transactions, so that
+ * a long-lived writer (pwtool batch) pays O(change) per transaction.  It
+ * holds no lock between transactions.  Errors come from begin. */
+struct userdb_writer *userdb_writer_new(const struct userdb_file_params *p);
+void userdb_writer_free(struct userdb_writer *w);
+/* userdb_writer_begin - lock the store and start a batch on w; at most
+ * one transaction of a writer is open at a time. */
+struct userdb_txn *userdb_writer_begin(struct userdb_writer *w,
+				       const char **error_r);
 /* userdb_txn_get - like userdb_lookup, inside the batch. */
 int userdb_txn_get(struct userdb_txn *txn, const char *key,
 		   struct userdb_record *rec, const char **error_r);
