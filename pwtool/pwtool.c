@@ -39,6 +39,7 @@ static const struct {
 	{ "realms", NULL, cmd_realms, 0, false },
 	{ "import", NULL, cmd_import, -1, true },
 	{ "export", NULL, cmd_export, -1, false },
+	{ "batch", NULL, cmd_batch, 0, true },
 };
 
 static void
@@ -57,7 +58,8 @@ usage(FILE *f)
 	      "  realms          print each realm and its number of users\n"
 	      "  import [FILE]   add users from lines USER@REALM:FLAGS:VERIFIERS\n"
 	      "  export [FILE]   write users in the import format\n"
-
+	      "  batch           run commands from standard input, one per line\n"
+	      "                  (see pwtool(8), BATCH MODE)\n"
 	      "options:\n"
 	      "  -c, --config FILE     configuration (default " AUTHD_CONFIG_PATH ")\n"
 	      "  -f, --file STORE      store file (default: store_path)\n"
