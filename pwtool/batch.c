@@ -25,6 +25,7 @@
 #include "batch_parse.h"
 #include "pwtool.h"
 #include "secret.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 /* A group bigger than this is refused: the group lives in memory
@@ -122,13 +123,23 @@ batch_read_line(struct batch_input *in, const char **line_r, size_t *len_r,
 	}
 }
 
-/* text_message - the message with control bytes as '?', so that a name
- * as typed cannot break the one-line answer or drive a terminal. */
+/* clean_message - msg with control bytes as '?', so that a name as
+ * typed cannot break the one-line answer or drive a terminal, and, unless
+ * it is valid UTF-8 (a name as typed may not be, or truncation may have
+ * cut a character), every non-ASCII byte too: JSON is UTF-8. */
 static void
-text_message(FILE *f, const char *s)
+clean_message(const char *msg, char out[PWTOOL_MSG_MAX])
 {
-	for (; *s != '\0'; s++)
-		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+	size_t n = strlen(msg), i;
+	bool valid = utf8_valid((const unsigned char *)msg, n);
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)msg[i];
+
+		out[i] = c < 0x20 || c == 0x7f || (c >= 0x80 && !valid) ?
+			 '?' : (char)c;
+	}
+	out[n] = '\0';
 }
 
 /* answer - one line for one input line, flushed.  rec: show's record. */
@@ -138,14 +149,16 @@ answer(struct batch *b, const struct pwtool_status *st,
        unsigned long failed_line)
 {
 	FILE *f = stdout;
+	char msg[PWTOOL_MSG_MAX];
 
+	clean_message(st->msg, msg);
 	if (st->code != PWTOOL_OK)
 		b->failed = true;
 	if (b->pw->json) {
 		fprintf(f, "{\"line\":%lu,\"code\":%d,\"status\":\"%s\","
 			"\"message\":", b->line, st->code,
 			st->code == PWTOOL_OK ? "ok" : "error");
-		json_string(f, st->msg);
+		json_string(f, msg);
 		if (failed_line != 0)
 			fprintf(f, ",\"failed_line\":%lu", failed_line);
 		if (name != NULL) {
@@ -159,7 +172,7 @@ answer(struct batch *b, const struct pwtool_status *st,
 		fputs("}\n", f);
 	} else {
 		fprintf(f, "%d ", st->code);
-		text_message(f, st->msg);
+		fputs(msg, f);
 		if (rec != NULL) {
 			fputc(' ', f);
 			pwtool_show_line(f, rec);

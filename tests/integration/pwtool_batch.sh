@@ -194,6 +194,15 @@ printf 'show a\033[2Jb\n' >"$TMP/in"
 expect_rc 1 pw batch <"$TMP/in"
 check grep -q '^6 a?\[2Jb: ' "$OUT"
 
+desc "--json: a name that is not UTF-8 still gives a UTF-8 JSON answer"
+printf 'show a\377\376b\n' >"$TMP/in"
+expect_rc 1 pw --json batch <"$TMP/in"
+check python3 -c '
+import json, sys
+d = json.loads(open(sys.argv[1], "rb").read().decode("utf-8"))
+assert d["code"] == 6 and d["message"].startswith("a??b: "), d
+' "$OUT"
+
 desc "batch takes no operands, and no -p"
 expect_rc 2 pw batch extra
 expect_rc 2 pw -p batch </dev/null
