@@ -1107,6 +1107,39 @@ out:
 	return ok;
 }
 
+/* sweep - remove the files of generations older than gen that a
+ * compaction killed before it retired them left behind, so that the
+ * store never needs room for more than two generations for long. */
+static void
+sweep(const char *path, uint64_t gen)
+{
+	char *copy = xstrdup(path), *copy2 = xstrdup(path);
+	const char *dir = dirname(copy), *name = basename(copy2);
+	size_t nlen = strlen(name);
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		const char *rest = de->d_name + nlen;
+		unsigned long long g;
+		char *end;
+
+		if (strncmp(de->d_name, name, nlen) != 0 || rest[0] != '.' ||
+		    rest[1] < '0' || rest[1] > '9')
+			continue;
+		errno = 0;
+		g = strtoull(rest + 1, &end, 10);
+		if (errno != 0 || g >= gen ||
+		    (strcmp(end, ".gdbm") != 0 && strcmp(end, ".log") != 0))
+			continue;
+		retire(path, g);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(copy);
+	free(copy2);
+}
+
 struct build_ctx {
 	GDBM_FILE dbf;
 	bool ok;
@@ -1809,6 +1842,7 @@ userdb_compact(const struct userdb_file_params *p, bool wait,
 	}
 	writer_unlock(w);
 	retire(p->path, gen);
+	sweep(p->path, gen + 1);
 	compact_mark(cfd, false, 0);
 	ok = true;
 out_tmp:
