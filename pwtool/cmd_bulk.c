@@ -58,12 +58,12 @@ open_snapshot(struct pwtool *pw, struct userdb **db_r, char ***keys,
 {
 	const char *why;
 
+	if (pwtool_store_missing(pw))
+		/* Not "no users": a script listing the wrong path (a typo,
+		 * another -c) must not mistake it for an empty store. */
+		return pwtool_error(PWTOOL_STORE, "%s: no such store (pwtool "
+				    "add or import creates it)", pw->file.path);
 	*db_r = userdb_new(pw->file.path);
-	if (pwtool_store_missing(pw)) {	/* not created yet: no users */
-		*keys = NULL;
-		*n = 0;
-		return PWTOOL_OK;
-	}
 	if (!userdb_keys(*db_r, keys, n, &why)) {
 		/* why points into the reader: report before freeing it */
 		int code = pwtool_error(PWTOOL_STORE, "%s", why);
@@ -453,4 +453,22 @@ cmd_import(struct pwtool *pw)
 			pw->dry_run ? "dry run, nothing written: " : "",
 			st.added, st.replaced);
 	return code;
+}
+
+/* cmd_compact - fold the change log into a new base now, waiting for a
+ * compaction already running (userdb.h).  pwtool starts one by itself
+ * when the log passes store_log_max; this is for cron, backups (a store
+ * just compacted is one GDBM file plus an empty log) and tests. */
+int
+cmd_compact(struct pwtool *pw)
+{
+	const char *why;
+
+	if (pw->nargs > 0)
+		return pwtool_error(PWTOOL_USAGE, "compact takes no operands");
+	if (!userdb_compact(&pw->file, true, &why))
+		return pwtool_error(PWTOOL_STORE, "%s", why);
+	if (pw->json)
+		puts("{\"status\":\"ok\"}");
+	return PWTOOL_OK;
 }

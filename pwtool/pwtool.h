@@ -57,6 +57,7 @@ int cmd_list(struct pwtool *pw);
 int cmd_realms(struct pwtool *pw);
 int cmd_import(struct pwtool *pw);
 int cmd_export(struct pwtool *pw);
+int cmd_compact(struct pwtool *pw);
 int cmd_batch(struct pwtool *pw);
 
 /* pwtool_error - print "pwtool: message" on stderr and return code. */

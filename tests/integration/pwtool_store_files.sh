@@ -17,11 +17,13 @@ check test -f "$DB.lock"
 check test "$(mode_of "$DB.lock")" = 600
 desc "no $DB.new is left after a commit"
 check test ! -e "$DB.new"
-desc "each commit replaces the file (new inode), the mode stays 0640"
-ino1=$(stat -c %i "$DB")
+desc "a commit appends to the change log (userdb.h); every file of the store is 0640"
+log_size=$(stat -c %s "$DB".1.log)
 expect_rc 0 pw add -p bob <<<"secret"
-check test "$(stat -c %i "$DB")" != "$ino1"
+check test "$(stat -c %s "$DB".1.log)" -gt "$log_size"
 check test "$(mode_of "$DB")" = 640
+check test "$(mode_of "$DB.1.gdbm")" = 640
+check test "$(mode_of "$DB.1.log")" = 640
 
 umask 077
 DB=$TMP/umask.db
@@ -289,9 +291,11 @@ for args in "delete alice" "lock alice" "unlock alice" "-p passwd alice" "-n imp
 done
 
 DB=$TMP/missing/users.db
-desc "a store in a missing directory: add exits 5"
+desc "a store in a missing directory: add exits 5 and names the directory"
 expect_rc 5 pw add -p alice <<<"secret"
-# A store not created yet is an empty store for every reading command.
+expect_err "$TMP/missing: the store's directory does not exist"
+# show and check of a store not created yet say "no such user" (a fresh
+# install answers like an empty store); list, realms and export exit 5.
 desc "a store that does not exist: show exits 3 (no such user)"
 expect_rc 3 pw show alice
 expect_err 'no such user'
