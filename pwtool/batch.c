@@ -554,6 +554,12 @@ cmd_batch(struct pwtool *pw)
 		b.line++;
 		batch_line(&b, line, len, too_long);
 		secret_wipe((char *)line, len);
+		/* A compaction child is a copy of this process for seconds:
+		 * start one only while no password is held, neither in a
+		 * group nor in input read ahead (a here-doc defers it to the
+		 * end; a panel that waits for each answer never does). */
+		if (!b.in_group && in->start == in->end)
+			userdb_compact_if_due(&pw->file);
 	}
 	/* 0: every answer was 0; 1: some answer was not (the answers say
 	 * which), or the input ended inside a group. */
@@ -568,6 +574,7 @@ cmd_batch(struct pwtool *pw)
 	group_clear(&b);
 	free(b.items);
 	secret_free(in, sizeof(*in));
+	userdb_compact_if_due(&pw->file);
 	userdb_free(pw->reader);
 	pw->reader = NULL;
 	userdb_writer_free(b.writer);

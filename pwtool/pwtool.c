@@ -350,8 +350,13 @@ main(int argc, char **argv)
 	}
 	if ((code = settings_apply(&pw, store_arg)) == PWTOOL_OK &&
 	    (code = store_mode_check(&pw, commands[i].writes &&
-				     !pw.dry_run)) == PWTOOL_OK)
+				     !pw.dry_run)) == PWTOOL_OK) {
 		code = commands[i].run(&pw);
+		/* After the command, with its password wiped: the compaction
+		 * child is a copy of this process (userdb_compact_if_due). */
+		if (commands[i].writes && !pw.dry_run)
+			userdb_compact_if_due(&pw.file);
+	}
 	config_free(pw.cfg);
 	return code;
 }

@@ -1244,13 +1244,19 @@ fail:
  * log at each begin, reads at most 1/64 of what a copy-on-write commit
  * used to copy. */
 static uint64_t
+limit_of(const struct userdb_file_params *p, uint64_t base_size)
+{
+	uint64_t auto_max = base_size / 64;
+
+	if (p->log_max != 0)
+		return p->log_max;
+	return auto_max < (1u << 20) ? (1u << 20) : auto_max;
+}
+
+static uint64_t
 log_limit(const struct userdb_writer *w)
 {
-	uint64_t auto_max = (uint64_t)w->v.base_size / 64;
-
-	if (w->p.log_max != 0)
-		return w->p.log_max;
-	return auto_max < (1u << 20) ? (1u << 20) : auto_max;
+	return limit_of(&w->p, (uint64_t)w->v.base_size);
 }
 
 struct userdb_txn *
@@ -1617,24 +1623,26 @@ commit_append(struct userdb_txn *txn, struct buf *frame,
 	return true;
 }
 
-/* compact_wanted - whether the log is past its bound, no compaction runs,
- * and the last one did not fail at about this size (a full disk: retry
- * only after the log grew by another quarter of the bound). */
+/* compact_wanted - whether a log of log_end bytes is past its bound, no
+ * compaction runs, and the last one did not fail at about this size (a
+ * full disk: retry only after the log grew by another quarter of the
+ * bound). */
 static bool
-compact_wanted(struct userdb_writer *w)
+compact_wanted(const struct userdb_file_params *p, uint64_t base_size,
+	       uint64_t log_end)
 {
-	uint64_t limit, failed_at;
-	char buf[64];
+	uint64_t limit = limit_of(p, base_size), failed_at;
+	char buf[64], *cp;
 	ssize_t n;
 	int fd;
 	bool free_now;
 
-	if (!w->v.open || w->v.legacy)
+	if (log_end <= STORELOG_HEADER_LEN ||
+	    log_end - STORELOG_HEADER_LEN <= limit)
 		return false;
-	limit = log_limit(w);
-	if (w->v.log_end - STORELOG_HEADER_LEN <= limit)
-		return false;
-	fd = open(w->compact_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cp = xasprintf("%s.compact", p->path);
+	fd = open(cp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(cp);
 	if (fd < 0)
 		return false;
 	free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
@@ -1645,7 +1653,7 @@ compact_wanted(struct userdb_writer *w)
 	if (n > 0) {
 		buf[n] = '\0';
 		if (sscanf(buf, "failed %llu", (unsigned long long *)&failed_at) == 1 &&
-		    w->v.log_end < failed_at + limit / 4)
+		    log_end < failed_at + limit / 4)
 			return false;
 	}
 	return true;
@@ -1689,9 +1697,8 @@ bool
 userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 {
 	struct userdb_writer *w = txn->w;
-	struct userdb_file_params p = w->p;
 	struct buf frame;
-	bool ok = false, spawn = false;
+	bool ok = false;
 
 	if (!txn_ensure_secret(txn, error_r) || !txn_write_iters(txn, error_r))
 		goto out;
@@ -1717,12 +1724,38 @@ userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 	else
 		ok = commit_append(txn, &frame, error_r);
 	buf_free(&frame);
-	spawn = ok && compact_wanted(w);
 out:
 	txn_end(txn);
-	if (spawn)
-		compact_spawn(&p);
 	return ok;
+}
+
+void
+userdb_compact_if_due(const struct userdb_file_params *p)
+{
+	char head[256];
+	uint64_t gen;
+	unsigned int format;
+	struct stat bst, lst;
+	char *bp, *lp;
+	ssize_t n;
+	bool due;
+	int fd = open(p->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n <= 0 || storelog_manifest_parse(head, (size_t)n, &gen,
+					      &format) != NULL)
+		return;		/* no store, or one no compaction can fold */
+	bp = gen_path(p->path, gen, "gdbm");
+	lp = gen_path(p->path, gen, "log");
+	due = stat(bp, &bst) == 0 && stat(lp, &lst) == 0 &&
+	      compact_wanted(p, (uint64_t)bst.st_size, (uint64_t)lst.st_size);
+	free(bp);
+	free(lp);
+	if (due)
+		compact_spawn(p);
 }
 
 void

@@ -170,5 +170,10 @@ void userdb_txn_abort(struct userdb_txn *txn);
  * for it up to lock_timeout.  An old-format store is upgraded first. */
 bool userdb_compact(const struct userdb_file_params *p, bool wait,
 		    const char **error_r);
+/* userdb_compact_if_due - when the log is past store_log_max and no
+ * compaction runs, start one in a detached grandchild and return at once.
+ * Call it after answering, with no password in memory: the child is a
+ * copy of the caller for as long as the compaction lasts. */
+void userdb_compact_if_due(const struct userdb_file_params *p);
 
 #endif
