@@ -314,6 +314,26 @@ view_follow(struct view *v, const char *path, bool writer)
 		pos += fl;
 	}
 	v->log_end += pos;
+	if (!writer && bad && got - pos > STORELOG_FRAME_HEAD &&
+	    !all_zero(buf + pos + STORELOG_FRAME_HEAD,
+		      got - pos - STORELOG_FRAME_HEAD) &&
+	    ((size_t)buf[pos] | (size_t)buf[pos + 1] << 8 |
+	     (size_t)buf[pos + 2] << 16 | (size_t)buf[pos + 3] << 24) +
+	    STORELOG_FRAME_HEAD < got - pos) {
+		/* A wrong frame with more after it is damage, not an append
+		 * in progress or a torn one a writer will cut: answering
+		 * from the frames before it would be answering from an old
+		 * state.  A temporary failure until an admin repairs it. */
+		char *lp = gen_path(path, v->gen, "log");
+		char detail[160];
+
+		(void)snprintf(detail, sizeof(detail),
+			       "damaged at offset %llu (%s)",
+			       (unsigned long long)v->log_end, why);
+		(void)set_err(lp, detail);
+		free(lp);
+		ok = false;
+	}
 	/* The overlay points into what was read: it owns it from now on
 	 * (buf stays readable until the view is closed). */
 	if (mapped != NULL)

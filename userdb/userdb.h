@@ -52,8 +52,9 @@
  * PATH.  It is read as it is, and the first write (or pwtool compact)
  * upgrades it in place without copying: PATH.1.gdbm becomes a second name
  * of the same file, PATH.1.log starts empty, and the manifest is renamed
- * over PATH.  An older authd or pwtool then fails to open PATH ("Bad
- * magic number") instead of reading a base without its log; a manifest of
+ * over PATH.  An older authd or pwtool then fails to open PATH
+ * ("Unexpected end of file": the manifest is shorter than a GDBM header)
+ * instead of reading a base without its log; a manifest of
  * a later format is refused with a message that says so.
  *
  * Besides the users, the store holds one record that is nobody's: the
