@@ -45,7 +45,7 @@ check test "${result:+$(val landed_unacked)}" -ge 1
 
 # The automatic compactions run detached: let them end before the final
 # checks (they hold PATH.compact).
-flock "$DB.compact" true 2>/dev/null || true
+[ ! -e "$DB.compact" ] || flock "$DB.compact" true
 desc "afterwards an explicit compaction succeeds"
 expect_rc 0 pw compact
 gen=$(sed -n 's/^generation //p' "$DB")

@@ -31,7 +31,7 @@ desc "no writer failed"
 check test "${result:+$(val failures)}" = 0
 desc "compactions ran meanwhile ($(val compactions))"
 check test "${result:+$(val compactions)}" -ge 2
-flock "$DB.compact" true 2>/dev/null || true
+[ ! -e "$DB.compact" ] || flock "$DB.compact" true
 desc "the store checks out afterwards"
 expect_rc 0 pw check -p base00042 <<<"base-42"
 finish
