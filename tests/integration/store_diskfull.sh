@@ -84,8 +84,8 @@ for u in "${acked[@]}"; do
 	expect_rc 0 pw check -p "$u" <<<"pw-${u#full}"
 done
 snapshot a
-desc "(a) a second change fails the same way, and the store does not change"
-expect_rc 5 pw delete base0001
+desc "(a) the same change again fails the same way, and the store does not change"
+expect_rc 5 pw -p -m cleartext add "$failed_user" <<<"pw-${failed_user#full}"
 expect_err "No space left on device"
 export_same a "(a)"
 desc "(a) authd answers a user that was acknowledged just before the disk filled"

@@ -11,7 +11,7 @@ source "$SRCDIR/tests/daemon/dlib.sh"
 
 # first_line FILE - its first line, printable (PATH may be a GDBM file)
 first_line() {
-	head -n 1 "$1" | head -c 40 | tr -c '[:print:]' '?'
+	head -n 1 "$1" | head -c 40 | tr -d '\n' | tr -c '[:print:]' '?'
 }
 
 FIXTURE=$SRCDIR/tests/integration/data/store-v1.gdbm

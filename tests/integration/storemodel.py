@@ -252,9 +252,20 @@ def calibrate(argv, stdin=b"", n=3):
     return ts[len(ts) // 2]
 
 
-def killed_run(argv, stdin, delay_ms):
+LIFETIMES = {}          # kind -> wall times (ms) of the runs not killed
+
+
+def lifetime(kind, default):
+    """the median lifetime of the last runs of kind that ended by
+    themselves: the kills are drawn in [0, that)"""
+    ts = sorted(LIFETIMES.get(kind, [])[-15:])
+    return ts[len(ts) // 2] if ts else default
+
+
+def killed_run(argv, stdin, delay_ms, kind=None):
     """start pwtool, kill -9 it after delay_ms; (returncode, stdout, stderr)
     with returncode -9 if the kill hit it"""
+    t0 = time.monotonic()
     p = subprocess.Popen(pw_cmd(*argv), stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     # Feed stdin from a thread: a batch may answer before it has read all.
@@ -274,6 +285,8 @@ def killed_run(argv, stdin, delay_ms):
     t.join()
     p.stdin = None              # the feeder closed it
     out, err = p.communicate()
+    if kind and p.returncode == 0:
+        LIFETIMES.setdefault(kind, []).append((time.monotonic() - t0) * 1000)
     return p.returncode, out.decode(errors="replace"), \
         err.decode(errors="replace")
 
@@ -318,17 +331,21 @@ def main_kill9(rounds):
     note("calibration: one change %.1f ms, a batch of 8 %.1f ms, a compaction"
          " %.1f ms" % (t_single, t_batch, t_compact))
 
-    stats = {"single": 0, "batch": 0, "compact": 0, "killed": 0,
+    stats = {"rounds": 0, "single": 0, "batch": 0, "compact": 0, "killed": 0,
              "landed_unacked": 0, "acked": 0, "groups": 0}
-    for rnd in range(1, rounds + 1):
+    # At least `rounds` rounds, and on until `rounds` processes were really
+    # killed (some end before their kill), at most 4 * rounds.
+    rnd = 0
+    while rnd < rounds or (stats["killed"] < rounds and rnd < 4 * rounds):
+        rnd += 1
         kind = kinds[rnd % len(kinds)]
         stats[kind] += 1
         uncertain = []          # the one transaction that may have landed
         if kind == "single":
             op = random_op(rng, state, names, protect)
             a, s = argv_of(op)
-            delay = rng.uniform(0, t_single * 1.2)
-            rc, out, err = killed_run(a, s, delay)
+            delay = rng.uniform(0, lifetime(kind, t_single))
+            rc, out, err = killed_run(a, s, delay, kind)
             if rc == 0:
                 state = apply(state, op)
                 stats["acked"] += 1
@@ -367,9 +384,9 @@ def main_kill9(rounds):
                     text.append(line_of(ops[0]))
                 ends.append(len(text) - 1)
             stats["groups"] += 1
-            delay = rng.uniform(0, t_batch * 1.2)
+            delay = rng.uniform(0, lifetime(kind, t_batch))
             rc, out, err = killed_run(["batch"], ("\n".join(text) + "\n").encode(),
-                                      delay)
+                                      delay, kind)
             answers = out.splitlines()
             if rc not in (0, -9):
                 fail("round %d: pwtool batch exit %d: %s" % (rnd, rc,
@@ -389,13 +406,14 @@ def main_kill9(rounds):
                 fail("round %d: batch exit 0 with %d answers to %d lines" % (
                     rnd, len(answers), len(text)))
         else:
-            delay = rng.uniform(0, t_compact * 1.2)
-            rc, out, err = killed_run(["compact"], b"", delay)
+            delay = rng.uniform(0, lifetime(kind, t_compact))
+            rc, out, err = killed_run(["compact"], b"", delay, kind)
             if rc not in (0, -9):
                 fail("round %d: pwtool compact exit %d: %s" % (
                     rnd, rc, err.strip()[:300]))
         if rc == -9:
             stats["killed"] += 1
+            stats["killed_" + kind] = stats.get("killed_" + kind, 0) + 1
 
         # The checks of the round.
         lrc, _, lerr = run_pw("list")
@@ -440,6 +458,9 @@ def main_kill9(rounds):
         if poller.n < rounds:
             fail("the background poller made only %d requests" % poller.n)
     stats["users"] = len(state)
+    stats["rounds"] = rnd
+    note("median lifetimes (ms) of the runs not killed: %s" % ", ".join(
+        "%s %.1f" % (k, lifetime(k, 0)) for k in kinds))
     print("RESULT " + " ".join("%s=%s" % kv for kv in stats.items()), flush=True)
 
 
