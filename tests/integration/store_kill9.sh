@@ -8,7 +8,7 @@
 set -euo pipefail
 source "$SRCDIR/tests/daemon/dlib.sh"
 
-ROUNDS=${KILL9_ROUNDS:-100}
+ROUNDS=${KILL9_ROUNDS:-200}
 BASE_USERS=2000
 
 # A small store_log_max: the log passes it every few dozen changes, so

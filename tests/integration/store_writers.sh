@@ -17,10 +17,10 @@ awk 'BEGIN { for (i = 0; i < 50000; i++)
 desc "a base of 50,000 users is imported"
 expect_rc 0 pw import "$TMP/base.txt"
 
-desc "20 concurrent writers, 30 changes each, with compactions"
+desc "20 concurrent writers, 50 changes each, with compactions"
 rc=0
 PWTOOL=$PWTOOL CONF=$CONF DB=$DB LOCK_TIMEOUT=$LOCK_TIMEOUT \
-	python3 "$(dirname "$0")/storemodel.py" writers 20 30 \
+	python3 "$(dirname "$0")/storemodel.py" writers 20 50 \
 	>"$TMP/writers.out" 2>&1 || rc=$?
 check test "$rc" = 0
 grep -E '^(#|FAIL|RESULT)' "$TMP/writers.out" | head -n 30 | sed 's/^\([^#]\)/# \1/' || true
