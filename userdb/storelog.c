@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+
 #include <openssl/rand.h>
 
 #include "secret.h"
@@ -387,26 +389,80 @@ ovmap_init(struct ovmap *m)
 	}
 }
 
-static void
-entry_free(struct ovmap_entry *e)
-{
-	free(e->key);
-	if (e->value != NULL)
-		secret_free(e->value, e->value_len);
-	free(e);
-}
-
 void
 ovmap_free(struct ovmap *m)
 {
 	size_t i;
 
-	for (i = 0; i < m->cap; i++)
-		if (m->slots[i] != NULL)
-			entry_free(m->slots[i]);
+	for (i = 0; i < m->nchunks; i++) {
+		if (m->chunks[i].mapped)
+			(void)munmap(m->chunks[i].p, m->chunks[i].size);
+		else
+			secret_free(m->chunks[i].p, m->chunks[i].size);
+	}
+	free(m->chunks);
 	free(m->slots);
+	m->chunks = NULL;
 	m->slots = NULL;
-	m->cap = m->n = m->bytes = 0;
+	m->cap = m->n = m->nchunks = m->chunks_cap = 0;
+}
+
+static void
+chunk_add(struct ovmap *m, char *p, size_t size, size_t used)
+{
+	if (m->nchunks == m->chunks_cap) {
+		m->chunks_cap = m->chunks_cap == 0 ? 8 : m->chunks_cap * 2;
+		m->chunks = xreallocarray(m->chunks, m->chunks_cap,
+					  sizeof(*m->chunks));
+	}
+	m->chunks[m->nchunks].p = p;
+	m->chunks[m->nchunks].size = size;
+	m->chunks[m->nchunks].used = used;
+	m->chunks[m->nchunks].mapped = false;
+	m->nchunks++;
+}
+
+void
+ovmap_adopt(struct ovmap *m, void *p, size_t size)
+{
+	/* Put it before the last chunk, so that the copy arena (always the
+	 * last chunk) stays last. */
+	chunk_add(m, p, size, size);
+	if (m->nchunks >= 2) {
+		struct ovmap_chunk t = m->chunks[m->nchunks - 1];
+
+		m->chunks[m->nchunks - 1] = m->chunks[m->nchunks - 2];
+		m->chunks[m->nchunks - 2] = t;
+	}
+}
+
+void
+ovmap_adopt_map(struct ovmap *m, void *p, size_t size)
+{
+	ovmap_adopt(m, p, size);
+	m->chunks[m->nchunks >= 2 ? m->nchunks - 2 : 0].mapped = true;
+}
+
+/* copy_in - n bytes of p into the map's arena: the last chunk, or a new
+ * one of 64 KiB (or n, if bigger). */
+static const char *
+copy_in(struct ovmap *m, const char *p, size_t n)
+{
+	struct ovmap_chunk *c = m->nchunks > 0 ? &m->chunks[m->nchunks - 1] :
+				NULL;
+	char *dst;
+
+	if (c == NULL || c->size - c->used < n + 1) {
+		size_t size = n + 1 > 65536 ? n + 1 : 65536;
+
+		chunk_add(m, xmalloc(size), size, 0);
+		c = &m->chunks[m->nchunks - 1];
+	}
+	dst = c->p + c->used;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	c->used += n + 1;
+	return dst;
 }
 
 static size_t
@@ -416,10 +472,10 @@ find_slot(const struct ovmap *m, const char *key, size_t key_len,
 	size_t i = (size_t)h & (m->cap - 1);
 
 	for (;;) {
-		const struct ovmap_entry *e = m->slots[i];
+		const struct ovmap_entry *e = &m->slots[i];
 
-		if (e == NULL || (e->hash == h && e->key_len == key_len &&
-				  memcmp(e->key, key, key_len) == 0))
+		if (e->key == NULL || (e->hash == h && e->key_len == key_len &&
+				       memcmp(e->key, key, key_len) == 0))
 			return i;
 		i = (i + 1) & (m->cap - 1);
 	}
@@ -428,63 +484,72 @@ find_slot(const struct ovmap *m, const char *key, size_t key_len,
 const struct ovmap_entry *
 ovmap_get(const struct ovmap *m, const char *key, size_t key_len)
 {
+	const struct ovmap_entry *e;
+
 	if (m->n == 0)
 		return NULL;
-	return m->slots[find_slot(m, key, key_len,
-				  siphash((const unsigned char *)key, key_len,
-					  m->sipkey))];
+	e = &m->slots[find_slot(m, key, key_len,
+				siphash((const unsigned char *)key, key_len,
+					m->sipkey))];
+	return e->key != NULL ? e : NULL;
 }
 
 static void
-grow(struct ovmap *m)
+resize(struct ovmap *m, size_t cap)
 {
 	size_t old_cap = m->cap, i;
-	struct ovmap_entry **old = m->slots;
+	struct ovmap_entry *old = m->slots;
 
-	m->cap = old_cap == 0 ? 64 : old_cap * 2;
+	m->cap = cap;
 	m->slots = xcalloc(m->cap, sizeof(*m->slots));
 	for (i = 0; i < old_cap; i++)
-		if (old[i] != NULL)
-			m->slots[find_slot(m, old[i]->key, old[i]->key_len,
-					   old[i]->hash)] = old[i];
+		if (old[i].key != NULL)
+			m->slots[find_slot(m, old[i].key, old[i].key_len,
+					   old[i].hash)] = old[i];
 	free(old);
+}
+
+void
+ovmap_reserve(struct ovmap *m, size_t n)
+{
+	size_t cap = m->cap == 0 ? 64 : m->cap;
+
+	while ((m->n + n) * 2 > cap)
+		cap *= 2;
+	if (cap != m->cap)
+		resize(m, cap);
+}
+
+/* set_ref - key and value (NULL: deleted) point at memory the map owns. */
+static void
+set_ref(struct ovmap *m, const char *key, size_t key_len, const char *value,
+	size_t value_len)
+{
+	uint64_t h = siphash((const unsigned char *)key, key_len, m->sipkey);
+	struct ovmap_entry *e;
+
+	if ((m->n + 1) * 2 > m->cap)
+		resize(m, m->cap == 0 ? 64 : m->cap * 2);
+	e = &m->slots[find_slot(m, key, key_len, h)];
+	if (e->key == NULL) {
+		e->key = key;
+		e->key_len = (uint32_t)key_len;
+		e->hash = h;
+		m->n++;
+	}
+	e->value = value;
+	e->value_len = value != NULL ? (uint32_t)value_len : 0;
 }
 
 void
 ovmap_set(struct ovmap *m, const char *key, size_t key_len, const char *value,
 	  size_t value_len)
 {
-	uint64_t h = siphash((const unsigned char *)key, key_len, m->sipkey);
-	struct ovmap_entry *e;
-	size_t i;
+	const struct ovmap_entry *e = ovmap_get(m, key, key_len);
+	const char *k = e != NULL ? e->key : copy_in(m, key, key_len);
 
-	if ((m->n + 1) * 2 > m->cap)
-		grow(m);
-	i = find_slot(m, key, key_len, h);
-	e = m->slots[i];
-	if (e == NULL) {
-		e = xcalloc(1, sizeof(*e));
-		e->key = xmalloc(key_len + 1);
-		memcpy(e->key, key, key_len);
-		e->key[key_len] = '\0';
-		e->key_len = (uint32_t)key_len;
-		e->hash = h;
-		m->slots[i] = e;
-		m->n++;
-		m->bytes += key_len;
-	} else if (e->value != NULL) {
-		m->bytes -= e->value_len;
-		secret_free(e->value, e->value_len);
-	}
-	e->value = NULL;
-	e->value_len = 0;
-	if (value != NULL) {
-		e->value = xmalloc(value_len + 1);
-		memcpy(e->value, value, value_len);
-		e->value[value_len] = '\0';
-		e->value_len = (uint32_t)value_len;
-		m->bytes += value_len;
-	}
+	set_ref(m, k, key_len, value != NULL ? copy_in(m, value, value_len) :
+		NULL, value_len);
 }
 
 bool
@@ -494,7 +559,7 @@ ovmap_each(const struct ovmap *m,
 	size_t i;
 
 	for (i = 0; i < m->cap; i++)
-		if (m->slots[i] != NULL && !fn(ctx, m->slots[i]))
+		if (m->slots[i].key != NULL && !fn(ctx, &m->slots[i]))
 			return false;
 	return true;
 }
@@ -503,8 +568,8 @@ static bool
 apply_op(void *ctx, enum storelog_op op, const char *key, size_t key_len,
 	 const char *value, size_t value_len)
 {
-	ovmap_set(ctx, key, key_len, op == STORELOG_PUT ? value : NULL,
-		  value_len);
+	set_ref(ctx, key, key_len, op == STORELOG_PUT ? value : NULL,
+		value_len);
 	return true;
 }
 

@@ -84,35 +84,56 @@ bool storelog_frame_finish(struct buf *b);
 /*
  * ovmap - key -> value or tombstone, the state the log (or a pending
  * transaction) gives keys.  Keyed SipHash with a random key per map, so
- * that names chosen by users cannot make lookups slow.  Values are
- * credentials: they are wiped when replaced or freed.
+ * that names chosen by users cannot make lookups slow.  Entries live in
+ * one flat table and point into memory the map owns: chunks it copied
+ * into (ovmap_set) or adopted whole (a log read, ovmap_adopt), so that
+ * indexing tens of thousands of log entries costs no allocation each.
+ * Values are credentials: every chunk is wiped when the map is freed.
  */
 struct ovmap_entry {
-	char *key;
-	char *value;		/* NULL: deleted (a tombstone) */
+	const char *key;	/* NULL: free slot */
+	const char *value;	/* NULL: deleted (a tombstone) */
 	uint32_t key_len, value_len;
 	uint64_t hash;
 };
 
+struct ovmap_chunk {
+	char *p;
+	size_t size, used;
+	bool mapped;		/* an mmap of the log: unmapped, not wiped */
+};
+
 struct ovmap {
-	struct ovmap_entry **slots;
+	struct ovmap_entry *slots;
 	size_t cap, n;		/* cap: a power of two, or 0 */
 	unsigned char sipkey[16];
-	size_t bytes;		/* keys and values held */
+	struct ovmap_chunk *chunks;
+	size_t nchunks, chunks_cap;
 };
 
 void ovmap_init(struct ovmap *m);
 void ovmap_free(struct ovmap *m);
-/* ovmap_get - the entry of key, or NULL when the map says nothing of it. */
+/* ovmap_get - the entry of key, or NULL when the map says nothing of it.
+ * The pointer is valid until the next change of the map; key and value
+ * bytes until ovmap_free.  Neither is NUL-terminated. */
 const struct ovmap_entry *ovmap_get(const struct ovmap *m, const char *key,
 				    size_t key_len);
-/* ovmap_set - key now has value (NULL: deleted). */
+/* ovmap_set - key now has value (NULL: deleted); both are copied. */
 void ovmap_set(struct ovmap *m, const char *key, size_t key_len,
 	       const char *value, size_t value_len);
+/* ovmap_adopt - the map now owns p (size bytes, from malloc): it wipes
+ * and frees it in ovmap_free.  For memory ovmap_apply_frame points into. */
+void ovmap_adopt(struct ovmap *m, void *p, size_t size);
+/* ovmap_adopt_map - the same for a read-only mmap of a log, which
+ * ovmap_free unmaps (the bytes are the file's: nothing to wipe). */
+void ovmap_adopt_map(struct ovmap *m, void *p, size_t size);
+/* ovmap_reserve - room for n entries without growing. */
+void ovmap_reserve(struct ovmap *m, size_t n);
 /* ovmap_each - every entry, in no order; stops at fn's first false. */
 bool ovmap_each(const struct ovmap *m,
 		bool (*fn)(void *ctx, const struct ovmap_entry *e), void *ctx);
-/* ovmap_apply_frame - storelog_ops_each into the map. */
+/* ovmap_apply_frame - the ops of a checked frame into the map, pointing
+ * into the frame: the frame must stay until ovmap_free (adopt it). */
 void ovmap_apply_frame(struct ovmap *m, const unsigned char *frame,
 		       size_t frame_len);
 

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -214,11 +215,13 @@ all_zero(const unsigned char *p, size_t n)
 static bool
 view_follow(struct view *v, const char *path, bool writer)
 {
-	unsigned char *buf;
+	unsigned char *buf = NULL;
+	void *mapped = NULL;
+	size_t map_len = 0;
 	struct stat st;
 	size_t n, pos = 0, got = 0;
 	const char *why = NULL;
-	bool bad = false, ok = true;
+	bool bad = false, ok = true, adopted;
 
 	if (v->legacy)
 		return true;
@@ -239,7 +242,39 @@ view_follow(struct view *v, const char *path, bool writer)
 		return false;
 	}
 	n = (size_t)((uint64_t)st.st_size - v->log_end);
-	buf = xmalloc(n);
+	if (!writer && n >= STORELOG_FRAME_HEAD) {
+		/* A big frame still being written: do not read it again at
+		 * every lookup until it is whole. */
+		unsigned char h[4];
+
+		if (pread(v->log_fd, h, sizeof(h), (off_t)v->log_end) ==
+		    (ssize_t)sizeof(h) &&
+		    ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16 |
+		     (size_t)h[3] << 24) > n - STORELOG_FRAME_HEAD)
+			return true;
+	}
+	if (writer && n >= (256u << 10)) {
+		/* A writer indexes the whole log at every begin: map it
+		 * rather than copy it (no allocation, no zeroing).  Only a
+		 * writer may: it holds the lock, so nobody cuts the file
+		 * under the mapping (a reader could fault on a torn tail
+		 * that a writer truncates). */
+		long pg = sysconf(_SC_PAGESIZE);
+		off_t start = (off_t)(v->log_end & ~(uint64_t)(pg - 1));
+		size_t lead = (size_t)(v->log_end - (uint64_t)start);
+		void *map = mmap(NULL, n + lead, PROT_READ,
+				 MAP_SHARED | MAP_POPULATE, v->log_fd, start);
+
+		if (map != MAP_FAILED) {
+			ovmap_reserve(&v->ov, n / 128);
+			mapped = map;
+			map_len = n + lead;
+			buf = (unsigned char *)map + lead;
+			got = n;
+		}
+	}
+	if (mapped == NULL)
+		buf = xmalloc(n);
 	while (got < n) {
 		ssize_t r = pread(v->log_fd, buf + got, n - got,
 				  (off_t)(v->log_end + got));
@@ -265,6 +300,13 @@ view_follow(struct view *v, const char *path, bool writer)
 		pos += fl;
 	}
 	v->log_end += pos;
+	/* The overlay points into what was read: it owns it from now on
+	 * (buf stays readable until the view is closed). */
+	if (mapped != NULL)
+		ovmap_adopt_map(&v->ov, mapped, map_len);
+	else if (pos > 0)
+		ovmap_adopt(&v->ov, buf, n);
+	adopted = mapped != NULL || pos > 0;
 	if (writer && pos < got) {
 		char *lp = gen_path(path, v->gen, "log");
 
@@ -290,7 +332,8 @@ view_follow(struct view *v, const char *path, bool writer)
 					       why);
 				(void)set_err(lp, detail);
 				free(lp);
-				free(buf);
+				if (!adopted)
+					secret_free(buf, n);
 				return false;
 			}
 		}
@@ -300,7 +343,8 @@ view_follow(struct view *v, const char *path, bool writer)
 		}
 		free(lp);
 	}
-	free(buf);
+	if (!adopted)
+		secret_free(buf, n);
 	return ok;
 }
 
@@ -1063,6 +1107,39 @@ out:
 	return ok;
 }
 
+/* sweep - remove the files of generations older than gen that a
+ * compaction killed before it retired them left behind, so that the
+ * store never needs room for more than two generations for long. */
+static void
+sweep(const char *path, uint64_t gen)
+{
+	char *copy = xstrdup(path), *copy2 = xstrdup(path);
+	const char *dir = dirname(copy), *name = basename(copy2);
+	size_t nlen = strlen(name);
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		const char *rest = de->d_name + nlen;
+		unsigned long long g;
+		char *end;
+
+		if (strncmp(de->d_name, name, nlen) != 0 || rest[0] != '.' ||
+		    rest[1] < '0' || rest[1] > '9')
+			continue;
+		errno = 0;
+		g = strtoull(rest + 1, &end, 10);
+		if (errno != 0 || g >= gen ||
+		    (strcmp(end, ".gdbm") != 0 && strcmp(end, ".log") != 0))
+			continue;
+		retire(path, g);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(copy);
+	free(copy2);
+}
+
 struct build_ctx {
 	GDBM_FILE dbf;
 	bool ok;
@@ -1072,8 +1149,8 @@ static bool
 build_apply(void *c, const struct ovmap_entry *e)
 {
 	struct build_ctx *b = c;
-	datum k = { e->key, (int)e->key_len };
-	datum v = { e->value, (int)e->value_len };
+	datum k = { (char *)e->key, (int)e->key_len };
+	datum v = { (char *)e->value, (int)e->value_len };
 
 	if (e->value != NULL ? gdbm_store(b->dbf, k, v, GDBM_REPLACE) != 0 :
 	    (gdbm_delete(b->dbf, k) != 0 && gdbm_errno != GDBM_ITEM_NOT_FOUND)) {
@@ -1133,12 +1210,15 @@ fail:
 }
 
 /* log_limit - the log length past which it is folded into a new base:
- * store_log_max, or 1/32 of the base (at least 1 MiB), so that rewriting
- * the base costs about 32 bytes per byte of change whatever the size. */
+ * store_log_max, or 1/64 of the base (at least 1 MiB).  Rewriting the base
+ * then costs about 64 bytes written per byte of change whatever the size
+ * (16 KiB for a 250-byte change), and a writer, which indexes the whole
+ * log at each begin, reads at most 1/64 of what a copy-on-write commit
+ * used to copy. */
 static uint64_t
 log_limit(const struct userdb_writer *w)
 {
-	uint64_t auto_max = (uint64_t)w->v.base_size / 32;
+	uint64_t auto_max = (uint64_t)w->v.base_size / 64;
 
 	if (w->p.log_max != 0)
 		return w->p.log_max;
@@ -1462,7 +1542,7 @@ commit_rewrite(struct userdb_txn *txn, const char **error_r)
  * the caller answers.  A failed or short write is cut off again, so the
  * log never keeps a frame nobody was told about. */
 static bool
-commit_append(struct userdb_txn *txn, const struct buf *frame,
+commit_append(struct userdb_txn *txn, struct buf *frame,
 	      const char **error_r)
 {
 	struct userdb_writer *w = txn->w;
@@ -1483,8 +1563,12 @@ commit_append(struct userdb_txn *txn, const struct buf *frame,
 		free(lp);
 		return false;
 	}
+	/* The overlay takes the frame over, as it does a log read. */
 	ovmap_apply_frame(&w->v.ov, (const unsigned char *)frame->data,
 			  frame->len);
+	ovmap_adopt(&w->v.ov, frame->data, frame->cap);
+	frame->data = NULL;
+	frame->len = frame->cap = 0;
 	w->v.log_end += frame->len;
 	w->v.changes++;
 	/* store_mode/owner changed since the files were made: follow it,
@@ -1758,6 +1842,7 @@ userdb_compact(const struct userdb_file_params *p, bool wait,
 	}
 	writer_unlock(w);
 	retire(p->path, gen);
+	sweep(p->path, gen + 1);
 	compact_mark(cfd, false, 0);
 	ok = true;
 out_tmp:

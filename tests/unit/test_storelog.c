@@ -141,7 +141,9 @@ test_format(void)
 		snprintf(key, sizeof(key), "u%d@x", i);
 		e = ovmap_get(&m, key, strlen(key));
 		if (e == NULL || (i % 3 ? e->value == NULL ||
-				  strcmp(e->value, key) != 0 : e->value != NULL))
+				  e->value_len != strlen(key) ||
+				  memcmp(e->value, key, strlen(key)) != 0 :
+				  e->value != NULL))
 			bad++;
 	}
 	CHECK(bad == 0 && ovmap_get(&m, "nobody", 6) == NULL,
