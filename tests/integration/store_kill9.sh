@@ -28,7 +28,7 @@ auth 0 seed seed-pass
 desc "kill -9 rounds (single changes, batches with groups, compactions) until $ROUNDS processes were really killed"
 rc=0
 PWTOOL=$PWTOOL CONF=$CONF DB=$DB SOCK=$SOCK SEED_USER=seed@example.org \
-	SEED_PASS=seed-pass SEED=${KILL9_SEED:-0} \
+	SEED_PASS=seed-pass SEED=${KILL9_SEED:-0} PROTECT=base00042@example.org \
 	python3 "$SRCDIR/tests/integration/storemodel.py" kill9 "$ROUNDS" \
 	>"$TMP/kill9.out" 2>&1 || rc=$?
 check test "$rc" = 0

@@ -298,7 +298,8 @@ def main_kill9(rounds):
     if state is None:
         fail("the initial store does not export: " + e)
         return
-    protect = {SEED_USER}
+    # PROTECT: users (comma-separated) that no round changes, besides the seed
+    protect = {SEED_USER} | set(filter(None, os.environ.get("PROTECT", "").split(",")))
     poller = None
     if SOCK:
         poller = SeedPoller()
