@@ -887,6 +887,16 @@ writer_lock(struct userdb_writer *w, const char **error_r)
 	if (w->lock_fd < 0) {
 		w->lock_fd = open(w->lock_path, O_RDWR | O_CREAT | O_CLOEXEC,
 				  0600);
+		if (w->lock_fd < 0 && errno == ENOENT) {
+			/* Name the real culprit, not the lock file. */
+			char *copy = xstrdup(w->p.path);
+
+			(void)set_err(dirname(copy), "the store's directory "
+				      "does not exist");
+			free(copy);
+			*error_r = userdb_msg;
+			return false;
+		}
 		if (w->lock_fd < 0) {
 			*error_r = sys_err(w->lock_path);
 			return false;
