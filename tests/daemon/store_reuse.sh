@@ -20,10 +20,13 @@ auth 0 seed seed-pass
 
 # A pwtool batch that lives through the whole test.
 coproc BATCH { exec "$PWTOOL" -c "$CONF" -f "$DB" batch 2>&1; }
+# (the coproc's variables vanish when it ends: keep copies of its fds)
+exec {BATCH_IN}>&"${BATCH[1]}" {BATCH_OUT}<&"${BATCH[0]}"
+[ -z "${BATCH[1]:-}" ] || eval "exec ${BATCH[1]}>&- ${BATCH[0]}<&-"
 batch() {	# batch LINE - one command; its answer in $BATCH_ANS
-	printf '%s\n' "$1" >&"${BATCH[1]}"
 	BATCH_ANS=
-	IFS= read -r -t 10 BATCH_ANS <&"${BATCH[0]}" || BATCH_ANS="(no answer)"
+	printf '%s\n' "$1" >&"$BATCH_IN" 2>/dev/null &&
+		IFS= read -r -t 10 BATCH_ANS <&"$BATCH_OUT" || BATCH_ANS="(no answer)"
 }
 b64() { printf '%s' "$1" | base64; }
 
@@ -59,8 +62,8 @@ for i in $(seq 1 "$TRIES"); do
 	expect_rc 0 pw check -p "c$i" <<<"c-$i"
 	[ "$hits" -ge 3 ] && break
 done
-exec {BATCH[1]}>&-
-wait "$BATCH_PID" || true
+exec {BATCH_IN}>&-
+wait "$BATCH_PID" 2>/dev/null || true
 if [ "$hits" = 0 ]; then
 	echo "# the filesystem of $TMP never reused the manifest's inode in $TRIES tries: nothing shown"
 fi
