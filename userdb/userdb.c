@@ -44,6 +44,11 @@ struct view {
 	GDBM_FILE base;
 	off_t base_size;
 	int log_fd;		/* -1 when legacy */
+	/* PATH's manifest, held open so that its inode number cannot be
+	 * freed and given to a later manifest: (dev, ino) then names one
+	 * generation for as long as the view lives.  -1 when legacy (the
+	 * base holds PATH open then). */
+	int man_fd;
 	uint64_t log_end;	/* end of the last whole frame applied */
 	struct ovmap ov;
 	uint64_t changes;	/* frames applied since opened */
@@ -182,6 +187,14 @@ fsync_dir(const char *path)
 /* --- views ----------------------------------------------------------------- */
 
 static void
+view_init(struct view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->log_fd = -1;
+	v->man_fd = -1;
+}
+
+static void
 view_close(struct view *v)
 {
 	if (!v->open)
@@ -190,9 +203,10 @@ view_close(struct view *v)
 		gdbm_close(v->base);
 	if (v->log_fd >= 0)
 		close(v->log_fd);
+	if (v->man_fd >= 0)
+		close(v->man_fd);
 	ovmap_free(&v->ov);
-	memset(v, 0, sizeof(*v));
-	v->log_fd = -1;
+	view_init(v);
 }
 
 /* all_zero - power loss may leave zeroed blocks at a file's end. */
@@ -357,8 +371,7 @@ view_open(struct view *v, const char *path, bool writer)
 	char head[256];
 	int tries;
 
-	memset(v, 0, sizeof(*v));
-	v->log_fd = -1;
+	view_init(v);
 	for (tries = 0; tries < 32; tries++) {
 		unsigned char lh[STORELOG_HEADER_LEN];
 		char *bp, *lp;
@@ -399,9 +412,9 @@ view_open(struct view *v, const char *path, bool writer)
 			ovmap_init(&v->ov);
 			return 1;
 		}
-		close(fd);
 		why = storelog_manifest_parse(head, (size_t)n, &v->gen, &format);
 		if (why != NULL) {
+			close(fd);
 			if (format > STORELOG_FORMAT) {
 				char detail[200];
 
@@ -437,12 +450,16 @@ view_open(struct view *v, const char *path, bool writer)
 				/* retired meanwhile: read the new manifest */
 				free(bp);
 				free(lp);
+				close(fd);
+				v->log_fd = -1;
 				continue;
 			}
 			errno = e;
 			(void)sys_err(bfd < 0 ? bp : lp);
 			free(bp);
 			free(lp);
+			close(fd);
+			v->log_fd = -1;
 			return -1;
 		}
 		v->base = gdbm_fd_open(bfd, bp, 0, GDBM_READER | GDBM_NOLOCK |
@@ -461,6 +478,7 @@ view_open(struct view *v, const char *path, bool writer)
 			goto fail;
 		}
 		v->open = true;
+		v->man_fd = fd;
 		v->dev = st.st_dev;
 		v->ino = st.st_ino;
 		v->mst = st;
@@ -479,12 +497,12 @@ view_open(struct view *v, const char *path, bool writer)
 fail:
 		free(bp);
 		free(lp);
+		close(fd);
 		if (v->base != NULL)
 			gdbm_close(v->base);
 		if (v->log_fd >= 0)
 			close(v->log_fd);
-		memset(v, 0, sizeof(*v));
-		v->log_fd = -1;
+		view_init(v);
 		return -1;
 	}
 	(void)set_err(path, "the store kept changing while it was opened");
@@ -626,7 +644,7 @@ userdb_new(const char *path)
 	struct userdb *db = xcalloc(1, sizeof(*db));
 
 	db->path = xstrdup(path);
-	db->v.log_fd = -1;
+	view_init(&db->v);
 	return db;
 }
 
@@ -830,7 +848,7 @@ userdb_writer_new(const struct userdb_file_params *p)
 	w->compact_path = xasprintf("%s.compact", p->path);
 	w->manifest_tmp = xasprintf("%s.new", p->path);
 	w->lock_fd = -1;
-	w->v.log_fd = -1;
+	view_init(&w->v);
 	return w;
 }
 
@@ -1757,8 +1775,7 @@ userdb_compact(const struct userdb_file_params *p, bool wait,
 	int cfd, r;
 	bool ok = false;
 
-	memset(&v, 0, sizeof(v));
-	v.log_fd = -1;
+	view_init(&v);
 	cfd = open(w->compact_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (cfd < 0) {
 		*error_r = sys_err(w->compact_path);
