@@ -8,9 +8,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 LOCK_TIMEOUT=5
-# store_lock_timeout short enough that a compaction holding the writer lock
-# for its whole fold (the base below takes longer than that to copy on a
-# loaded machine... see the report) would make writers give up.
+# A short store_lock_timeout: every pwtool run must end well within it
+# (storemodel.py fails any that takes longer), so a writer that queued
+# behind a long lock hold (a compaction folding the 50,000-user base under
+# the writer lock) shows up as a failure, not only as a slow test.
 printf 'store_lock_timeout = %d\nstore_log_max = 16384\n' "$LOCK_TIMEOUT" >>"$CONF"
 awk 'BEGIN { for (i = 0; i < 50000; i++)
 	printf "base%05d@example.org::{PLAIN}base-%d\n", i, i }' >"$TMP/base.txt"
