@@ -8,10 +8,9 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 LOCK_TIMEOUT=5
-# A short store_lock_timeout: every pwtool run must end well within it
-# (storemodel.py fails any that takes longer), so a writer that queued
-# behind a long lock hold (a compaction folding the 50,000-user base under
-# the writer lock) shows up as a failure, not only as a slow test.
+# A short store_lock_timeout, and storemodel.py fails any pwtool run (or
+# batch transaction) that takes longer than it: no writer may wait out its
+# lock timeout, even with compactions of the 50,000-user base running.
 printf 'store_lock_timeout = %d\nstore_log_max = 16384\n' "$LOCK_TIMEOUT" >>"$CONF"
 awk 'BEGIN { for (i = 0; i < 50000; i++)
 	printf "base%05d@example.org::{PLAIN}base-%d\n", i, i }' >"$TMP/base.txt"
