@@ -6,6 +6,26 @@ set -euo pipefail
 
 umask 022
 
+# store_files - the store's files: the manifest (or a format-1 GDBM file)
+# at $DB and each generation's base and log (userdb.h).
+store_files() {
+	local f
+	for f in "$DB" "$DB".*.gdbm "$DB".*.log; do
+		[ -e "$f" ] && echo "$f"
+	done
+	return 0
+}
+# store_modes - the distinct modes of the store's files (one, if they agree)
+store_modes() {
+	local f
+	store_files | while read -r f; do mode_of "$f"; done | sort -u | tr '\n' ' ' |
+		sed 's/ $//'
+}
+# store_sha - one hash over every file of the store
+store_sha() {
+	store_files | while read -r f; do sha "$f"; done | sha256sum | cut -d' ' -f1
+}
+
 # --- modes --------------------------------------------------------------------
 desc "the first add creates the store"
 expect_rc 0 pw add -p alice <<<"secret"
@@ -27,9 +47,9 @@ check test "$(mode_of "$DB.1.log")" = 640
 
 umask 077
 DB=$TMP/umask.db
-desc "a new store is 0640 even under umask 077"
+desc "a new store is 0640 even under umask 077 (every file)"
 expect_rc 0 pw add -p alice <<<"secret"
-check test "$(mode_of "$DB")" = 640
+check test "$(store_modes)" = 640
 umask 022
 
 DB=$TMP/mode600.db
@@ -37,17 +57,17 @@ cp "$CONF" "$TMP/mode600.conf"
 printf 'store_mode = 0600\n' >>"$TMP/mode600.conf"
 desc "store_mode = 0600 applies to a new store"
 expect_rc 0 "$PWTOOL" -c "$TMP/mode600.conf" -f "$DB" add -p alice <<<"secret"
-check test "$(mode_of "$DB")" = 600
+check test "$(store_modes)" = 600
 desc "store_mode = 0600 applies to an existing 0640 store on its next write"
 DB=$TMP/users.db
-check test "$(mode_of "$DB")" = 640
+check test "$(store_modes)" = 640
 expect_rc 0 "$PWTOOL" -c "$TMP/mode600.conf" -f "$DB" add -p carol <<<"secret"
-check test "$(mode_of "$DB")" = 600
+check test "$(store_modes)" = 600
 desc "store_mode = 0660 is applied too (group write is the admin's choice)"
 cp "$CONF" "$TMP/mode660.conf"
 printf 'store_mode = 660\n' >>"$TMP/mode660.conf"
 expect_rc 0 "$PWTOOL" -c "$TMP/mode660.conf" -f "$DB" lock carol
-check test "$(mode_of "$DB")" = 660
+check test "$(store_modes)" = 660
 
 # A store_mode that gives others access is refused before any write.
 cp "$CONF" "$TMP/mode644.conf"
@@ -58,7 +78,7 @@ expect_err '^pwtool: store_mode 0644 gives other users access .*0640 or 0600'
 check test ! -e "$TMP/m644.db"
 desc "store_mode = 0644: a write to an existing 0660 store is refused, mode kept"
 expect_rc 8 "$PWTOOL" -c "$TMP/mode644.conf" -f "$DB" unlock carol
-check test "$(mode_of "$DB")" = 660
+check test "$(store_modes)" = 660
 desc "store_mode = 0644 does not stop a reader"
 expect_rc 0 "$PWTOOL" -c "$TMP/mode644.conf" -f "$DB" list
 desc "store_mode = 0644 with --force: applied, with a warning"
@@ -68,9 +88,9 @@ expect_err 'warning: store_mode 0644'
 
 umask 000
 DB=$TMP/umask0.db
-desc "under umask 000 a new store is still 0640 and its lock 0600"
+desc "under umask 000 a new store is still 0640 (every file) and its lock 0600"
 expect_rc 0 pw add -p alice <<<"secret"
-check test "$(mode_of "$DB")" = 640
+check test "$(store_modes)" = 640
 check test "$(mode_of "$DB.lock")" = 600
 umask 022
 DB=$TMP/users.db
@@ -95,19 +115,19 @@ expect_rc 0 pw import < <(printf 'dan@example.org::{PLAIN}x\n')
 check test "$(mode_of "$DB")" = 600
 chmod 0604 "$DB"
 desc "a hand-set mode that lets others read (0604) is refused for a write (exit 5)"
-before_sha=$(sha "$DB")
+before_sha=$(store_sha)
 expect_rc 5 pw add -p erin <<<"secret"
 desc "... the message names the store, its mode and the fix"
 expect_err "^pwtool: $DB: mode 0604 gives other users access .*chmod o-rwx $DB"
-desc "... and the store is untouched"
-check test "$(sha "$DB")" = "$before_sha"
+desc "... and the store is untouched (every file)"
+check test "$(store_sha)" = "$before_sha"
 desc "every writing command is refused the same way: passwd, lock, unlock, delete, import"
 for args in "-p passwd alice" "lock alice" "unlock alice" "delete alice" "import"; do
 	# shellcheck disable=SC2086
 	expect_rc 5 pw $args < <(printf 'secret\n')
 	expect_err 'chmod o-rwx'
 done
-check test "$(sha "$DB")" = "$before_sha"
+check test "$(store_sha)" = "$before_sha"
 desc "readers work on it but say so on stderr: list"
 expect_rc 0 pw list
 expect_out '^alice@example.org$'
@@ -159,7 +179,7 @@ hold_lock() {
 	echo "# could not see the lock held" >&2
 }
 hold_lock 30
-before_sha=$(sha "$DB")
+before_sha=$(store_sha)
 # Start just before a wall-clock second boundary: a deadline kept in whole
 # seconds (time(2)) would then expire almost at once.
 while :; do
@@ -177,8 +197,8 @@ desc "the writer waited store_lock_timeout = 1 s (>= 950 ms, < 5 s): it waited $
 check test "$elapsed_ms" -ge 950 -a "$elapsed_ms" -lt 5000
 desc "import is refused the same way while the lock is held"
 expect_rc 5 "$PWTOOL" -c "$TMP/lock1.conf" -f "$DB" import < <(printf 'zoe@example.org::{PLAIN}x\n')
-desc "the store was not touched while locked"
-check test "$(sha "$DB")" = "$before_sha"
+desc "the store was not touched while locked (every file)"
+check test "$(store_sha)" = "$before_sha"
 desc "readers do not need the lock: list works while a writer holds it"
 expect_rc 0 pw list
 expect_out '^alice@example.org$'
@@ -224,6 +244,87 @@ printf 'junk' >"$DB.new"
 chmod 0400 "$DB.new"
 expect_rc 0 pw add -p wu <<<"secret"
 check test ! -e "$DB.new"
+
+# --- the change log and generations (issue 11, userdb.h) ---------------------------
+DB=$TMP/log.db
+for u in a b c d; do
+	printf 'pw-%s\n' "$u" | pw -p -m cleartext add "$u" >/dev/null
+done
+pw export >"$TMP/log.export"
+log=$DB.1.log
+cp "$log" "$TMP/log.bak"
+# frame_starts LOG - the offset of each frame (storelog.h: a 16-byte
+# header, then frames of a 4-byte little-endian length, a 4-byte CRC and
+# the payload), and the end of the last one.
+frame_starts() {
+	python3 -c '
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+o = 16
+while o + 8 <= len(d):
+    print(o)
+    o += 8 + struct.unpack("<I", d[o:o + 4])[0]
+print(o)' "$1"
+}
+mapfile -t starts < <(frame_starts "$log")
+echo "# frames at ${starts[*]}"
+n=${#starts[@]}
+end=${starts[n - 1]}
+frame=$((end - starts[n - 2]))
+# A torn last frame, as a kill -9 in the middle of an append leaves it: the
+# first 60 bytes of a copy of the last frame.
+tail -c "$frame" "$log" | head -c 60 >>"$log"
+desc "a torn last frame: readers ignore it (export unchanged)"
+expect_rc 0 pw export
+check cmp "$TMP/log.export" "$OUT"
+desc "a torn last frame: the next writer cuts it off and appends after the last whole frame"
+expect_rc 0 pw -p -m cleartext add e <<<"pw-e"
+check test "$(stat -c %s "$log")" -lt $((end + frame + 60))
+mapfile -t after < <(frame_starts "$log")
+desc "... the new frame starts where the torn one did, and is whole"
+check test "${after[n - 1]}" = "$end" -a "${after[n]}" = "$(stat -c %s "$log")"
+desc "... so readers see the new change (list shows e)"
+expect_rc 0 pw list
+expect_out '^e@example.org$'
+expect_rc 0 pw check -p d <<<"pw-d"
+# A damaged frame in the middle (a bad disk block, a bad copy): the frames
+# after it hold acknowledged changes, so it is no torn tail; readers must
+# say so rather than answer from the prefix before it.
+cp "$TMP/log.bak" "$log"
+printf 'X' | dd of="$log" bs=1 seek=$((starts[1] + 30)) conv=notrunc 2>/dev/null
+desc "a damaged frame in the middle: a writer refuses (exit 5, damaged)"
+expect_rc 5 pw -p -m cleartext add f <<<"pw-f"
+expect_err 'log\.db\.1\.log.*damaged'
+desc "a damaged frame in the middle: list fails (exit 5), not a shorter list"
+expect_rc 5 pw list
+desc "a damaged frame in the middle: check of a user changed after it fails (exit 5), not 3"
+expect_rc 5 pw check -p d <<<"pw-d"
+cp "$TMP/log.bak" "$log"
+# Files of a compaction that crashed (generation 2, not named by the
+# manifest): ignored, and replaced by the next compaction.
+head -c 5000 /dev/urandom >"$DB.2.gdbm"
+head -c 300 /dev/urandom >"$DB.2.log"
+desc "leftovers of a crashed compaction (garbage generation 2 files): readers ignore them"
+expect_rc 0 pw export
+check cmp "$TMP/log.export" "$OUT"
+desc "... and the next compaction replaces them"
+expect_rc 0 pw compact
+check grep -qx 'generation 2' "$DB"
+expect_rc 0 pw export
+check cmp "$TMP/log.export" "$OUT"
+check test ! -e "$DB.1.gdbm" -a ! -e "$DB.1.log"
+desc "a manifest naming a generation whose files are missing: exit 5 naming the file"
+printf 'authd-store 2\ngeneration 9\n' >"$DB"
+for args in "list" "-p check a" "-p add g" "compact"; do
+	# shellcheck disable=SC2086
+	expect_rc 5 pw $args <<<"pw-a"
+	expect_err 'log\.db\.9\.(gdbm|log)'
+done
+desc "a manifest with a bad generation line: exit 5"
+printf 'authd-store 2\ngeneration x\n' >"$DB"
+expect_rc 5 pw list
+expect_err 'log\.db'
+DB=$TMP/users.db
 
 # --- damaged stores ----------------------------------------------------------------
 # garbage_case NAME - every command on a garbage store exits 5 with a message
