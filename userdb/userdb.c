@@ -919,6 +919,8 @@ flock_wait(int fd, unsigned int timeout, const char *path,
 	return true;
 }
 
+static void lock_attrs(const struct userdb_file_params *p, int fd);
+
 static bool
 writer_lock(struct userdb_writer *w, const char **error_r)
 {
@@ -939,6 +941,7 @@ writer_lock(struct userdb_writer *w, const char **error_r)
 			*error_r = sys_err(w->lock_path);
 			return false;
 		}
+		lock_attrs(&w->p, w->lock_fd);
 	}
 	if (!flock_wait(w->lock_fd, w->p.lock_timeout, w->lock_path, error_r))
 		return false;
@@ -1050,6 +1053,27 @@ attrs_path(const char *path, mode_t mode, uid_t uid, gid_t gid)
 	if (fd >= 0)
 		close(fd);
 	return ok;
+}
+
+/* lock_attrs - a lock file (PATH.lock, PATH.compact) belongs to the
+ * store's owner and group, mode 0660, so that an admin group the store
+ * is shared with (store_mode 0660) can still lock it after root created
+ * it.  Best effort: a writer that may not change it keeps what it found
+ * (the lock still works for whoever can open it). */
+static void
+lock_attrs(const struct userdb_file_params *p, int fd)
+{
+	uid_t uid = p->uid;
+	gid_t gid = p->gid;
+	struct stat st;
+
+	if ((uid == (uid_t)-1 || gid == (gid_t)-1) && stat(p->path, &st) == 0) {
+		if (uid == (uid_t)-1)
+			uid = st.st_uid;
+		if (gid == (gid_t)-1)
+			gid = st.st_gid;
+	}
+	(void)set_attrs(fd, 0660, uid, gid);
 }
 
 /* manifest_switch - make generation gen the store: write PATH.new,
@@ -1834,6 +1858,7 @@ userdb_compact(const struct userdb_file_params *p, bool wait,
 		*error_r = sys_err(w->compact_path);
 		goto out;
 	}
+	lock_attrs(p, cfd);
 	if (flock(cfd, LOCK_EX | LOCK_NB) < 0) {
 		if (!wait) {
 			ok = true;	/* another compaction is on it */

@@ -32,9 +32,9 @@ expect_rc 0 pw add -p alice <<<"secret"
 check test -f "$DB"
 desc "a new store is mode 0640 by default (umask 022)"
 check test "$(mode_of "$DB")" = 640
-desc "the writer lock file exists next to the store, mode 0600"
+desc "the writer lock file exists next to the store, mode 0660 (the store's group may lock)"
 check test -f "$DB.lock"
-check test "$(mode_of "$DB.lock")" = 600
+check test "$(mode_of "$DB.lock")" = 660
 desc "no $DB.new is left after a commit"
 check test ! -e "$DB.new"
 desc "a commit appends to the change log (userdb.h); every file of the store is 0640"
@@ -88,10 +88,10 @@ expect_err 'warning: store_mode 0644'
 
 umask 000
 DB=$TMP/umask0.db
-desc "under umask 000 a new store is still 0640 (every file) and its lock 0600"
+desc "under umask 000 a new store is still 0640 (every file) and its lock 0660"
 expect_rc 0 pw add -p alice <<<"secret"
 check test "$(store_modes)" = 640
-check test "$(mode_of "$DB.lock")" = 600
+check test "$(mode_of "$DB.lock")" = 660
 umask 022
 DB=$TMP/users.db
 
@@ -405,5 +405,32 @@ expect_rc 3 pw check -p alice <<<"secret"
 desc "a store that does not exist: passwd exits 3 before asking"
 expect_rc 3 pw passwd alice </dev/null
 check test ! -e "$DB"
+
+# A panel user in the store's group writes after root did (store_mode
+# 0660): the lock files root created must let it in (issue 12).
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && getent group nogroup >/dev/null; then
+	SHARED=$TMP/shared
+	mkdir -p "$SHARED"
+	chmod 711 "$TMP"	# nobody passes through to the shared directory
+	chgrp nogroup "$SHARED"
+	chmod 2770 "$SHARED"
+	cp "$CONF" "$SHARED/shared.conf"
+	chmod 644 "$SHARED/shared.conf"
+	printf 'store_mode = 0660\nstore_group = nogroup\n' >>"$SHARED/shared.conf"
+	DB=$SHARED/users.db
+	desc "root creates a shared store (store_mode 0660, store_group nogroup)"
+	expect_rc 0 "$PWTOOL" -c "$SHARED/shared.conf" -f "$DB" add -p alice <<<"secret"
+	check test "$(stat -c '%a %G' "$DB.lock")" = "660 nogroup"
+	desc "a user of that group (nobody) adds a user after root did"
+	expect_rc 0 setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+		"$PWTOOL" -c "$SHARED/shared.conf" -f "$DB" add -p bob <<<"secret"
+	desc "... and a compaction started by that user folds the log"
+	expect_rc 0 setpriv --reuid=nobody --regid=nogroup --clear-groups -- \
+		"$PWTOOL" -c "$SHARED/shared.conf" -f "$DB" compact
+	check test "$(stat -c '%a %G' "$DB.compact")" = "660 nogroup"
+	desc "root sees both users"
+	expect_rc 0 "$PWTOOL" -c "$SHARED/shared.conf" -f "$DB" list
+	expect_out '^bob@'
+fi
 
 finish
