@@ -220,6 +220,23 @@ all_zero(const unsigned char *p, size_t n)
 	return n == 0;
 }
 
+/* frame_damaged - p (n bytes) starts with a frame that is whole in length
+ * but wrong.  If it is the last thing in the file it is a torn append
+ * (its length field made it to disk, not all of the rest; or power loss
+ * left zeroed blocks); if more follows it, the log is damaged. */
+static bool
+frame_damaged(const unsigned char *p, size_t n)
+{
+	size_t claimed;
+
+	if (n <= STORELOG_FRAME_HEAD ||
+	    all_zero(p + STORELOG_FRAME_HEAD, n - STORELOG_FRAME_HEAD))
+		return false;
+	claimed = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 |
+		  (size_t)p[3] << 24;
+	return claimed + STORELOG_FRAME_HEAD < n;
+}
+
 /* view_follow - apply the whole frames appended since log_end.  A reader
  * stops at a frame that is not whole (being written, or torn by a crash)
  * and looks again next time.  A writer holds the lock, so nobody is
@@ -314,16 +331,11 @@ view_follow(struct view *v, const char *path, bool writer)
 		pos += fl;
 	}
 	v->log_end += pos;
-	if (!writer && bad && got - pos > STORELOG_FRAME_HEAD &&
-	    !all_zero(buf + pos + STORELOG_FRAME_HEAD,
-		      got - pos - STORELOG_FRAME_HEAD) &&
-	    ((size_t)buf[pos] | (size_t)buf[pos + 1] << 8 |
-	     (size_t)buf[pos + 2] << 16 | (size_t)buf[pos + 3] << 24) +
-	    STORELOG_FRAME_HEAD < got - pos) {
-		/* A wrong frame with more after it is damage, not an append
-		 * in progress or a torn one a writer will cut: answering
-		 * from the frames before it would be answering from an old
-		 * state.  A temporary failure until an admin repairs it. */
+	/* A wrong frame with more after it is damage, not an append in
+	 * progress or a torn one a writer will cut: everyone stops there
+	 * with an error (readers: a temporary failure) rather than answer
+	 * from an older state, until an admin repairs the log. */
+	if (bad && frame_damaged(buf + pos, got - pos)) {
 		char *lp = gen_path(path, v->gen, "log");
 		char detail[160];
 
@@ -341,41 +353,13 @@ view_follow(struct view *v, const char *path, bool writer)
 	else if (pos > 0)
 		ovmap_adopt(&v->ov, buf, n);
 	adopted = mapped != NULL || pos > 0;
-	if (writer && pos < got) {
+	if (ok && writer && pos < got &&
+	    ftruncate(v->log_fd, (off_t)v->log_end) < 0) {
 		char *lp = gen_path(path, v->gen, "log");
 
-		if (bad && !all_zero(buf + pos + STORELOG_FRAME_HEAD,
-				     got - pos > STORELOG_FRAME_HEAD ?
-				     got - pos - STORELOG_FRAME_HEAD : 0) &&
-		    got - pos > STORELOG_FRAME_HEAD) {
-			/* A frame that is whole in length but wrong: if it
-			 * is the last thing in the file it is a torn append
-			 * (the length field made it through, not all of the
-			 * rest); otherwise the log is damaged. */
-			size_t claimed = (size_t)buf[pos] |
-					 (size_t)buf[pos + 1] << 8 |
-					 (size_t)buf[pos + 2] << 16 |
-					 (size_t)buf[pos + 3] << 24;
-
-			if (claimed + STORELOG_FRAME_HEAD < got - pos) {
-				char detail[160];
-
-				(void)snprintf(detail, sizeof(detail),
-					       "damaged at offset %llu (%s)",
-					       (unsigned long long)v->log_end,
-					       why);
-				(void)set_err(lp, detail);
-				free(lp);
-				if (!adopted)
-					secret_free(buf, n);
-				return false;
-			}
-		}
-		if (ftruncate(v->log_fd, (off_t)v->log_end) < 0) {
-			(void)sys_err(lp);
-			ok = false;
-		}
+		(void)sys_err(lp);
 		free(lp);
+		ok = false;
 	}
 	if (!adopted)
 		secret_free(buf, n);
