@@ -13,7 +13,7 @@ const struct config_key conf_keys[] = {
 	{ "store_mode", CONFIG_MODE, "0640", 0, 0, NULL },
 	{ "store_lock_timeout", CONFIG_UINT, "30", 0, 3600, NULL },
 	/* Bytes of change log before it is folded into a new base; 0: 1/64
-	 * of the base, at least 1 MiB (userdb.h). */
+	 * of the base, at least 256 KiB (userdb.h). */
 	{ "store_log_max", CONFIG_UINT, "0", 0, 1UL << 40, NULL },
 	/* Names. */
 	{ "default_realm", CONFIG_STR, "", 0, 0, NULL },

@@ -36,7 +36,7 @@
  * block a writer or each other.
  *
  * Compaction folds the log into a new base when the log passes
- * store_log_max (by default 1/64 of the base, at least 1 MiB, so that
+ * store_log_max (by default 1/64 of the base, at least 256 KiB, so that
  * rewriting the base costs about 64 bytes per byte of change: amortised
  * O(1) per change).  pwtool starts it after a commit in a detached child.
  * It copies base G to PATH.compact.tmp and applies the log's prefix
