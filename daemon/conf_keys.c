@@ -12,6 +12,9 @@ const struct config_key conf_keys[] = {
 	{ "store_group", CONFIG_STR, "", 0, 0, NULL },
 	{ "store_mode", CONFIG_MODE, "0640", 0, 0, NULL },
 	{ "store_lock_timeout", CONFIG_UINT, "30", 0, 3600, NULL },
+	/* Bytes of change log before it is folded into a new base; 0: 1/64
+	 * of the base, at least 1 MiB (userdb.h). */
+	{ "store_log_max", CONFIG_UINT, "0", 0, 1UL << 40, NULL },
 	/* Names. */
 	{ "default_realm", CONFIG_STR, "", 0, 0, NULL },
 	{ "username_fold_case", CONFIG_BOOL, "yes", 0, 0, NULL },

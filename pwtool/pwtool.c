@@ -39,6 +39,7 @@ static const struct {
 	{ "realms", NULL, cmd_realms, 0, false },
 	{ "import", NULL, cmd_import, -1, true },
 	{ "export", NULL, cmd_export, -1, false },
+	{ "compact", NULL, cmd_compact, 0, true },
 };
 
 static void
@@ -57,6 +58,7 @@ usage(FILE *f)
 	      "  realms          print each realm and its number of users\n"
 	      "  import [FILE]   add users from lines USER@REALM:FLAGS:VERIFIERS\n"
 	      "  export [FILE]   write users in the import format\n"
+	      "  compact         fold the store's change log into its base now\n"
 	      "options:\n"
 	      "  -c, --config FILE     configuration (default " AUTHD_CONFIG_PATH ")\n"
 	      "  -f, --file STORE      store file (default: store_path)\n"
@@ -160,6 +162,7 @@ settings_apply(struct pwtool *pw, const char *store_arg)
 	pw->file.mode_set = config_is_set(pw->cfg, "store_mode");
 	pw->file.lock_timeout = (unsigned int)config_uint(pw->cfg,
 							  "store_lock_timeout");
+	pw->file.log_max = config_uint(pw->cfg, "store_log_max");
 	pw->file.uid = (uid_t)-1;
 	pw->file.gid = (gid_t)-1;
 	if (owner[0] != '\0' && !privs_uid(owner, &pw->file.uid, NULL))

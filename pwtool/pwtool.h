@@ -55,6 +55,7 @@ int cmd_list(struct pwtool *pw);
 int cmd_realms(struct pwtool *pw);
 int cmd_import(struct pwtool *pw);
 int cmd_export(struct pwtool *pw);
+int cmd_compact(struct pwtool *pw);
 
 /* pwtool_error - print "pwtool: message" on stderr and return code. */
 int pwtool_error(int code, const char *fmt, ...)

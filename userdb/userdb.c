@@ -1,18 +1,25 @@
 /*
- * userdb - the GDBM credential store.  The consistency design is explained
- * in userdb.h.  Untrusted input: the store file itself (records are decoded
- * by record.c, which checks every byte).
+ * userdb - the credential store: a GDBM base plus an append-only change
+ * log, behind a manifest.  The design and its promises are in userdb.h;
+ * the byte formats in storelog.h.  Untrusted input: every file of the
+ * store (records are decoded by record.c, log frames and the manifest by
+ * storelog.c, which check every byte).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gdbm.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,54 +28,597 @@
 #include "digest.h"
 #include "scram_iters.h"
 #include "secret.h"
+#include "storelog.h"
 #include "userdb.h"
 #include "xalloc.h"
 
+/* What one process knows of the store: the generation it opened, its
+ * base, and the log applied up to log_end into ov. */
+struct view {
+	bool open;
+	bool legacy;		/* PATH itself is a GDBM file (format 1) */
+	uint64_t gen;
+	dev_t dev;		/* of PATH (manifest or legacy file) */
+	ino_t ino;
+	struct stat mst;	/* PATH's stat when opened */
+	GDBM_FILE base;
+	off_t base_size;
+	int log_fd;		/* -1 when legacy */
+	uint64_t log_end;	/* end of the last whole frame applied */
+	struct ovmap ov;
+	uint64_t changes;	/* frames applied since opened */
+};
+
 struct userdb {
 	char *path;
-	GDBM_FILE dbf;
-	dev_t dev;
-	ino_t ino;
+	struct view v;
 	bool pinned;
 	bool recheck;		/* pinned, but look once more (userdb_recheck) */
-	char err[512];
-	/* USERDB_ITERS_KEY of the file open, decoded once per file */
+	uint64_t opens;		/* views opened so far */
+	/* USERDB_ITERS_KEY of what the view shows, decoded once per state */
 	struct scram_iters iters;
-	dev_t iters_dev;
-	ino_t iters_ino;
+	uint64_t iters_opens, iters_changes;
 	bool iters_ok;
 };
 
-struct userdb_txn {
-	char *path, *new_path, *lock_path;
+struct userdb_writer {
+	struct userdb_file_params p;
+	char *lock_path, *compact_path, *manifest_tmp;
 	int lock_fd;
 	bool locked;
-	GDBM_FILE dbf;
-	bool existed;
-	struct stat old_st;
-	struct userdb_file_params p;
-	char err[512];
+	struct view v;
+	bool missing;		/* no store yet (at the last begin) */
+	bool in_txn;
+};
+
+struct userdb_txn {
+	struct userdb_writer *w;
+	bool own_writer;	/* userdb_txn_begin: freed with the txn */
+	struct ovmap pending;	/* the batch: key -> new value or deleted */
 	/* USERDB_ITERS_KEY, kept up to date by put and delete; when it was
-	 * missing or disagreed, commit counts the whole batch instead */
+	 * missing or disagreed, commit counts the whole store instead */
 	struct scram_iters iters;
 	bool iters_known;
 };
 
-/* Error messages live in one thread-local buffer, not in the handle, so
- * a caller may free the handle (abort a transaction) and still print the
+/* Error messages live in one thread-local buffer, not in a handle, so a
+ * caller may free the handle (abort a transaction) and still print the
  * message.  It stays valid until the next error on the same thread. */
 static _Thread_local char userdb_msg[512];
 
 static const char *
-set_err(char *err, size_t n, const char *what, const char *detail)
+set_err(const char *what, const char *detail)
 {
-	(void)err;
-	(void)n;
-	(void)snprintf(userdb_msg, sizeof(userdb_msg), "%s: %s", what, detail);
+	char tmp[sizeof(userdb_msg)];
+
+	/* what or detail may point into userdb_msg itself */
+	(void)snprintf(tmp, sizeof(tmp), "%s: %s", what, detail);
+	memcpy(userdb_msg, tmp, sizeof(tmp));
 	return userdb_msg;
 }
 
-#define DB_ERR(db, what, detail) set_err((db)->err, sizeof((db)->err), what, detail)
+static const char *
+sys_err(const char *what)
+{
+	return set_err(what, strerror(errno));
+}
+
+static char *
+gen_path(const char *path, uint64_t gen, const char *ext)
+{
+	return xasprintf("%s.%llu.%s", path, (unsigned long long)gen, ext);
+}
+
+/* --- files --------------------------------------------------------------- */
+
+/* write_all - pwrite the whole of p at off (a short write is ENOSPC). */
+static bool
+write_all(int fd, const void *p, size_t n, off_t off)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = pwrite(fd, c, n, off);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		if (w == 0) {
+			errno = ENOSPC;
+			return false;
+		}
+		c += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return true;
+}
+
+/* copy_fd - copy all of src (from its start, whatever its offset) into
+ * dst, in the kernel when it can (a reflink on filesystems that have
+ * them). */
+static bool
+copy_fd(int src, int dst)
+{
+	char buf[65536];
+	loff_t in = 0, out = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = copy_file_range(src, &in, dst, &out, 1 << 30, 0);
+		if (n == 0)
+			return true;
+		if (n < 0)
+			break;
+	}
+	if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
+	    errno != EOPNOTSUPP)
+		return false;
+	while ((n = pread(src, buf, sizeof(buf), in)) > 0) {
+		if (!write_all(dst, buf, (size_t)n, out))
+			return false;
+		in += n;
+		out += n;
+	}
+	return n == 0;
+}
+
+/* fsync_dir - make a rename or an unlink in path's directory durable. */
+static bool
+fsync_dir(const char *path)
+{
+	char *copy = xstrdup(path);
+	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool ok = fd >= 0 && fsync(fd) == 0;
+
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return ok;
+}
+
+/* --- views ----------------------------------------------------------------- */
+
+static void
+view_close(struct view *v)
+{
+	if (!v->open)
+		return;
+	if (v->base != NULL)
+		gdbm_close(v->base);
+	if (v->log_fd >= 0)
+		close(v->log_fd);
+	ovmap_free(&v->ov);
+	memset(v, 0, sizeof(*v));
+	v->log_fd = -1;
+}
+
+/* all_zero - power loss may leave zeroed blocks at a file's end. */
+static bool
+all_zero(const unsigned char *p, size_t n)
+{
+	while (n > 0 && *p == 0) {
+		p++;
+		n--;
+	}
+	return n == 0;
+}
+
+/* view_follow - apply the whole frames appended since log_end.  A reader
+ * stops at a frame that is not whole (being written, or torn by a crash)
+ * and looks again next time.  A writer holds the lock, so nobody is
+ * appending: whatever follows the last whole frame was left by a writer
+ * that died mid-append (it never answered), and is cut off, unless it is
+ * followed by more data, which only damage explains. */
+static bool
+view_follow(struct view *v, const char *path, bool writer)
+{
+	unsigned char *buf = NULL;
+	void *mapped = NULL;
+	size_t map_len = 0;
+	struct stat st;
+	size_t n, pos = 0, got = 0;
+	const char *why = NULL;
+	bool bad = false, ok = true, adopted;
+
+	if (v->legacy)
+		return true;
+	if (fstat(v->log_fd, &st) < 0) {
+		char *lp = gen_path(path, v->gen, "log");
+
+		(void)sys_err(lp);
+		free(lp);
+		return false;
+	}
+	if ((uint64_t)st.st_size == v->log_end)
+		return true;
+	if ((uint64_t)st.st_size < v->log_end) {
+		char *lp = gen_path(path, v->gen, "log");
+
+		(void)set_err(lp, "the log shrank under its readers");
+		free(lp);
+		return false;
+	}
+	n = (size_t)((uint64_t)st.st_size - v->log_end);
+	if (!writer && n >= STORELOG_FRAME_HEAD) {
+		/* A big frame still being written: do not read it again at
+		 * every lookup until it is whole. */
+		unsigned char h[4];
+
+		if (pread(v->log_fd, h, sizeof(h), (off_t)v->log_end) ==
+		    (ssize_t)sizeof(h) &&
+		    ((size_t)h[0] | (size_t)h[1] << 8 | (size_t)h[2] << 16 |
+		     (size_t)h[3] << 24) > n - STORELOG_FRAME_HEAD)
+			return true;
+	}
+	if (writer && n >= (256u << 10)) {
+		/* A writer indexes the whole log at every begin: map it
+		 * rather than copy it (no allocation, no zeroing).  Only a
+		 * writer may: it holds the lock, so nobody cuts the file
+		 * under the mapping (a reader could fault on a torn tail
+		 * that a writer truncates). */
+		long pg = sysconf(_SC_PAGESIZE);
+		off_t start = (off_t)(v->log_end & ~(uint64_t)(pg - 1));
+		size_t lead = (size_t)(v->log_end - (uint64_t)start);
+		void *map = mmap(NULL, n + lead, PROT_READ,
+				 MAP_SHARED | MAP_POPULATE, v->log_fd, start);
+
+		if (map != MAP_FAILED) {
+			ovmap_reserve(&v->ov, n / 128);
+			mapped = map;
+			map_len = n + lead;
+			buf = (unsigned char *)map + lead;
+			got = n;
+		}
+	}
+	if (mapped == NULL)
+		buf = xmalloc(n);
+	while (got < n) {
+		ssize_t r = pread(v->log_fd, buf + got, n - got,
+				  (off_t)(v->log_end + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	while (pos < got) {
+		size_t fl = 0;
+		int r = storelog_frame_check(buf + pos, got - pos, &fl, &why);
+
+		if (r == 0)
+			break;
+		if (r < 0) {
+			bad = true;
+			break;
+		}
+		ovmap_apply_frame(&v->ov, buf + pos, fl);
+		v->changes++;
+		pos += fl;
+	}
+	v->log_end += pos;
+	/* The overlay points into what was read: it owns it from now on
+	 * (buf stays readable until the view is closed). */
+	if (mapped != NULL)
+		ovmap_adopt_map(&v->ov, mapped, map_len);
+	else if (pos > 0)
+		ovmap_adopt(&v->ov, buf, n);
+	adopted = mapped != NULL || pos > 0;
+	if (writer && pos < got) {
+		char *lp = gen_path(path, v->gen, "log");
+
+		if (bad && !all_zero(buf + pos + STORELOG_FRAME_HEAD,
+				     got - pos > STORELOG_FRAME_HEAD ?
+				     got - pos - STORELOG_FRAME_HEAD : 0) &&
+		    got - pos > STORELOG_FRAME_HEAD) {
+			/* A frame that is whole in length but wrong: if it
+			 * is the last thing in the file it is a torn append
+			 * (the length field made it through, not all of the
+			 * rest); otherwise the log is damaged. */
+			size_t claimed = (size_t)buf[pos] |
+					 (size_t)buf[pos + 1] << 8 |
+					 (size_t)buf[pos + 2] << 16 |
+					 (size_t)buf[pos + 3] << 24;
+
+			if (claimed + STORELOG_FRAME_HEAD < got - pos) {
+				char detail[160];
+
+				(void)snprintf(detail, sizeof(detail),
+					       "damaged at offset %llu (%s)",
+					       (unsigned long long)v->log_end,
+					       why);
+				(void)set_err(lp, detail);
+				free(lp);
+				if (!adopted)
+					secret_free(buf, n);
+				return false;
+			}
+		}
+		if (ftruncate(v->log_fd, (off_t)v->log_end) < 0) {
+			(void)sys_err(lp);
+			ok = false;
+		}
+		free(lp);
+	}
+	if (!adopted)
+		secret_free(buf, n);
+	return ok;
+}
+
+/* view_open - open what PATH names: 1 opened, 0 no store, -1 error.
+ * A compaction may retire the generation just read from the manifest
+ * before its files are opened; then the manifest is read again. */
+static int
+view_open(struct view *v, const char *path, bool writer)
+{
+	char head[256];
+	int tries;
+
+	memset(v, 0, sizeof(*v));
+	v->log_fd = -1;
+	for (tries = 0; tries < 32; tries++) {
+		unsigned char lh[STORELOG_HEADER_LEN];
+		char *bp, *lp;
+		unsigned int format;
+		const char *why;
+		struct stat st, bst;
+		ssize_t n;
+		int fd = open(path, O_RDONLY | O_CLOEXEC), bfd;
+
+		if (fd < 0) {
+			if (errno == ENOENT)
+				return 0;
+			(void)sys_err(path);
+			return -1;
+		}
+		if (fstat(fd, &st) < 0 ||
+		    (n = pread(fd, head, sizeof(head), 0)) < 0) {
+			(void)sys_err(path);
+			close(fd);
+			return -1;
+		}
+		if ((size_t)n < sizeof(STORELOG_MANIFEST_MAGIC) - 1 ||
+		    memcmp(head, STORELOG_MANIFEST_MAGIC,
+			   sizeof(STORELOG_MANIFEST_MAGIC) - 1) != 0) {
+			/* Format 1: PATH is the GDBM file itself. */
+			v->base = gdbm_fd_open(fd, path, 0,
+					       GDBM_READER | GDBM_NOLOCK |
+					       GDBM_CLOERROR, NULL);
+			if (v->base == NULL) {
+				(void)set_err(path, gdbm_strerror(gdbm_errno));
+				return -1;
+			}
+			v->open = v->legacy = true;
+			v->dev = st.st_dev;
+			v->ino = st.st_ino;
+			v->mst = st;
+			v->base_size = st.st_size;
+			ovmap_init(&v->ov);
+			return 1;
+		}
+		close(fd);
+		why = storelog_manifest_parse(head, (size_t)n, &v->gen, &format);
+		if (why != NULL) {
+			if (format > STORELOG_FORMAT) {
+				char detail[200];
+
+				(void)snprintf(detail, sizeof(detail),
+					       "store format %u is newer than "
+					       "this program reads (%u): it was "
+					       "written by a later authd",
+					       format, STORELOG_FORMAT);
+				(void)set_err(path, detail);
+			} else {
+				(void)set_err(path, why);
+			}
+			return -1;
+		}
+		bp = gen_path(path, v->gen, "gdbm");
+		lp = gen_path(path, v->gen, "log");
+		bfd = open(bp, O_RDONLY | O_CLOEXEC);
+		if (bfd >= 0 && fstat(bfd, &bst) < 0) {
+			close(bfd);
+			bfd = -1;
+		}
+		if (bfd >= 0)
+			v->log_fd = open(lp, (writer ? O_RDWR : O_RDONLY) |
+					 O_CLOEXEC);
+		if (bfd < 0 || v->log_fd < 0) {
+			int e = errno;
+
+			if (bfd >= 0)
+				close(bfd);
+			if (e == ENOENT && stat(path, &bst) == 0 &&
+			    (bst.st_ino != st.st_ino ||
+			     bst.st_dev != st.st_dev)) {
+				/* retired meanwhile: read the new manifest */
+				free(bp);
+				free(lp);
+				continue;
+			}
+			errno = e;
+			(void)sys_err(bfd < 0 ? bp : lp);
+			free(bp);
+			free(lp);
+			return -1;
+		}
+		v->base = gdbm_fd_open(bfd, bp, 0, GDBM_READER | GDBM_NOLOCK |
+				       GDBM_CLOERROR, NULL);
+		if (v->base == NULL) {
+			(void)set_err(bp, gdbm_strerror(gdbm_errno));
+			goto fail;
+		}
+		n = pread(v->log_fd, lh, sizeof(lh), 0);
+		if (n < 0) {
+			(void)sys_err(lp);
+			goto fail;
+		}
+		if ((why = storelog_header_check(lh, (size_t)n, v->gen)) != NULL) {
+			(void)set_err(lp, why);
+			goto fail;
+		}
+		v->open = true;
+		v->dev = st.st_dev;
+		v->ino = st.st_ino;
+		v->mst = st;
+		v->base_size = bst.st_size;
+		v->log_end = STORELOG_HEADER_LEN;
+		ovmap_init(&v->ov);
+		if (!view_follow(v, path, writer)) {
+			free(bp);
+			free(lp);
+			view_close(v);
+			return -1;
+		}
+		free(bp);
+		free(lp);
+		return 1;
+fail:
+		free(bp);
+		free(lp);
+		if (v->base != NULL)
+			gdbm_close(v->base);
+		if (v->log_fd >= 0)
+			close(v->log_fd);
+		memset(v, 0, sizeof(*v));
+		v->log_fd = -1;
+		return -1;
+	}
+	(void)set_err(path, "the store kept changing while it was opened");
+	return -1;
+}
+
+/* view_fetch - the raw value of key: 1 (*val_r: to be released with
+ * fetch_release when *owned_r), 0 absent, -1 error. */
+static int
+view_fetch(const struct view *v, const char *key, size_t key_len,
+	   const char **val_r, size_t *len_r, bool *owned_r)
+{
+	const struct ovmap_entry *e = ovmap_get(&v->ov, key, key_len);
+	datum k = { (char *)key, (int)key_len }, d;
+
+	*owned_r = false;
+	if (e != NULL) {
+		if (e->value == NULL)
+			return 0;
+		*val_r = e->value;
+		*len_r = e->value_len;
+		return 1;
+	}
+	d = gdbm_fetch(v->base, k);
+	if (d.dptr == NULL) {
+		if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
+			return 0;
+		(void)set_err("store read", gdbm_strerror(gdbm_errno));
+		return -1;
+	}
+	*val_r = d.dptr;
+	*len_r = (size_t)d.dsize;
+	*owned_r = true;
+	return 1;
+}
+
+static void
+fetch_release(const char *val, size_t len, bool owned)
+{
+	if (owned)
+		secret_free((char *)val, len);
+}
+
+/* decode - a raw value into rec, with its fingerprint. */
+static int
+decode(const char *val, size_t len, struct userdb_record *rec,
+       const char **error_r)
+{
+	const char *why = userdb_record_decode(val, len, rec);
+
+	if (why == NULL && !digest_sha256_buf(val, len, rec->fingerprint))
+		why = "SHA-256 is not available";
+	if (why != NULL) {
+		*error_r = set_err("damaged record", why);
+		return -1;
+	}
+	return 1;
+}
+
+/* merged_each - every record the view (plus pending, if not NULL) holds:
+ * the base's keys that the log does not override, then the log's and the
+ * batch's live values.  fn gets key and value; stops at its false. */
+typedef bool merged_fn(void *ctx, const char *key, size_t key_len,
+		       const char *val, size_t len);
+
+struct merged_ctx {
+	const struct ovmap *shadow;	/* entries already visited */
+	const struct ovmap *shadow2;
+	merged_fn *fn;
+	void *ctx;
+};
+
+static bool
+merged_entry(void *c, const struct ovmap_entry *e)
+{
+	struct merged_ctx *m = c;
+
+	if (e->value == NULL ||
+	    (m->shadow != NULL && ovmap_get(m->shadow, e->key, e->key_len)))
+		return true;
+	return m->fn(m->ctx, e->key, e->key_len, e->value, e->value_len);
+}
+
+static bool
+merged_each(const struct view *v, const struct ovmap *pending, bool values,
+	    merged_fn *fn, void *ctx)
+{
+	struct merged_ctx m = { NULL, NULL, fn, ctx };
+	datum k;
+
+	if (v->open) {
+		for (k = gdbm_firstkey(v->base); k.dptr != NULL;) {
+			datum next = gdbm_nextkey(v->base, k);
+			size_t kl = (size_t)k.dsize;
+			bool go = true;
+
+			if (ovmap_get(&v->ov, k.dptr, kl) == NULL &&
+			    (pending == NULL ||
+			     ovmap_get(pending, k.dptr, kl) == NULL)) {
+				datum d = { NULL, 0 };
+
+				if (values)
+					d = gdbm_fetch(v->base, k);
+				if (!values || d.dptr != NULL)
+					go = fn(ctx, k.dptr, kl, d.dptr,
+						(size_t)d.dsize);
+				if (d.dptr != NULL)
+					secret_free(d.dptr, (size_t)d.dsize);
+			}
+			free(k.dptr);
+			if (!go) {
+				free(next.dptr);
+				return true;
+			}
+			k = next;
+		}
+		if (gdbm_errno != GDBM_ITEM_NOT_FOUND &&
+		    gdbm_errno != GDBM_NO_ERROR) {
+			(void)set_err("store iteration",
+				      gdbm_strerror(gdbm_errno));
+			return false;
+		}
+		m.shadow = pending;
+		if (!ovmap_each(&v->ov, merged_entry, &m))
+			return true;
+	}
+	if (pending != NULL) {
+		m.shadow = NULL;
+		(void)ovmap_each(pending, merged_entry, &m);
+	}
+	return true;
+}
+
+/* --- readers --------------------------------------------------------------- */
 
 struct userdb *
 userdb_new(const char *path)
@@ -76,6 +626,7 @@ userdb_new(const char *path)
 	struct userdb *db = xcalloc(1, sizeof(*db));
 
 	db->path = xstrdup(path);
+	db->v.log_fd = -1;
 	return db;
 }
 
@@ -84,77 +635,47 @@ userdb_free(struct userdb *db)
 {
 	if (db == NULL)
 		return;
-	if (db->dbf != NULL)
-		gdbm_close(db->dbf);
+	view_close(&db->v);
 	free(db->path);
 	free(db);
 }
 
-/* reader_refresh - (re)open the file if PATH now names another inode. */
+/* reader_refresh - follow the log, or reopen if PATH names another file
+ * (a compaction, an upgrade, or a store replaced by hand). */
 static bool
 reader_refresh(struct userdb *db, const char **error_r)
 {
+	struct view nv;
 	struct stat st;
-	GDBM_FILE f;
+	int r;
 
-	if (db->dbf != NULL && db->pinned && !db->recheck)
+	if (db->v.open && db->pinned && !db->recheck)
 		return true;
 	db->recheck = false;
 	if (stat(db->path, &st) < 0) {
-		*error_r = DB_ERR(db, db->path, strerror(errno));
+		*error_r = sys_err(db->path);
 		return false;
 	}
-	if (db->dbf != NULL && st.st_ino == db->ino && st.st_dev == db->dev)
+	if (db->v.open && st.st_ino == db->v.ino && st.st_dev == db->v.dev) {
+		if (!view_follow(&db->v, db->path, false)) {
+			*error_r = userdb_msg;
+			return false;
+		}
 		return true;
-	/* No GDBM lock: the file is never written after it is renamed in. */
-	f = gdbm_open(db->path, 0, GDBM_READER | GDBM_NOLOCK, 0, NULL);
-	if (f == NULL) {
-		*error_r = DB_ERR(db, db->path, gdbm_strerror(gdbm_errno));
+	}
+	r = view_open(&nv, db->path, false);
+	if (r <= 0) {
+		if (r == 0) {
+			errno = ENOENT;
+			(void)sys_err(db->path);
+		}
+		*error_r = userdb_msg;
 		return false;
 	}
-	/* Remember the inode actually opened, not the one stat() saw: a
-	 * commit may have happened in between. */
-	if (fstat(gdbm_fdesc(f), &st) < 0) {
-		gdbm_close(f);
-		*error_r = DB_ERR(db, db->path, strerror(errno));
-		return false;
-	}
-	if (db->dbf != NULL)
-		gdbm_close(db->dbf);
-	db->dbf = f;
-	db->dev = st.st_dev;
-	db->ino = st.st_ino;
+	view_close(&db->v);
+	db->v = nv;
+	db->opens++;
 	return true;
-}
-
-/* fetch_decode - shared by readers and the writer's batch. */
-static int
-fetch_decode(GDBM_FILE dbf, const char *key, size_t key_len,
-	     struct userdb_record *rec, char *err, size_t errlen,
-	     const char **error_r)
-{
-	datum k = { (char *)key, (int)key_len }, v;
-	const char *why;
-
-	userdb_record_init(rec);
-	v = gdbm_fetch(dbf, k);
-	if (v.dptr == NULL) {
-		if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
-			return 0;
-		*error_r = set_err(err, errlen, "store read",
-				   gdbm_strerror(gdbm_errno));
-		return -1;
-	}
-	why = userdb_record_decode(v.dptr, (size_t)v.dsize, rec);
-	if (why == NULL &&
-	    !digest_sha256_buf(v.dptr, (size_t)v.dsize, rec->fingerprint))
-		why = "SHA-256 is not available";
-	secret_free(v.dptr, (size_t)v.dsize);
-	if (why != NULL) {
-		*error_r = set_err(err, errlen, "damaged record", why);
-		return -1;
-	}
-	return 1;
 }
 
 void
@@ -170,22 +691,25 @@ userdb_recheck(struct userdb *db)
 }
 
 int
-userdb_txn_exists(struct userdb_txn *txn, const char *key)
-{
-	datum k = { (char *)key, (int)strlen(key) };
-
-	return gdbm_exists(txn->dbf, k);
-}
-
-int
 userdb_lookup(struct userdb *db, const char *key, size_t key_len,
 	      struct userdb_record *rec, const char **error_r)
 {
+	const char *val;
+	size_t len;
+	bool owned;
+	int r;
+
 	userdb_record_init(rec);
 	if (!reader_refresh(db, error_r))
 		return -1;
-	return fetch_decode(db->dbf, key, key_len, rec, db->err,
-			    sizeof(db->err), error_r);
+	r = view_fetch(&db->v, key, key_len, &val, &len, &owned);
+	if (r < 0)
+		*error_r = userdb_msg;
+	if (r <= 0)
+		return r;
+	r = decode(val, len, rec, error_r);
+	fetch_release(val, len, owned);
+	return r;
 }
 
 static int
@@ -194,83 +718,45 @@ key_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-bool
-userdb_keys(struct userdb *db, char ***keys_r, size_t *n_r,
-	    const char **error_r)
-{
-	size_t n = 0, cap = 1024;
+struct keys_ctx {
 	char **keys;
-	datum k;
+	size_t n, cap;
+};
 
-	if (!reader_refresh(db, error_r))
-		return false;
-	keys = xmalloc(cap * sizeof(char *));
-	for (k = gdbm_firstkey(db->dbf); k.dptr != NULL;) {
-		datum next = gdbm_nextkey(db->dbf, k);
+static bool
+keys_add(void *c, const char *key, size_t key_len, const char *val,
+	 size_t len)
+{
+	struct keys_ctx *k = c;
 
-		if (n == cap)
-			keys = xrealloc(keys, (cap *= 2) * sizeof(char *));
-		/* Users only: every user key has an '@'. */
-		if (memchr(k.dptr, '@', (size_t)k.dsize) != NULL)
-			keys[n++] = xstrndup(k.dptr, (size_t)k.dsize);
-		free(k.dptr);
-		k = next;
-	}
-	if (gdbm_errno != GDBM_ITEM_NOT_FOUND && gdbm_errno != GDBM_NO_ERROR) {
-		userdb_keys_free(keys, n);
-		*error_r = DB_ERR(db, "store iteration", gdbm_strerror(gdbm_errno));
-		return false;
-	}
-	qsort(keys, n, sizeof(char *), key_cmp);
-	*keys_r = keys;
-	*n_r = n;
+	(void)val;
+	(void)len;
+	/* Users only: every user key has an '@'. */
+	if (memchr(key, '@', key_len) == NULL)
+		return true;
+	if (k->n == k->cap)
+		k->keys = xreallocarray(k->keys, k->cap *= 2, sizeof(char *));
+	k->keys[k->n++] = xstrndup(key, key_len);
 	return true;
 }
 
 bool
-userdb_secret(struct userdb *db, unsigned char out[USERDB_SECRET_LEN])
+userdb_keys(struct userdb *db, char ***keys_r, size_t *n_r,
+	    const char **error_r)
 {
-	datum k = { (char *)USERDB_SECRET_KEY, sizeof(USERDB_SECRET_KEY) - 1 }, v;
-	const char *why;
-	bool ok;
+	struct keys_ctx k = { NULL, 0, 1024 };
 
-	if (!reader_refresh(db, &why))
+	if (!reader_refresh(db, error_r))
 		return false;
-	v = gdbm_fetch(db->dbf, k);
-	if (v.dptr == NULL)
+	k.keys = xmalloc(k.cap * sizeof(char *));
+	if (!merged_each(&db->v, NULL, false, keys_add, &k)) {
+		userdb_keys_free(k.keys, k.n);
+		*error_r = userdb_msg;
 		return false;
-	ok = v.dsize == USERDB_SECRET_LEN;
-	if (ok)
-		memcpy(out, v.dptr, USERDB_SECRET_LEN);
-	secret_free(v.dptr, (size_t)v.dsize);
-	return ok;
-}
-
-bool
-userdb_scram_iters(struct userdb *db, struct scram_iters *out)
-{
-	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 }, v;
-	const char *why;
-
-	if (!reader_refresh(db, &why))
-		return false;
-	if (!db->iters_ok || db->iters_dev != db->dev ||
-	    db->iters_ino != db->ino) {
-		/* A store without the record (older than it) decodes as
-		 * empty: every made-up count is then scram_iterations, as
-		 * before, until the next commit writes it. */
-		scram_iters_init(&db->iters);
-		v = gdbm_fetch(db->dbf, k);
-		if (v.dptr != NULL) {
-			(void)scram_iters_decode(v.dptr, (size_t)v.dsize,
-						 &db->iters);
-			free(v.dptr);
-		}
-		db->iters_dev = db->dev;
-		db->iters_ino = db->ino;
-		db->iters_ok = true;
 	}
-	*out = db->iters;
+	qsort(k.keys, k.n, sizeof(char *), key_cmp);
+	*keys_r = k.keys;
+	*n_r = k.n;
 	return true;
 }
 
@@ -284,106 +770,546 @@ userdb_keys_free(char **keys, size_t n)
 	free(keys);
 }
 
-/* copy_fd - copy all of src into dst, in the kernel when it can. */
-static bool
-copy_fd(int src, int dst)
+bool
+userdb_secret(struct userdb *db, unsigned char out[USERDB_SECRET_LEN])
 {
-	char buf[65536];
-	ssize_t n;
+	const char *val, *why;
+	size_t len;
+	bool owned, ok;
 
-	for (;;) {
-		n = copy_file_range(src, NULL, dst, NULL, 1 << 30, 0);
-		if (n == 0)
-			return true;
-		if (n < 0)
-			break;
-	}
-	if (errno != EXDEV && errno != ENOSYS && errno != EINVAL &&
-	    errno != EOPNOTSUPP)
+	if (!reader_refresh(db, &why))
 		return false;
-	while ((n = read(src, buf, sizeof(buf))) > 0) {
-		char *p = buf;
+	if (view_fetch(&db->v, USERDB_SECRET_KEY,
+		       sizeof(USERDB_SECRET_KEY) - 1, &val, &len, &owned) <= 0)
+		return false;
+	ok = len == USERDB_SECRET_LEN;
+	if (ok)
+		memcpy(out, val, USERDB_SECRET_LEN);
+	fetch_release(val, len, owned);
+	return ok;
+}
 
-		while (n > 0) {
-			ssize_t w = write(dst, p, (size_t)n);
+bool
+userdb_scram_iters(struct userdb *db, struct scram_iters *out)
+{
+	const char *val, *why;
+	size_t len;
+	bool owned;
 
-			if (w < 0)
-				return false;
-			p += w;
-			n -= w;
+	if (!reader_refresh(db, &why))
+		return false;
+	if (!db->iters_ok || db->iters_opens != db->opens ||
+	    db->iters_changes != db->v.changes) {
+		/* A store without the record (older than it) decodes as
+		 * empty: every made-up count is then scram_iterations, as
+		 * before, until the next commit writes it. */
+		scram_iters_init(&db->iters);
+		if (view_fetch(&db->v, USERDB_ITERS_KEY,
+			       sizeof(USERDB_ITERS_KEY) - 1, &val, &len,
+			       &owned) > 0) {
+			(void)scram_iters_decode(val, len, &db->iters);
+			fetch_release(val, len, owned);
 		}
+		db->iters_opens = db->opens;
+		db->iters_changes = db->v.changes;
+		db->iters_ok = true;
 	}
-	return n == 0;
+	*out = db->iters;
+	return true;
 }
 
-static void
-txn_free(struct userdb_txn *txn)
+/* --- writers --------------------------------------------------------------- */
+
+struct userdb_writer *
+userdb_writer_new(const struct userdb_file_params *p)
 {
-	if (txn->dbf != NULL)
-		gdbm_close(txn->dbf);
-	if (txn->lock_fd >= 0)
-		close(txn->lock_fd);	/* releases the flock */
-	free(txn->path);
-	free(txn->new_path);
-	free(txn->lock_path);
-	free(txn);
+	struct userdb_writer *w = xcalloc(1, sizeof(*w));
+
+	w->p = *p;
+	w->lock_path = xasprintf("%s.lock", p->path);
+	w->compact_path = xasprintf("%s.compact", p->path);
+	w->manifest_tmp = xasprintf("%s.new", p->path);
+	w->lock_fd = -1;
+	w->v.log_fd = -1;
+	return w;
 }
 
-/* txn_lock - wait up to lock_timeout seconds for the writer lock. */
-static bool
-txn_lock(struct userdb_txn *txn, const char **error_r)
+void
+userdb_writer_free(struct userdb_writer *w)
 {
-	struct timespec pause = { 0, 20 * 1000 * 1000 }, now;
-	uint64_t deadline;
+	if (w == NULL)
+		return;
+	view_close(&w->v);
+	if (w->lock_fd >= 0)
+		close(w->lock_fd);	/* releases the flock */
+	free(w->lock_path);
+	free(w->compact_path);
+	free(w->manifest_tmp);
+	free(w);
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	deadline = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 +
-		   (uint64_t)txn->p.lock_timeout * 1000;
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
 
-	txn->lock_fd = open(txn->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (txn->lock_fd < 0) {
-		*error_r = set_err(txn->err, sizeof(txn->err), txn->lock_path,
-				   strerror(errno));
-		return false;
-	}
-	while (flock(txn->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+/* flock_wait - an exclusive flock on fd within timeout seconds; with
+ * timeout 0 a single try. */
+static bool
+flock_wait(int fd, unsigned int timeout, const char *path,
+	   const char **error_r)
+{
+	struct timespec pause = { 0, 5 * 1000 * 1000 };
+	uint64_t deadline = now_ms() + (uint64_t)timeout * 1000;
+
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno != EWOULDBLOCK && errno != EINTR) {
-			*error_r = set_err(txn->err, sizeof(txn->err),
-					   txn->lock_path, strerror(errno));
+			*error_r = sys_err(path);
 			return false;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 >=
-		    deadline) {
-			*error_r = set_err(txn->err, sizeof(txn->err),
-					   txn->lock_path,
-					   "locked by another writer (timed out)");
+		if (now_ms() >= deadline) {
+			*error_r = set_err(path, "locked by another writer "
+					   "(timed out)");
 			return false;
 		}
 		nanosleep(&pause, NULL);
 	}
-	txn->locked = true;
 	return true;
 }
 
-/* txn_read_iters - the histogram the batch starts from: a new store's is
- * empty; an existing store without one (older than it) or with a damaged
- * one is counted in full at commit. */
-static void
-txn_read_iters(struct userdb_txn *txn)
+static bool
+writer_lock(struct userdb_writer *w, const char **error_r)
 {
-	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 }, v;
+	if (w->lock_fd < 0) {
+		w->lock_fd = open(w->lock_path, O_RDWR | O_CREAT | O_CLOEXEC,
+				  0600);
+		if (w->lock_fd < 0) {
+			*error_r = sys_err(w->lock_path);
+			return false;
+		}
+	}
+	if (!flock_wait(w->lock_fd, w->p.lock_timeout, w->lock_path, error_r))
+		return false;
+	w->locked = true;
+	return true;
+}
 
+static void
+writer_unlock(struct userdb_writer *w)
+{
+	if (w->locked)
+		(void)flock(w->lock_fd, LOCK_UN);
+	w->locked = false;
+}
+
+/* writer_sync - under the lock, bring the view to what PATH is now. */
+static bool
+writer_sync(struct userdb_writer *w, const char **error_r)
+{
+	struct stat st;
+	int r;
+
+	/* Holding the lock, any PATH.new is left over from a crash. */
+	if (unlink(w->manifest_tmp) < 0 && errno != ENOENT) {
+		*error_r = sys_err(w->manifest_tmp);
+		return false;
+	}
+	if (stat(w->p.path, &st) < 0) {
+		if (errno != ENOENT) {
+			*error_r = sys_err(w->p.path);
+			return false;
+		}
+		view_close(&w->v);
+		w->missing = true;
+		return true;
+	}
+	w->missing = false;
+	if (w->v.open && st.st_dev == w->v.dev && st.st_ino == w->v.ino) {
+		if (!view_follow(&w->v, w->p.path, true)) {
+			*error_r = userdb_msg;
+			return false;
+		}
+		return true;
+	}
+	view_close(&w->v);
+	r = view_open(&w->v, w->p.path, true);
+	if (r < 0) {
+		*error_r = userdb_msg;
+		return false;
+	}
+	w->missing = r == 0;
+	return true;
+}
+
+/* file_attrs - the mode and owner the store's files get: store_mode and
+ * store_owner/group when configured, else those PATH has, else 0640 and
+ * the writer's own. */
+static void
+view_attrs(const struct userdb_file_params *p, const struct view *v,
+	   mode_t *mode, uid_t *uid, gid_t *gid)
+{
+	const struct stat *st = v->open ? &v->mst : NULL;
+
+	*mode = p->mode_set ? p->mode :
+		st != NULL ? (st->st_mode & 07777) : 0640;
+	*uid = p->uid;
+	*gid = p->gid;
+	if (st != NULL) {
+		if (*uid == (uid_t)-1)
+			*uid = st->st_uid;
+		if (*gid == (gid_t)-1)
+			*gid = st->st_gid;
+	}
+}
+
+static void
+file_attrs(const struct userdb_writer *w, mode_t *mode, uid_t *uid, gid_t *gid)
+{
+	view_attrs(&w->p, &w->v, mode, uid, gid);
+}
+
+/* set_attrs - give fd the store's mode and owner.  Ownership only
+ * matters when we may change it (root); a non-root writer keeps its own
+ * ids. */
+static bool
+set_attrs(int fd, mode_t mode, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return false;
+	if ((uid != (uid_t)-1 && uid != st.st_uid) ||
+	    (gid != (gid_t)-1 && gid != st.st_gid)) {
+		if (fchown(fd, uid, gid) < 0 && geteuid() == 0)
+			return false;
+	}
+	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+		return false;
+	return true;
+}
+
+/* attrs_path - set_attrs on a file by name. */
+static bool
+attrs_path(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok = fd >= 0 && set_attrs(fd, mode, uid, gid);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* manifest_switch - make generation gen the store: write PATH.new,
+ * durably, and rename it over PATH (the commit point of an upgrade, a
+ * rewrite and a compaction). */
+static bool
+manifest_switch(struct userdb_writer *w, uint64_t gen, mode_t mode, uid_t uid,
+		gid_t gid, const char **error_r)
+{
+	struct buf b;
+	int fd;
+	bool ok;
+
+	buf_init(&b);
+	storelog_manifest_format(gen, &b);
+	fd = open(w->manifest_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		  0600);
+	ok = fd >= 0 && buf_ok(&b) && write_all(fd, b.data, b.len, 0) &&
+	     set_attrs(fd, mode, uid, gid) && fsync(fd) == 0;
+	buf_free(&b);
+	if (fd >= 0)
+		close(fd);
+	if (!ok) {
+		*error_r = sys_err(w->manifest_tmp);
+		(void)unlink(w->manifest_tmp);
+		return false;
+	}
+	if (rename(w->manifest_tmp, w->p.path) < 0 || !fsync_dir(w->p.path)) {
+		*error_r = sys_err(w->p.path);
+		(void)unlink(w->manifest_tmp);
+		return false;
+	}
+	return true;
+}
+
+/* new_log - create generation gen's log: header, then tail (may be
+ * empty), durably. */
+static bool
+new_log(const char *lp, uint64_t gen, const unsigned char *tail, size_t n,
+	mode_t mode, uid_t uid, gid_t gid, const char **error_r)
+{
+	unsigned char h[STORELOG_HEADER_LEN];
+	int fd;
+	bool ok;
+
+	(void)unlink(lp);
+	fd = open(lp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	storelog_header(gen, h);
+	ok = fd >= 0 && write_all(fd, h, sizeof(h), 0) &&
+	     (n == 0 || write_all(fd, tail, n, (off_t)sizeof(h))) &&
+	     set_attrs(fd, mode, uid, gid) && fsync(fd) == 0;
+	if (!ok) {
+		*error_r = sys_err(lp);
+		(void)unlink(lp);
+	}
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/* retire - remove generation gen's files (no longer named by PATH). */
+static void
+retire(const char *path, uint64_t gen)
+{
+	char *bp = gen_path(path, gen, "gdbm"), *lp = gen_path(path, gen, "log");
+
+	(void)unlink(bp);
+	(void)unlink(lp);
+	free(bp);
+	free(lp);
+}
+
+/* writer_upgrade - turn a format-1 store (PATH a GDBM file) into
+ * generation 1 without copying it: the base is a second name of the very
+ * same file (it is never written in place, so sharing it is safe), the
+ * log starts empty, and the manifest's rename is the one atomic step. */
+static bool
+writer_upgrade(struct userdb_writer *w, const char **error_r)
+{
+	char *bp = gen_path(w->p.path, 1, "gdbm"), *lp = gen_path(w->p.path, 1, "log");
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	bool ok = false;
+
+	file_attrs(w, &mode, &uid, &gid);
+	/* Under the lock, with PATH a GDBM file, generation 1's files can
+	 * only be left over from an upgrade that did not finish. */
+	(void)unlink(bp);
+	if (link(w->p.path, bp) < 0) {
+		*error_r = sys_err(bp);
+		goto out;
+	}
+	if (!new_log(lp, 1, NULL, 0, mode, uid, gid, error_r) ||
+	    !manifest_switch(w, 1, mode, uid, gid, error_r)) {
+		(void)unlink(bp);
+		goto out;
+	}
+	ok = true;
+out:
+	free(bp);
+	free(lp);
+	return ok;
+}
+
+struct build_ctx {
+	GDBM_FILE dbf;
+	bool ok;
+};
+
+static bool
+build_apply(void *c, const struct ovmap_entry *e)
+{
+	struct build_ctx *b = c;
+	datum k = { (char *)e->key, (int)e->key_len };
+	datum v = { (char *)e->value, (int)e->value_len };
+
+	if (e->value != NULL ? gdbm_store(b->dbf, k, v, GDBM_REPLACE) != 0 :
+	    (gdbm_delete(b->dbf, k) != 0 && gdbm_errno != GDBM_ITEM_NOT_FOUND)) {
+		b->ok = false;
+		return false;
+	}
+	return true;
+}
+
+/* build_base - write bp: a copy of src_fd (or a new database when src_fd
+ * is -1) with the entries of a and then b (either may be NULL) applied,
+ * synced to disk. */
+static bool
+build_base(const char *bp, int src_fd, const struct ovmap *a,
+	   const struct ovmap *b, mode_t mode, uid_t uid, gid_t gid,
+	   const char **error_r)
+{
+	struct build_ctx ctx = { NULL, true };
+	int fd;
+
+	(void)unlink(bp);
+	fd = open(bp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || (src_fd >= 0 && !copy_fd(src_fd, fd))) {
+		*error_r = sys_err(bp);
+		goto fail;
+	}
+	ctx.dbf = gdbm_fd_open(fd, bp, 0, (src_fd >= 0 ? GDBM_WRITER :
+					   GDBM_NEWDB) | GDBM_NOLOCK, NULL);
+	if (ctx.dbf == NULL) {
+		*error_r = set_err(bp, gdbm_strerror(gdbm_errno));
+		goto fail;
+	}
+	fd = -1;		/* the database owns it now */
+	if (a != NULL)
+		(void)ovmap_each(a, build_apply, &ctx);
+	if (ctx.ok && b != NULL)
+		(void)ovmap_each(b, build_apply, &ctx);
+	if (!ctx.ok || gdbm_sync(ctx.dbf) != 0) {
+		/* with the system's reason (a full disk) when there is one */
+		*error_r = set_err(bp, gdbm_db_strerror(ctx.dbf));
+		goto fail;
+	}
+	if (!set_attrs(gdbm_fdesc(ctx.dbf), mode, uid, gid) ||
+	    fsync(gdbm_fdesc(ctx.dbf)) < 0) {
+		*error_r = sys_err(bp);
+		goto fail;
+	}
+	gdbm_close(ctx.dbf);
+	return true;
+fail:
+	if (ctx.dbf != NULL)
+		gdbm_close(ctx.dbf);
+	if (fd >= 0)
+		close(fd);
+	(void)unlink(bp);
+	return false;
+}
+
+/* log_limit - the log length past which it is folded into a new base:
+ * store_log_max, or 1/64 of the base (at least 1 MiB).  Rewriting the base
+ * then costs about 64 bytes written per byte of change whatever the size
+ * (16 KiB for a 250-byte change), and a writer, which indexes the whole
+ * log at each begin, reads at most 1/64 of what a copy-on-write commit
+ * used to copy. */
+static uint64_t
+log_limit(const struct userdb_writer *w)
+{
+	uint64_t auto_max = (uint64_t)w->v.base_size / 64;
+
+	if (w->p.log_max != 0)
+		return w->p.log_max;
+	return auto_max < (1u << 20) ? (1u << 20) : auto_max;
+}
+
+struct userdb_txn *
+userdb_writer_begin(struct userdb_writer *w, const char **error_r)
+{
+	struct userdb_txn *txn;
+
+	if (w->in_txn) {
+		*error_r = set_err(w->p.path, "a transaction is already open");
+		return NULL;
+	}
+	if (!writer_lock(w, error_r))
+		return NULL;
+	if (!writer_sync(w, error_r)) {
+		writer_unlock(w);
+		return NULL;
+	}
+	txn = xcalloc(1, sizeof(*txn));
+	txn->w = w;
+	ovmap_init(&txn->pending);
+	w->in_txn = true;
+	/* The histogram the batch starts from: a new store's is empty; an
+	 * existing store without one (older than it) or with a damaged one
+	 * is counted in full at commit. */
 	scram_iters_init(&txn->iters);
-	txn->iters_known = !txn->existed;
-	if (!txn->existed)
-		return;
-	v = gdbm_fetch(txn->dbf, k);
-	if (v.dptr == NULL)
-		return;
-	txn->iters_known = scram_iters_decode(v.dptr, (size_t)v.dsize,
-					      &txn->iters) == NULL;
-	free(v.dptr);
+	txn->iters_known = !w->v.open;
+	if (w->v.open) {
+		const char *val;
+		size_t len;
+		bool owned;
+
+		if (view_fetch(&w->v, USERDB_ITERS_KEY,
+			       sizeof(USERDB_ITERS_KEY) - 1, &val, &len,
+			       &owned) > 0) {
+			txn->iters_known = scram_iters_decode(val, len,
+							      &txn->iters) == NULL;
+			fetch_release(val, len, owned);
+		}
+	}
+	return txn;
+}
+
+struct userdb_txn *
+userdb_txn_begin(const struct userdb_file_params *p, const char **error_r)
+{
+	struct userdb_writer *w = userdb_writer_new(p);
+	struct userdb_txn *txn = userdb_writer_begin(w, error_r);
+
+	if (txn == NULL) {
+		userdb_writer_free(w);
+		return NULL;
+	}
+	txn->own_writer = true;
+	return txn;
+}
+
+static void
+txn_end(struct userdb_txn *txn)
+{
+	struct userdb_writer *w = txn->w;
+
+	ovmap_free(&txn->pending);
+	w->in_txn = false;
+	writer_unlock(w);
+	if (txn->own_writer)
+		userdb_writer_free(w);
+	free(txn);
+}
+
+/* txn_fetch - key's value as the batch sees it. */
+static int
+txn_fetch(struct userdb_txn *txn, const char *key, size_t key_len,
+	  const char **val_r, size_t *len_r, bool *owned_r)
+{
+	const struct ovmap_entry *e = ovmap_get(&txn->pending, key, key_len);
+
+	*owned_r = false;
+	if (e != NULL) {
+		if (e->value == NULL)
+			return 0;
+		*val_r = e->value;
+		*len_r = e->value_len;
+		return 1;
+	}
+	if (!txn->w->v.open)
+		return 0;
+	return view_fetch(&txn->w->v, key, key_len, val_r, len_r, owned_r);
+}
+
+int
+userdb_txn_get(struct userdb_txn *txn, const char *key,
+	       struct userdb_record *rec, const char **error_r)
+{
+	const char *val;
+	size_t len;
+	bool owned;
+	int r;
+
+	userdb_record_init(rec);
+	r = txn_fetch(txn, key, strlen(key), &val, &len, &owned);
+	if (r < 0)
+		*error_r = userdb_msg;
+	if (r <= 0)
+		return r;
+	r = decode(val, len, rec, error_r);
+	fetch_release(val, len, owned);
+	return r;
+}
+
+int
+userdb_txn_exists(struct userdb_txn *txn, const char *key)
+{
+	const char *val;
+	size_t len;
+	bool owned;
+	int r = txn_fetch(txn, key, strlen(key), &val, &len, &owned);
+
+	if (r > 0)
+		fetch_release(val, len, owned);
+	return r > 0;
 }
 
 /* txn_iters_adjust - key's stored record leaves the histogram (a replace
@@ -393,19 +1319,20 @@ static void
 txn_iters_adjust(struct userdb_txn *txn, const char *key, const char *value,
 		 size_t len)
 {
-	datum k = { (char *)key, (int)strlen(key) }, old;
 	struct userdb_record rec;
+	const char *old;
+	size_t old_len;
+	bool owned;
 
 	if (!txn->iters_known || strchr(key, '@') == NULL)
 		return;
-	old = gdbm_fetch(txn->dbf, k);
-	if (old.dptr != NULL) {
+	if (txn_fetch(txn, key, strlen(key), &old, &old_len, &owned) > 0) {
 		userdb_record_init(&rec);
-		if (userdb_record_decode(old.dptr, (size_t)old.dsize, &rec) ==
-		    NULL && !scram_iters_uncount(&txn->iters, &rec))
+		if (userdb_record_decode(old, old_len, &rec) == NULL &&
+		    !scram_iters_uncount(&txn->iters, &rec))
 			txn->iters_known = false;
 		userdb_record_clear(&rec);
-		secret_free(old.dptr, (size_t)old.dsize);
+		fetch_release(old, old_len, owned);
 	}
 	if (value != NULL) {
 		userdb_record_init(&rec);
@@ -415,95 +1342,19 @@ txn_iters_adjust(struct userdb_txn *txn, const char *key, const char *value,
 	}
 }
 
-struct userdb_txn *
-userdb_txn_begin(const struct userdb_file_params *p, const char **error_r)
-{
-	struct userdb_txn *txn = xcalloc(1, sizeof(*txn));
-	int src = -1, dst = -1;
-
-	txn->lock_fd = -1;
-	txn->p = *p;
-	txn->path = xstrdup(p->path);
-	txn->new_path = xasprintf("%s.new", p->path);
-	txn->lock_path = xasprintf("%s.lock", p->path);
-	if (!txn_lock(txn, error_r))
-		goto fail;
-	/* Holding the lock, any PATH.new is left over from a crash. */
-	if (unlink(txn->new_path) < 0 && errno != ENOENT)
-		goto syserr_new;
-	src = open(txn->path, O_RDONLY | O_CLOEXEC);
-	if (src < 0 && errno != ENOENT) {
-		*error_r = set_err(txn->err, sizeof(txn->err), txn->path,
-				   strerror(errno));
-		goto fail;
-	}
-	if (src >= 0) {
-		txn->existed = true;
-		if (fstat(src, &txn->old_st) < 0)
-			goto syserr_new;
-		dst = open(txn->new_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			   0600);
-		if (dst < 0 || !copy_fd(src, dst))
-			goto syserr_new;
-		close(dst);
-		dst = -1;
-		close(src);
-		src = -1;
-		txn->dbf = gdbm_open(txn->new_path, 0, GDBM_WRITER | GDBM_NOLOCK,
-				     0600, NULL);
-	} else {
-		txn->dbf = gdbm_open(txn->new_path, 0, GDBM_NEWDB | GDBM_NOLOCK,
-				     0600, NULL);
-	}
-	if (txn->dbf == NULL) {
-		*error_r = set_err(txn->err, sizeof(txn->err), txn->path,
-				   gdbm_strerror(gdbm_errno));
-		goto fail;
-	}
-	txn_read_iters(txn);
-	return txn;
-syserr_new:
-	*error_r = set_err(txn->err, sizeof(txn->err), txn->new_path,
-			   strerror(errno));
-fail:
-	if (src >= 0)
-		close(src);
-	if (dst >= 0)
-		close(dst);
-	/* Copy the message out before the handle goes. */
-	{
-		static _Thread_local char msg[512];
-
-		(void)snprintf(msg, sizeof(msg), "%s", *error_r);
-		*error_r = msg;
-	}
-	if (txn->locked)	/* never another writer's file */
-		(void)unlink(txn->new_path);
-	txn_free(txn);
-	return NULL;
-}
-
-int
-userdb_txn_get(struct userdb_txn *txn, const char *key,
-	       struct userdb_record *rec, const char **error_r)
-{
-	return fetch_decode(txn->dbf, key, strlen(key), rec, txn->err,
-			    sizeof(txn->err), error_r);
-}
-
 bool
 userdb_txn_put_raw(struct userdb_txn *txn, const char *key, const char *value,
 		   size_t len, const char **error_r)
 {
-	datum k = { (char *)key, (int)strlen(key) };
-	datum v = { (char *)value, (int)len };
+	size_t key_len = strlen(key);
 
-	txn_iters_adjust(txn, key, value, len);
-	if (gdbm_store(txn->dbf, k, v, GDBM_REPLACE) != 0) {
-		*error_r = set_err(txn->err, sizeof(txn->err), "store write",
-				   gdbm_strerror(gdbm_errno));
+	if (key_len == 0 || key_len > STORELOG_KEY_MAX ||
+	    len > STORELOG_VALUE_MAX) {
+		*error_r = set_err("store write", "key or record too long");
 		return false;
 	}
+	txn_iters_adjust(txn, key, value, len);
+	ovmap_set(&txn->pending, key, key_len, value, len);
 	return true;
 }
 
@@ -525,62 +1376,63 @@ int
 userdb_txn_delete(struct userdb_txn *txn, const char *key,
 		  const char **error_r)
 {
-	datum k = { (char *)key, (int)strlen(key) };
+	const char *val;
+	size_t len;
+	bool owned;
+	int r = txn_fetch(txn, key, strlen(key), &val, &len, &owned);
 
+	if (r < 0)
+		*error_r = userdb_msg;
+	if (r <= 0)
+		return r;
+	fetch_release(val, len, owned);
 	txn_iters_adjust(txn, key, NULL, 0);
-	if (gdbm_delete(txn->dbf, k) == 0)
-		return 1;
-	if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
-		return 0;
-	*error_r = set_err(txn->err, sizeof(txn->err), "store delete",
-			   gdbm_strerror(gdbm_errno));
-	return -1;
+	ovmap_set(&txn->pending, key, strlen(key), NULL, 0);
+	return 1;
 }
 
-/* fsync_dir - make the rename itself durable. */
+/* txn_ensure_secret - every committed store has its secret (userdb.h). */
 static bool
-fsync_dir(const char *path)
+txn_ensure_secret(struct userdb_txn *txn, const char **error_r)
 {
-	char *copy = xstrdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool ok = fd >= 0 && fsync(fd) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return ok;
-}
-
-/* txn_ensure_secret - every committed store has its secret (userdb.h).
- * gdbm_exists() says 0 for a read error too (with gdbm_errno set): only a
- * true "not found" makes a new one, and GDBM_INSERT never replaces one. */
-static bool
-txn_ensure_secret(GDBM_FILE dbf, const char *what, char *msg, size_t size)
-{
-	datum k = { (char *)USERDB_SECRET_KEY, sizeof(USERDB_SECRET_KEY) - 1 }, v;
 	unsigned char secret[USERDB_SECRET_LEN];
-	int rc;
+	const char *val;
+	size_t len;
+	bool owned;
+	int r = txn_fetch(txn, USERDB_SECRET_KEY, sizeof(USERDB_SECRET_KEY) - 1,
+			  &val, &len, &owned);
 
-	if (gdbm_exists(dbf, k))
+	if (r > 0) {
+		fetch_release(val, len, owned);
 		return true;
-	if (gdbm_errno != GDBM_NO_ERROR && gdbm_errno != GDBM_ITEM_NOT_FOUND) {
-		(void)snprintf(msg, size, "%s: %s", what,
-			       gdbm_strerror(gdbm_errno));
+	}
+	if (r < 0) {
+		*error_r = userdb_msg;
 		return false;
 	}
 	if (RAND_bytes(secret, sizeof(secret)) != 1) {
-		(void)snprintf(msg, size, "no random bytes for the store's secret");
+		*error_r = set_err("store secret", "no random bytes");
 		return false;
 	}
-	v.dptr = (char *)secret;
-	v.dsize = sizeof(secret);
-	rc = gdbm_store(dbf, k, v, GDBM_INSERT);
+	ovmap_set(&txn->pending, USERDB_SECRET_KEY,
+		  sizeof(USERDB_SECRET_KEY) - 1, (char *)secret,
+		  sizeof(secret));
 	secret_wipe(secret, sizeof(secret));
-	if (rc != 0) {
-		(void)snprintf(msg, size, "%s: %s", what,
-			       gdbm_strerror(gdbm_errno));
-		return false;
-	}
+	return true;
+}
+
+static bool
+iters_add(void *c, const char *key, size_t key_len, const char *val,
+	  size_t len)
+{
+	struct userdb_record rec;
+
+	if (memchr(key, '@', key_len) == NULL)
+		return true;
+	userdb_record_init(&rec);
+	if (userdb_record_decode(val, len, &rec) == NULL)
+		scram_iters_count(c, &rec);
+	userdb_record_clear(&rec);
 	return true;
 }
 
@@ -589,138 +1441,387 @@ txn_ensure_secret(GDBM_FILE dbf, const char *what, char *msg, size_t size)
  * and delete, or, when the store had none (or it disagreed), a full count
  * of the records (several seconds on a 1M store: once per store). */
 static bool
-txn_write_iters(struct userdb_txn *txn, const char *what, char *msg,
-		size_t size)
+txn_write_iters(struct userdb_txn *txn, const char **error_r)
 {
-	datum k = { (char *)USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1 }, v;
-	GDBM_FILE dbf = txn->dbf;
 	struct scram_iters it = txn->iters;
-	struct userdb_record rec;
 	struct buf b;
-	datum key;
-	int rc;
 
-	if (!txn->iters_known)
+	if (!txn->iters_known) {
 		scram_iters_init(&it);
-	for (key = txn->iters_known ? (datum){ NULL, 0 } : gdbm_firstkey(dbf);
-	     key.dptr != NULL;) {
-		datum next = gdbm_nextkey(dbf, key);
-
-		if (memchr(key.dptr, '@', (size_t)key.dsize) != NULL) {
-			datum val = gdbm_fetch(dbf, key);
-
-			userdb_record_init(&rec);
-			if (val.dptr != NULL &&
-			    userdb_record_decode(val.dptr, (size_t)val.dsize,
-						 &rec) == NULL)
-				scram_iters_count(&it, &rec);
-			userdb_record_clear(&rec);
-			if (val.dptr != NULL)
-				secret_free(val.dptr, (size_t)val.dsize);
+		if (!merged_each(&txn->w->v, &txn->pending, true, iters_add,
+				 &it)) {
+			*error_r = userdb_msg;
+			return false;
 		}
-		free(key.dptr);
-		key = next;
 	}
 	buf_init(&b);
 	scram_iters_encode(&it, &b);
-	v.dptr = b.data;
-	v.dsize = (int)b.len;
-	rc = gdbm_store(dbf, k, v, GDBM_REPLACE);
+	ovmap_set(&txn->pending, USERDB_ITERS_KEY, sizeof(USERDB_ITERS_KEY) - 1,
+		  b.data, b.len);
 	buf_free(&b);
-	if (rc != 0) {
-		(void)snprintf(msg, size, "%s: %s", what,
-			       gdbm_strerror(gdbm_errno));
+	return true;
+}
+
+static bool
+frame_op(void *c, const struct ovmap_entry *e)
+{
+	storelog_frame_add(c, e->value != NULL ? STORELOG_PUT : STORELOG_DELETE,
+			   e->key, e->key_len, e->value, e->value_len);
+	return true;
+}
+
+/* commit_rewrite - the batch as a new generation: the whole base copied
+ * with the log and the batch applied, an empty log.  For a new store, and
+ * for batches bigger than the log may grow (imports), which would cost a
+ * rewrite at the next compaction anyway. */
+static bool
+commit_rewrite(struct userdb_txn *txn, const char **error_r)
+{
+	struct userdb_writer *w = txn->w;
+	uint64_t old = w->v.open ? w->v.gen : 0, gen = old + 1;
+	char *bp = gen_path(w->p.path, gen, "gdbm");
+	char *lp = gen_path(w->p.path, gen, "log");
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	bool ok;
+
+	file_attrs(w, &mode, &uid, &gid);
+	ok = build_base(bp, w->v.open ? gdbm_fdesc(w->v.base) : -1,
+			w->v.open ? &w->v.ov : NULL, &txn->pending, mode, uid,
+			gid, error_r) &&
+	     new_log(lp, gen, NULL, 0, mode, uid, gid, error_r) &&
+	     manifest_switch(w, gen, mode, uid, gid, error_r);
+	if (!ok) {
+		(void)unlink(bp);
+		(void)unlink(lp);
+	} else if (old != 0) {
+		retire(w->p.path, old);
+	}
+	free(bp);
+	free(lp);
+	/* The next begin opens the new generation. */
+	view_close(&w->v);
+	return ok;
+}
+
+/* commit_append - the batch as one frame at the log's end, synced before
+ * the caller answers.  A failed or short write is cut off again, so the
+ * log never keeps a frame nobody was told about. */
+static bool
+commit_append(struct userdb_txn *txn, struct buf *frame,
+	      const char **error_r)
+{
+	struct userdb_writer *w = txn->w;
+	off_t off = (off_t)w->v.log_end;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+
+	if (!write_all(w->v.log_fd, frame->data, frame->len, off) ||
+	    fdatasync(w->v.log_fd) < 0) {
+		char *lp = gen_path(w->p.path, w->v.gen, "log");
+		int e = errno;
+
+		if (ftruncate(w->v.log_fd, off) < 0)
+			(void)0;	/* the next writer cuts it */
+		errno = e;
+		*error_r = sys_err(lp);
+		free(lp);
 		return false;
 	}
+	/* The overlay takes the frame over, as it does a log read. */
+	ovmap_apply_frame(&w->v.ov, (const unsigned char *)frame->data,
+			  frame->len);
+	ovmap_adopt(&w->v.ov, frame->data, frame->cap);
+	frame->data = NULL;
+	frame->len = frame->cap = 0;
+	w->v.log_end += frame->len;
+	w->v.changes++;
+	/* store_mode/owner changed since the files were made: follow it,
+	 * as a rewrite would. */
+	file_attrs(w, &mode, &uid, &gid);
+	if ((w->v.mst.st_mode & 07777) != mode ||
+	    (uid != (uid_t)-1 && uid != w->v.mst.st_uid) ||
+	    (gid != (gid_t)-1 && gid != w->v.mst.st_gid)) {
+		char *bp = gen_path(w->p.path, w->v.gen, "gdbm");
+
+		/* Best effort: the change itself has landed. */
+		(void)attrs_path(w->p.path, mode, uid, gid);
+		(void)attrs_path(bp, mode, uid, gid);
+		(void)set_attrs(w->v.log_fd, mode, uid, gid);
+		free(bp);
+		(void)stat(w->p.path, &w->v.mst);
+	}
 	return true;
+}
+
+/* compact_wanted - whether the log is past its bound, no compaction runs,
+ * and the last one did not fail at about this size (a full disk: retry
+ * only after the log grew by another quarter of the bound). */
+static bool
+compact_wanted(struct userdb_writer *w)
+{
+	uint64_t limit, failed_at;
+	char buf[64];
+	ssize_t n;
+	int fd;
+	bool free_now;
+
+	if (!w->v.open || w->v.legacy)
+		return false;
+	limit = log_limit(w);
+	if (w->v.log_end - STORELOG_HEADER_LEN <= limit)
+		return false;
+	fd = open(w->compact_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	n = free_now ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	close(fd);
+	if (!free_now)
+		return false;
+	if (n > 0) {
+		buf[n] = '\0';
+		if (sscanf(buf, "failed %llu", (unsigned long long *)&failed_at) == 1 &&
+		    w->v.log_end < failed_at + limit / 4)
+			return false;
+	}
+	return true;
+}
+
+/* compact_spawn - fold the log in a detached grandchild, so that the
+ * writer's answer and exit wait for nothing.  The grandchild holds none
+ * of the caller's descriptors (a pipe the caller's caller reads to EOF
+ * must close when pwtool exits) and reports failures to syslog. */
+static void
+compact_spawn(const struct userdb_file_params *p)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		const char *why;
+		int fd;
+
+		(void)setsid();
+		if (fork() != 0)
+			_exit(0);
+		(void)close_range(0, ~0U, 0);
+		fd = open("/dev/null", O_RDWR);
+		if (fd == 0) {
+			(void)dup2(0, 1);
+			(void)dup2(0, 2);
+		}
+		if (!userdb_compact(p, false, &why)) {
+			openlog("pwtool", LOG_PID, LOG_AUTHPRIV);
+			syslog(LOG_ERR, "store compaction failed: %s", why);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
 }
 
 bool
 userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 {
-	static _Thread_local char msg[512];
-	mode_t mode = txn->p.mode_set ? txn->p.mode :
-		      txn->existed ? (txn->old_st.st_mode & 07777) : 0640;
-	uid_t uid = txn->p.uid;
-	gid_t gid = txn->p.gid;
-	const char *what = txn->new_path;
-	int fd = -1;
+	struct userdb_writer *w = txn->w;
+	struct userdb_file_params p = w->p;
+	struct buf frame;
+	bool ok = false, spawn = false;
 
-	if (txn->existed) {
-		if (uid == (uid_t)-1)
-			uid = txn->old_st.st_uid;
-		if (gid == (gid_t)-1)
-			gid = txn->old_st.st_gid;
+	if (!txn_ensure_secret(txn, error_r) || !txn_write_iters(txn, error_r))
+		goto out;
+	if (w->v.open && w->v.legacy) {
+		if (!writer_upgrade(w, error_r))
+			goto out;
+		view_close(&w->v);
+		if (view_open(&w->v, w->p.path, true) <= 0) {
+			*error_r = userdb_msg;
+			goto out;
+		}
 	}
-	if (!txn_ensure_secret(txn->dbf, what, msg, sizeof(msg)) ||
-	    !txn_write_iters(txn, what, msg, sizeof(msg)))
-		goto fail;
-	if (gdbm_sync(txn->dbf) != 0) {
-		(void)snprintf(msg, sizeof(msg), "%s: %s", what,
-			       gdbm_strerror(gdbm_errno));
-		goto fail;
+	buf_init(&frame);
+	storelog_frame_begin(&frame);
+	(void)ovmap_each(&txn->pending, frame_op, &frame);
+	if (!storelog_frame_finish(&frame)) {
+		buf_free(&frame);
+		*error_r = set_err("store write", "batch too large for memory");
+		goto out;
 	}
-	gdbm_close(txn->dbf);
-	txn->dbf = NULL;
-	fd = open(txn->new_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		goto syserr;
-	/* Ownership only matters when we may change it (root); a non-root
-	 * writer keeps its own ids. */
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0 &&
-	    geteuid() == 0)
-		goto syserr;
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0)
-		goto syserr;
-	close(fd);
-	fd = -1;
-	what = txn->path;
-	if (rename(txn->new_path, txn->path) < 0 || !fsync_dir(txn->path))
-		goto syserr;
-	txn_free(txn);
-	return true;
-syserr:
-	(void)snprintf(msg, sizeof(msg), "%s: %s", what, strerror(errno));
-fail:
-	if (fd >= 0)
-		close(fd);
-	*error_r = msg;
-	userdb_txn_abort(txn);
-	return false;
-}
-
-struct userdb_writer {
-	struct userdb_file_params p;
-};
-
-struct userdb_writer *
-userdb_writer_new(const struct userdb_file_params *p)
-{
-	struct userdb_writer *w = xcalloc(1, sizeof(*w));
-
-	w->p = *p;
-	return w;
-}
-
-void
-userdb_writer_free(struct userdb_writer *w)
-{
-	free(w);
-}
-
-struct userdb_txn *
-userdb_writer_begin(struct userdb_writer *w, const char **error_r)
-{
-	return userdb_txn_begin(&w->p, error_r);
+	if (!w->v.open || frame.len > log_limit(w))
+		ok = commit_rewrite(txn, error_r);
+	else
+		ok = commit_append(txn, &frame, error_r);
+	buf_free(&frame);
+	spawn = ok && compact_wanted(w);
+out:
+	txn_end(txn);
+	if (spawn)
+		compact_spawn(&p);
+	return ok;
 }
 
 void
 userdb_txn_abort(struct userdb_txn *txn)
 {
-	if (txn->dbf != NULL) {
-		gdbm_close(txn->dbf);
-		txn->dbf = NULL;
+	txn_end(txn);
+}
+
+/* --- compaction ------------------------------------------------------------ */
+
+/* compact_mark - record the outcome in PATH.compact (see compact_wanted). */
+static void
+compact_mark(int fd, bool failed, uint64_t log_end)
+{
+	char buf[64];
+	int n = failed ? snprintf(buf, sizeof(buf), "failed %llu\n",
+				  (unsigned long long)log_end) : 0;
+
+	if (ftruncate(fd, 0) == 0 && n > 0)
+		(void)write_all(fd, buf, (size_t)n, 0);
+}
+
+/* tail_end - the end of the whole frames of p (n bytes). */
+static size_t
+tail_end(const unsigned char *p, size_t n)
+{
+	size_t pos = 0, fl;
+	const char *why;
+
+	while (pos < n && storelog_frame_check(p + pos, n - pos, &fl, &why) == 1)
+		pos += fl;
+	return pos;
+}
+
+bool
+userdb_compact(const struct userdb_file_params *p, bool wait,
+	       const char **error_r)
+{
+	struct userdb_writer *w = userdb_writer_new(p);
+	char *tmp = xasprintf("%s.compact.tmp", p->path);
+	char *bp = NULL, *lp = NULL;
+	unsigned char *tail = NULL;
+	uint64_t gen, snap_end;
+	struct view v;
+	struct stat st;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	size_t n = 0, got = 0;
+	int cfd, r;
+	bool ok = false;
+
+	memset(&v, 0, sizeof(v));
+	v.log_fd = -1;
+	cfd = open(w->compact_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (cfd < 0) {
+		*error_r = sys_err(w->compact_path);
+		goto out;
 	}
-	(void)unlink(txn->new_path);
-	txn_free(txn);
+	if (flock(cfd, LOCK_EX | LOCK_NB) < 0) {
+		if (!wait) {
+			ok = true;	/* another compaction is on it */
+			goto out;
+		}
+		if (!flock_wait(cfd, p->lock_timeout, w->compact_path, error_r))
+			goto out;
+	}
+	/* An old-format store is upgraded (no copy), then folded like any. */
+	r = view_open(&v, p->path, false);
+	if (r <= 0) {
+		ok = r == 0;	/* no store: nothing to fold */
+		if (r < 0)
+			*error_r = userdb_msg;
+		goto out;
+	}
+	if (v.legacy) {
+		view_close(&v);
+		if (!writer_lock(w, error_r))
+			goto out;
+		ok = writer_sync(w, error_r) &&
+		     (!w->v.open || !w->v.legacy || writer_upgrade(w, error_r));
+		writer_unlock(w);
+		view_close(&w->v);
+		if (!ok || view_open(&v, p->path, false) <= 0) {
+			if (ok)
+				*error_r = userdb_msg;
+			ok = false;
+			goto out;
+		}
+		ok = false;
+	}
+	gen = v.gen;
+	snap_end = v.log_end;
+	if (snap_end == STORELOG_HEADER_LEN) {
+		ok = true;	/* nothing to fold */
+		goto out;
+	}
+	/* The long part, without the writer lock: readers and writers go on
+	 * with generation gen meanwhile. */
+	view_attrs(p, &v, &mode, &uid, &gid);
+	if (!build_base(tmp, gdbm_fdesc(v.base), &v.ov, NULL, mode, uid, gid,
+			error_r)) {
+		compact_mark(cfd, true, v.log_end);
+		goto out;
+	}
+	/* The short part, under the writer lock: what was appended since
+	 * the snapshot moves to the new generation's log. */
+	if (!writer_lock(w, error_r))
+		goto out_tmp;
+	if (stat(p->path, &st) < 0 || st.st_ino != v.ino || st.st_dev != v.dev) {
+		ok = true;	/* rewritten meanwhile: this fold is moot */
+		writer_unlock(w);
+		goto out_tmp;
+	}
+	if (fstat(v.log_fd, &st) < 0) {
+		*error_r = sys_err(w->p.path);
+		writer_unlock(w);
+		goto out_tmp;
+	}
+	if ((uint64_t)st.st_size > snap_end) {
+		n = (size_t)((uint64_t)st.st_size - snap_end);
+		tail = xmalloc(n);
+		while (got < n) {
+			ssize_t rd = pread(v.log_fd, tail + got, n - got,
+					   (off_t)(snap_end + got));
+
+			if (rd < 0 && errno == EINTR)
+				continue;
+			if (rd <= 0)
+				break;
+			got += (size_t)rd;
+		}
+		got = tail_end(tail, got);
+	}
+	bp = gen_path(p->path, gen + 1, "gdbm");
+	lp = gen_path(p->path, gen + 1, "log");
+	if (!new_log(lp, gen + 1, tail, got, mode, uid, gid, error_r) ||
+	    (rename(tmp, bp) < 0 && (*error_r = sys_err(bp), true)) ||
+	    !manifest_switch(w, gen + 1, mode, uid, gid, error_r)) {
+		(void)unlink(lp);
+		(void)unlink(bp);
+		writer_unlock(w);
+		compact_mark(cfd, true, v.log_end);
+		goto out_tmp;
+	}
+	writer_unlock(w);
+	retire(p->path, gen);
+	compact_mark(cfd, false, 0);
+	ok = true;
+out_tmp:
+	(void)unlink(tmp);
+out:
+	if (tail != NULL)
+		secret_free(tail, n);
+	view_close(&v);
+	if (cfd >= 0)
+		close(cfd);	/* releases the compaction lock */
+	free(bp);
+	free(lp);
+	free(tmp);
+	userdb_writer_free(w);
+	return ok;
 }

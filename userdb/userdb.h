@@ -1,28 +1,62 @@
 /*
- * userdb - the credential store: a GDBM file of user@realm -> record.
+ * userdb - the credential store: user@realm -> record, in GDBM files.
  *
- * How readers and the writer stay consistent and crash-safe
- * ----------------------------------------------------------
- * GDBM lets one writer or many readers hold a file, never both: a reader
- * that keeps the file open (authd does, for speed) would lock pwtool out,
- * and GDBM itself is not crash-safe (a kill -9 mid-update can leave a
- * corrupt file).  So the live file is never modified in place:
+ * How a change costs O(record) and readers stay consistent
+ * --------------------------------------------------------
+ * GDBM lets one writer or many readers hold a file, never both, and it is
+ * not crash-safe (a kill -9 mid-update can leave a corrupt file).  So no
+ * GDBM file is ever modified once readers can see it.  The store at PATH
+ * (store_path) is four kinds of file:
  *
- *  - A writer (pwtool) takes an exclusive flock() on PATH.lock, so writers
- *    queue behind each other; readers never touch that lock.
- *  - It copies PATH to PATH.new, applies every change of the batch to the
- *    copy, fsyncs it, renames it over PATH and fsyncs the directory.
- *    rename(2) is atomic: at every instant PATH is either the old complete
- *    file or the new complete file.  A kill -9 anywhere leaves PATH intact
- *    and at most a stale PATH.new, which the next writer removes.  A batch
- *    (import) is one copy, so it lands whole or not at all.
- *  - Readers open PATH without GDBM locks (the file they hold is never
- *    written again) and, before each lookup, stat() PATH: a new inode means
- *    a commit happened, and they reopen.  A change is therefore visible to
- *    the next lookup, no reader ever sees a torn record, and no reader ever
- *    blocks a writer.
+ *  PATH		the manifest, a few bytes of text naming the current
+ *			generation G (storelog.h).  It is only ever replaced
+ *			by rename(2), the store's one commit point.
+ *  PATH.G.gdbm		the base: every record as of generation G began.
+ *  PATH.G.log		the change log of generation G: a header, then one
+ *			checksummed frame per transaction (a command, a
+ *			batch group, an import), appended in order.
+ *  PATH.lock		the writers' flock (PATH.compact: the compactor's).
  *
- * Besides the users, the file holds one record that is nobody's: the
+ * A writer (pwtool) takes the lock, brings its view up to date, appends
+ * its transaction as one frame with one pwrite(), fdatasync()s the log,
+ * and only then answers: about one page written per change, whatever the
+ * size of the store.  A kill -9 mid-append leaves a frame that is not
+ * whole (or fails its CRC-32C); readers never apply it and the next
+ * writer, holding the lock, cuts it off.  A batch is one frame, so it
+ * lands whole or not at all.  A batch bigger than the log may grow (an
+ * import) is committed instead by writing a new generation (base copied
+ * with the log and the batch applied, empty log), as before the log.
+ *
+ * Readers (authd, pwtool show/list/export) open the manifest's base and
+ * log, apply the log's whole frames to an in-memory overlay (a keyed hash
+ * table: log entries shadow the base), and before each lookup stat() PATH
+ * and fstat() the log: new bytes are read and applied, so a change is
+ * visible to the next request, incrementally; a new manifest inode means
+ * a new generation, and they reopen.  Readers take no lock and never
+ * block a writer or each other.
+ *
+ * Compaction folds the log into a new base when the log passes
+ * store_log_max (by default 1/64 of the base, at least 1 MiB, so that
+ * rewriting the base costs about 64 bytes per byte of change: amortised
+ * O(1) per change).  pwtool starts it after a commit in a detached child.
+ * It copies base G to PATH.compact.tmp and applies the log's prefix
+ * without the writer lock (seconds on a million users; readers and
+ * writers carry on with generation G), then takes the writer lock just
+ * long enough to copy the frames appended meanwhile into PATH.(G+1).log,
+ * rename the new base and manifest in, and fsync; then removes
+ * PATH.G.*.  Free space needed: one more base and log.  A kill -9 at any
+ * point leaves the manifest naming a whole generation and at most files
+ * nobody names, which the next compaction replaces.
+ *
+ * Formats: a store made before the log (format 1) is a plain GDBM file at
+ * PATH.  It is read as it is, and the first write (or pwtool compact)
+ * upgrades it in place without copying: PATH.1.gdbm becomes a second name
+ * of the same file, PATH.1.log starts empty, and the manifest is renamed
+ * over PATH.  An older authd or pwtool then fails to open PATH ("Bad
+ * magic number") instead of reading a base without its log; a manifest of
+ * a later format is refused with a message that says so.
+ *
+ * Besides the users, the store holds one record that is nobody's: the
  * store's secret (USERDB_SECRET_KEY, a key without '@', which no name
  * ever normalises to), 32 random bytes that the first commit adds.  authd
  * keys its made-up SCRAM salts for unknown users with it, so that they
@@ -30,16 +64,13 @@
  * exports do not show it.  A second such record, USERDB_ITERS_KEY, counts
  * the users per SCRAM iteration count (scram_iters.h); every commit
  * rewrites it.
- *
- * The price is that one change copies the whole file (about a second per
- * few hundred MB); batches amortise it, and the scale-out path for very
- * large user bases is a database server back-end.
  */
 #ifndef AUTHD_USERDB_H
 #define AUTHD_USERDB_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "record.h"
@@ -93,6 +124,7 @@ struct userdb_file_params {
 	uid_t uid;		/* (uid_t)-1: keep the old file's, or ours */
 	gid_t gid;		/* (gid_t)-1: likewise */
 	unsigned int lock_timeout;	/* seconds to wait for another writer */
+	uint64_t log_max;		/* store_log_max: 0 automatic */
 };
 
 /* userdb_txn_begin - lock the store and start a batch.  NULL with
@@ -131,5 +163,12 @@ int userdb_txn_delete(struct userdb_txn *txn, const char *key,
 bool userdb_txn_commit(struct userdb_txn *txn, const char **error_r);
 /* userdb_txn_abort - drop the batch; the live store is untouched. */
 void userdb_txn_abort(struct userdb_txn *txn);
+
+/* userdb_compact - fold the log into a new base now (pwtool compact, and
+ * the background child a commit starts).  With wait false, return at once
+ * (true) when another compaction holds the store; with wait true, wait
+ * for it up to lock_timeout.  An old-format store is upgraded first. */
+bool userdb_compact(const struct userdb_file_params *p, bool wait,
+		    const char **error_r);
 
 #endif

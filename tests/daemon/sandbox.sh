@@ -71,11 +71,11 @@ auth 0 bob bobpass
 
 # SIGHUP: re-read the file, a new store path, a larger max_connections
 # (setrlimit), the cache on; then log in again.
-cp "$DB" "$TMP/users2.db"
-chmod --reference="$DB" "$TMP/users2.db"
-chgrp --reference="$DB" "$TMP/users2.db"
+pw export | "$PWTOOL" -c "$CONF" -f "$TMP/users2.db" import >/dev/null
 printf 'carolpass\n' | "$PWTOOL" -c "$CONF" -f "$TMP/users2.db" -p add \
 	carol@example.org >/dev/null
+chmod --reference="$DB" "$TMP/users2.db" "$TMP"/users2.db.*.*
+chgrp --reference="$DB" "$TMP/users2.db" "$TMP"/users2.db.*.*
 write_dconf "auth_mechanisms = plain login cram-md5 scram-sha-256" \
 	"auth_workers = 3" "max_connections = 8000" "auth_cache = yes" \
 	"sandbox = no"

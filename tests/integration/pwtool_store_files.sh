@@ -17,11 +17,13 @@ check test -f "$DB.lock"
 check test "$(mode_of "$DB.lock")" = 600
 desc "no $DB.new is left after a commit"
 check test ! -e "$DB.new"
-desc "each commit replaces the file (new inode), the mode stays 0640"
-ino1=$(stat -c %i "$DB")
+desc "a commit appends to the change log (userdb.h); every file of the store is 0640"
+log_size=$(stat -c %s "$DB".1.log)
 expect_rc 0 pw add -p bob <<<"secret"
-check test "$(stat -c %i "$DB")" != "$ino1"
+check test "$(stat -c %s "$DB".1.log)" -gt "$log_size"
 check test "$(mode_of "$DB")" = 640
+check test "$(mode_of "$DB.1.gdbm")" = 640
+check test "$(mode_of "$DB.1.log")" = 640
 
 umask 077
 DB=$TMP/umask.db
