@@ -56,6 +56,8 @@ P99_TARGET_US=100
 RATIO_TARGET=2		# one change: median on the big store / the small one
 BATCH_TARGET=500	# durable changes/s of pwtool batch on the big store
 BYTES_TARGET=65536	# bytes written to disk per change, compactions included
+AUTO_LOG_DIVISOR=64	# store_log_max = 0: the log is folded at 1/64 of the
+			# base, at least 1 MiB (userdb.c, log_limit)
 REALM=bench.example
 
 die() { echo "store.sh: $*" >&2; exit 1; }
@@ -644,10 +646,13 @@ if has_batch; then
 	if [[ -n $blkdev ]]; then
 		d=$(awk -v s="$window_s" 'BEGIN { s = int(s + 0.999); if (s > 120) s = 120; print s }')
 		idle_post=$(idle_bytes "$d")
-		idle_rate=$(calc "$idle_post / $d")
+		# The lower of the two idle rates: what is subtracted is then
+		# never more than the others wrote (the figure errs high), and
+		# never below what the batch process itself wrote.
+		idle_rate=$(awk -v a="$idle_pre" -v b="$idle_post" -v d="$d" 'BEGIN { a /= 10; b /= d; print (a < b) ? a : b }')
 		window_bytes=$(( (s1 - s0) * 512 ))
 		net=$(calc "$window_bytes - $idle_rate * $window_s")
-		net=$(awk -v x="$net" 'BEGIN { printf "%.0f", (x < 0) ? 0 : x }')
+		net=$(awk -v x="$net" -v f="$batch_wb" 'BEGIN { printf "%.0f", (x < f) ? f : x }')
 		per_change=$(calc "$net / $BENCH_BATCH")
 		# No automatic compaction within the window: then they come less
 		# often than once per BENCH_BATCH changes, and one explicit
@@ -662,10 +667,9 @@ if has_batch; then
 			forced_s=$(secs "$t0" "$t1")
 			forced_bytes=$(awk -v b="$(( (c1 - c0) * 512 ))" -v r="$idle_rate" -v s="$forced_s" 'BEGIN { x = b - r * s; printf "%.0f", (x < 0) ? 0 : x }')
 			per_change=$(calc "($net + $forced_bytes) / $BENCH_BATCH")
-			# And the steady state: the automatic bound (userdb.c,
-			# log_limit: 1/32 of the base, at least 1 MiB) over the
+			# And the steady state: the automatic bound over the
 			# log's growth per change is the changes per compaction.
-			auto_limit=$(awk -v b="$base0" 'BEGIN { l = int(b / 32); if (l < 1048576) l = 1048576; print l }')
+			auto_limit=$(awk -v b="$base0" -v d="$AUTO_LOG_DIVISOR" 'BEGIN { l = int(b / d); if (l < 1048576) l = 1048576; print l }')
 			log_per=$(calc "($log1 - $log0) / $BENCH_BATCH")
 			per_compaction=$(calc "$auto_limit / $log_per")
 			steady=$(calc "$net / $BENCH_BATCH + $forced_bytes / $per_compaction")
@@ -755,7 +759,8 @@ summary() {
 		row "    log: before / after the window" "$(human_size "$log0") / $(human_size "$log1") ($(fmt %.0f "$(calc "($log1 - $log0) / $BENCH_BATCH")") B/change if no compaction)"
 		if [[ -n $blkdev ]]; then
 			row "    written to $blkdev in the window / idle, same time" "$(human_size "$window_bytes") in $window_s s / $(human_size "$idle_post")"
-			row "    idle before the window (10 s), for the spread" "$(human_size "$idle_pre")"
+			row "    idle before the window, 10 s" "$(human_size "$idle_pre") (the lower rate is subtracted)"
+			row "    ours: window - lower idle rate x window" "$(human_size "$net")"
 			if (( compactions == 0 )); then
 				row "    + explicit pwtool compact (none came by itself)" "$(human_size "$forced_bytes") in $forced_s s"
 				row "    bytes written per change, + that compaction" "$(kib "$per_change")" "<= 64 KiB" "$bytes_ok"
