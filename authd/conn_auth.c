@@ -250,8 +250,14 @@ finish_req(void *ctx, enum auth_result result, const struct userdb_name *name)
 	}
 	if (result != AUTH_OK || name == NULL) {
 		/* No code, no reason: a wrong password, an unknown user and a
-		 * locked account look alike. */
-		reply_fail(c, r->id, NULL, NULL);
+		 * locked account look alike.  The name as the client typed it
+		 * goes back, as from Dovecot, for every one of them alike:
+		 * Postfix logs it as sasl_username= on the failure line, which
+		 * fail2ban and admins read. */
+		authp_put_fail(&c->conn.out, r->id,
+			       r->login[0] != '\0' ? r->login : NULL, NULL,
+			       NULL);
+		conn_flush(&c->conn);
 		req_free(r);
 		return;
 	}

@@ -85,17 +85,20 @@ admit(int fd, void *arg)
 static void
 usage(FILE *f)
 {
-	fputs("usage: authd [-dFtV] [-c config] [-m socket_dir] [-a store|pam] "
+	fputs("usage: authd [-dFtVh] [-c config] [-m socket_dir] [-a store|pam] "
 	      "[-n workers] [-r]\n"
-	      "  -c FILE   configuration (default " AUTHD_CONFIG_PATH ")\n"
-	      "  -m DIR    socket directory; the sockets are DIR/mux and DIR/auth\n"
-	      "  -a NAME   back-end: store (default) or pam\n"
-	      "  -n N      hash worker threads (0: one per core)\n"
-	      "  -r        PAM: pass user@realm, not just the user (saslauthd -r)\n"
-	      "  -d        debug: stay in the foreground, log to stderr\n"
-	      "  -F        stay in the foreground (for systemd), log to syslog\n"
-	      "  -t        check the configuration and exit\n"
-	      "  -V        print the version\n", f);
+	      "  -c, --config FILE  configuration (default " AUTHD_CONFIG_PATH ")\n"
+	      "  -m DIR             socket directory: DIR/mux and DIR/auth\n"
+	      "  -a NAME            back-end: store (default) or pam\n"
+	      "  -n N               hash worker threads (0: one per core)\n"
+	      "  -r                 PAM: pass user@realm, not just the user "
+	      "(saslauthd -r)\n"
+	      "  -d                 debug: stay in the foreground, log to stderr\n"
+	      "  -F                 stay in the foreground (for systemd), log to "
+	      "syslog\n"
+	      "  -t                 check the configuration and exit\n"
+	      "  -V, --version      print the version\n"
+	      "  -h, --help         print this help\n", f);
 }
 
 /* inside_chroot - a path as the daemon sees it after chroot(2); one not
@@ -364,7 +367,15 @@ main(int argc, char **argv)
 	/* Passwords pass through this process: no core files. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	log_init("authd", false, LOG_AUTH, true);
-	while ((c = getopt(argc, argv, "c:m:a:n:rdFtVh")) != -1) {
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((c = getopt_long(argc, argv, "c:m:a:n:rdFtVh", longopts,
+				NULL)) != -1) {
 		const char *key = NULL, *val = optarg;
 
 		switch (c) {

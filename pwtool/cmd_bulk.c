@@ -58,12 +58,12 @@ open_snapshot(struct pwtool *pw, struct userdb **db_r, char ***keys,
 {
 	const char *why;
 
+	if (pwtool_store_missing(pw))
+		/* Not "no users": a script listing the wrong path (a typo,
+		 * another -c) must not mistake it for an empty store. */
+		return pwtool_error(PWTOOL_STORE, "%s: no such store (pwtool "
+				    "add or import creates it)", pw->file.path);
 	*db_r = userdb_new(pw->file.path);
-	if (pwtool_store_missing(pw)) {	/* not created yet: no users */
-		*keys = NULL;
-		*n = 0;
-		return PWTOOL_OK;
-	}
 	if (!userdb_keys(*db_r, keys, n, &why)) {
 		/* why points into the reader: report before freeing it */
 		int code = pwtool_error(PWTOOL_STORE, "%s", why);

@@ -44,6 +44,11 @@ struct view {
 	GDBM_FILE base;
 	off_t base_size;
 	int log_fd;		/* -1 when legacy */
+	/* PATH's manifest, held open so that its inode number cannot be
+	 * freed and given to a later manifest: (dev, ino) then names one
+	 * generation for as long as the view lives.  -1 when legacy (the
+	 * base holds PATH open then). */
+	int man_fd;
 	uint64_t log_end;	/* end of the last whole frame applied */
 	struct ovmap ov;
 	uint64_t changes;	/* frames applied since opened */
@@ -182,6 +187,14 @@ fsync_dir(const char *path)
 /* --- views ----------------------------------------------------------------- */
 
 static void
+view_init(struct view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->log_fd = -1;
+	v->man_fd = -1;
+}
+
+static void
 view_close(struct view *v)
 {
 	if (!v->open)
@@ -190,9 +203,10 @@ view_close(struct view *v)
 		gdbm_close(v->base);
 	if (v->log_fd >= 0)
 		close(v->log_fd);
+	if (v->man_fd >= 0)
+		close(v->man_fd);
 	ovmap_free(&v->ov);
-	memset(v, 0, sizeof(*v));
-	v->log_fd = -1;
+	view_init(v);
 }
 
 /* all_zero - power loss may leave zeroed blocks at a file's end. */
@@ -357,8 +371,7 @@ view_open(struct view *v, const char *path, bool writer)
 	char head[256];
 	int tries;
 
-	memset(v, 0, sizeof(*v));
-	v->log_fd = -1;
+	view_init(v);
 	for (tries = 0; tries < 32; tries++) {
 		unsigned char lh[STORELOG_HEADER_LEN];
 		char *bp, *lp;
@@ -399,9 +412,9 @@ view_open(struct view *v, const char *path, bool writer)
 			ovmap_init(&v->ov);
 			return 1;
 		}
-		close(fd);
 		why = storelog_manifest_parse(head, (size_t)n, &v->gen, &format);
 		if (why != NULL) {
+			close(fd);
 			if (format > STORELOG_FORMAT) {
 				char detail[200];
 
@@ -437,12 +450,16 @@ view_open(struct view *v, const char *path, bool writer)
 				/* retired meanwhile: read the new manifest */
 				free(bp);
 				free(lp);
+				close(fd);
+				v->log_fd = -1;
 				continue;
 			}
 			errno = e;
 			(void)sys_err(bfd < 0 ? bp : lp);
 			free(bp);
 			free(lp);
+			close(fd);
+			v->log_fd = -1;
 			return -1;
 		}
 		v->base = gdbm_fd_open(bfd, bp, 0, GDBM_READER | GDBM_NOLOCK |
@@ -461,6 +478,7 @@ view_open(struct view *v, const char *path, bool writer)
 			goto fail;
 		}
 		v->open = true;
+		v->man_fd = fd;
 		v->dev = st.st_dev;
 		v->ino = st.st_ino;
 		v->mst = st;
@@ -479,12 +497,12 @@ view_open(struct view *v, const char *path, bool writer)
 fail:
 		free(bp);
 		free(lp);
+		close(fd);
 		if (v->base != NULL)
 			gdbm_close(v->base);
 		if (v->log_fd >= 0)
 			close(v->log_fd);
-		memset(v, 0, sizeof(*v));
-		v->log_fd = -1;
+		view_init(v);
 		return -1;
 	}
 	(void)set_err(path, "the store kept changing while it was opened");
@@ -626,7 +644,7 @@ userdb_new(const char *path)
 	struct userdb *db = xcalloc(1, sizeof(*db));
 
 	db->path = xstrdup(path);
-	db->v.log_fd = -1;
+	view_init(&db->v);
 	return db;
 }
 
@@ -830,7 +848,7 @@ userdb_writer_new(const struct userdb_file_params *p)
 	w->compact_path = xasprintf("%s.compact", p->path);
 	w->manifest_tmp = xasprintf("%s.new", p->path);
 	w->lock_fd = -1;
-	w->v.log_fd = -1;
+	view_init(&w->v);
 	return w;
 }
 
@@ -887,6 +905,16 @@ writer_lock(struct userdb_writer *w, const char **error_r)
 	if (w->lock_fd < 0) {
 		w->lock_fd = open(w->lock_path, O_RDWR | O_CREAT | O_CLOEXEC,
 				  0600);
+		if (w->lock_fd < 0 && errno == ENOENT) {
+			/* Name the real culprit, not the lock file. */
+			char *copy = xstrdup(w->p.path);
+
+			(void)set_err(dirname(copy), "the store's directory "
+				      "does not exist");
+			free(copy);
+			*error_r = userdb_msg;
+			return false;
+		}
 		if (w->lock_fd < 0) {
 			*error_r = sys_err(w->lock_path);
 			return false;
@@ -1105,6 +1133,39 @@ out:
 	free(bp);
 	free(lp);
 	return ok;
+}
+
+/* sweep - remove the files of generations older than gen that a
+ * compaction killed before it retired them left behind, so that the
+ * store never needs room for more than two generations for long. */
+static void
+sweep(const char *path, uint64_t gen)
+{
+	char *copy = xstrdup(path), *copy2 = xstrdup(path);
+	const char *dir = dirname(copy), *name = basename(copy2);
+	size_t nlen = strlen(name);
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	while (d != NULL && (de = readdir(d)) != NULL) {
+		const char *rest = de->d_name + nlen;
+		unsigned long long g;
+		char *end;
+
+		if (strncmp(de->d_name, name, nlen) != 0 || rest[0] != '.' ||
+		    rest[1] < '0' || rest[1] > '9')
+			continue;
+		errno = 0;
+		g = strtoull(rest + 1, &end, 10);
+		if (errno != 0 || g >= gen ||
+		    (strcmp(end, ".gdbm") != 0 && strcmp(end, ".log") != 0))
+			continue;
+		retire(path, g);
+	}
+	if (d != NULL)
+		closedir(d);
+	free(copy);
+	free(copy2);
 }
 
 struct build_ctx {
@@ -1714,8 +1775,7 @@ userdb_compact(const struct userdb_file_params *p, bool wait,
 	int cfd, r;
 	bool ok = false;
 
-	memset(&v, 0, sizeof(v));
-	v.log_fd = -1;
+	view_init(&v);
 	cfd = open(w->compact_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (cfd < 0) {
 		*error_r = sys_err(w->compact_path);
@@ -1809,6 +1869,7 @@ userdb_compact(const struct userdb_file_params *p, bool wait,
 	}
 	writer_unlock(w);
 	retire(p->path, gen);
+	sweep(p->path, gen + 1);
 	compact_mark(cfd, false, 0);
 	ok = true;
 out_tmp:

@@ -121,6 +121,17 @@ expect_rc 2 "$AUTHD" -t -c "$CONF" extra
 desc "-V prints the version"
 expect_rc 0 "$AUTHD" -V
 expect_out '^authd [0-9]+\.[0-9]+'
+desc "--version and --help, like pwtool's"
+expect_rc 0 "$AUTHD" --version
+expect_out '^authd [0-9]+\.[0-9]+'
+expect_rc 0 "$AUTHD" --help
+expect_out '^usage: authd'
+expect_out '--config FILE'
+desc "--config FILE is -c FILE"
+expect_rc 0 "$AUTHD" -t --config "$CONF"
+desc "an unknown long option: usage, exit 2"
+expect_rc 2 "$AUTHD" --bogus
+expect_err '^usage: authd'
 desc "-t with the command-line overrides -m and -n is fine"
 expect_rc 0 "$AUTHD" -t -c "$CONF" -m "$TMP/other" -n 3
 desc "a bad config refuses to start for real too (not only with -t)"

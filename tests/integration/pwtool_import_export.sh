@@ -151,10 +151,10 @@ desc "export -u realm exports one realm"
 expect_rc 0 pw export -u other.test
 check test "$(grep -vc '^#' "$OUT")" -eq 1
 expect_out '^rt-other@other.test:'
-desc "export of a store not created yet is an empty export (header only)"
-expect_rc 0 "$PWTOOL" -c "$CONF" -f "$TMP/nothere.db" export "$TMP/never.txt"
-expect_eq 1 "$(wc -l <"$TMP/never.txt")"
-check grep -q '^# authd user export' "$TMP/never.txt"
+desc "export of a store that does not exist: exit 5, no such store, no file written"
+expect_rc 5 "$PWTOOL" -c "$CONF" -f "$TMP/nothere.db" export "$TMP/never.txt"
+expect_err 'nothere\.db: no such store'
+check test ! -e "$TMP/never.txt"
 check test ! -e "$TMP/nothere.db"
 desc "export into a missing directory exits 6"
 expect_rc 6 pw export "$TMP/no/such/dir/x.txt"
@@ -365,12 +365,13 @@ expect_eq $'alpha.test\t3\nbeta.test\t1\nexample.org\t2' "$(cat "$OUT")"
 desc "realms --json"
 expect_rc 0 pw realms --json
 json_check 'd == [{"realm": "alpha.test", "users": 3}, {"realm": "beta.test", "users": 1}, {"realm": "example.org", "users": 2}]'
-desc "list on a store that does not exist is empty (exit 0)"
-expect_rc 0 "$PWTOOL" -c "$CONF" -f "$TMP/nothere.db" list
+# A wrong path (a typo, another -c) must not look like an empty store.
+desc "list on a store that does not exist: exit 5, no such store"
+expect_rc 5 "$PWTOOL" -c "$CONF" -f "$TMP/nothere.db" list
+expect_err 'nothere\.db: no such store'
 check test ! -s "$OUT"
-desc "realms --json on a store that does not exist is an empty array"
-expect_rc 0 "$PWTOOL" -c "$CONF" -f "$TMP/nothere.db" --json realms
-json_check 'd == []'
+desc "realms --json on a store that does not exist: exit 5"
+expect_rc 5 "$PWTOOL" -c "$CONF" -f "$TMP/nothere.db" --json realms
 check test ! -e "$TMP/nothere.db"
 expect_rc 0 pw delete carl@alpha.test
 expect_rc 0 pw delete dan@alpha.test

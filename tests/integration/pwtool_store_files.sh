@@ -291,9 +291,11 @@ for args in "delete alice" "lock alice" "unlock alice" "-p passwd alice" "-n imp
 done
 
 DB=$TMP/missing/users.db
-desc "a store in a missing directory: add exits 5"
+desc "a store in a missing directory: add exits 5 and names the directory"
 expect_rc 5 pw add -p alice <<<"secret"
-# A store not created yet is an empty store for every reading command.
+expect_err "$TMP/missing: the store's directory does not exist"
+# show and check of a store not created yet say "no such user" (a fresh
+# install answers like an empty store); list, realms and export exit 5.
 desc "a store that does not exist: show exits 3 (no such user)"
 expect_rc 3 pw show alice
 expect_err 'no such user'

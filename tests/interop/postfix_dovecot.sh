@@ -214,4 +214,21 @@ desc "Postfix logged no fatal error, panic or SASL connection trouble"
 check bash -c '! grep -Eq "fatal:|panic:|Connection lost to authentication server|no SASL authentication mechanisms" "$1"' _ "$PF/maillog"
 desc "Postfix logged the SASL logins"
 check grep -Eq 'sasl_method=SCRAM-SHA-256, sasl_username=alice@example\.org' "$PF/maillog"
+
+# A failure carries the name as typed (FAIL user=, as from Dovecot), the
+# same for a wrong password and an unknown user: Postfix logs it on the
+# failure line, where admins and fail2ban read it.
+desc "Postfix's failure lines name the user (sasl_username=), known or not"
+check grep -Eq 'SASL PLAIN authentication failed: .*sasl_username=alice$' "$PF/maillog"
+check grep -Eq 'SASL CRAM-MD5 authentication failed: .*sasl_username=nobody-here$' "$PF/maillog"
+if command -v fail2ban-regex >/dev/null; then
+	# The stock filter's auth mode: wrong passwords of the mechanisms it
+	# knows, not a client's bad mechanism name.
+	nfail=$(grep -E 'SASL (LOGIN|PLAIN|CRAM-MD5|DIGEST-MD5) authentication failed:' "$PF/maillog" |
+		grep -vc 'Invalid authentication mechanism' || true)
+	desc "fail2ban's stock postfix filter (mode=auth) matches all $nfail password failures, user named"
+	expect_rc 0 fail2ban-regex "$PF/maillog" 'postfix[mode=auth]'
+	expect_out "Lines: [0-9]* lines, [0-9]* ignored, $nfail matched"
+	check test "$nfail" -ge 8
+fi
 finish
