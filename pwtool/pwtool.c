@@ -40,6 +40,7 @@ static const struct {
 	{ "import", NULL, cmd_import, -1, true },
 	{ "export", NULL, cmd_export, -1, false },
 	{ "compact", NULL, cmd_compact, 0, true },
+	{ "batch", NULL, cmd_batch, 0, true },
 };
 
 static void
@@ -59,6 +60,8 @@ usage(FILE *f)
 	      "  import [FILE]   add users from lines USER@REALM:FLAGS:VERIFIERS\n"
 	      "  export [FILE]   write users in the import format\n"
 	      "  compact         fold the store's change log into its base now\n"
+	      "  batch           run commands from standard input, one per line\n"
+	      "                  (see pwtool(8), BATCH MODE)\n"
 	      "options:\n"
 	      "  -c, --config FILE     configuration (default " AUTHD_CONFIG_PATH ")\n"
 	      "  -f, --file STORE      store file (default: store_path)\n"
@@ -92,18 +95,21 @@ pwtool_error(int code, const char *fmt, ...)
 }
 
 int
-pwtool_name(struct pwtool *pw, struct userdb_name *name)
+pwtool_name_parse(struct pwtool *pw, const char *arg, size_t len,
+		  struct userdb_name *name, struct pwtool_status *st)
 {
-	const char *arg = pw->args[0], *why;
+	const char *why;
 
-	if (pw->realm != NULL && strchr(arg, '@') != NULL)
-		return pwtool_error(PWTOOL_USAGE, "%s: realm given twice "
-				    "(both @REALM and -u)", arg);
-	why = userdb_name_parse(arg, strlen(arg), pw->realm,
+	if (pw->realm != NULL && memchr(arg, '@', len) != NULL)
+		return pwtool_status_set(st, PWTOOL_USAGE, "%.*s: realm given "
+					 "twice (both @REALM and -u)",
+					 (int)len, arg);
+	why = userdb_name_parse(arg, len, pw->realm,
 				pw->realm != NULL ? strlen(pw->realm) : 0,
 				&pw->rules, name);
 	if (why != NULL)
-		return pwtool_error(PWTOOL_INPUT, "%s: %s", arg, why);
+		return pwtool_status_set(st, PWTOOL_INPUT, "%.*s: %s",
+					 (int)len, arg, why);
 	return PWTOOL_OK;
 }
 
@@ -126,6 +132,10 @@ pwtool_lookup(struct pwtool *pw, const struct userdb_name *name,
 		userdb_record_init(rec);
 		return 0;
 	}
+	/* A batch keeps one reader, which follows the store's commits. */
+	if (pw->reader != NULL)
+		return userdb_lookup(pw->reader, name->key, name->key_len, rec,
+				     why_r);
 	db = userdb_new(pw->file.path);
 	r = userdb_lookup(db, name->key, name->key_len, rec, why_r);
 	if (r < 0) {

@@ -41,6 +41,8 @@ struct pwtool {
 					 * access (store_mode_check) */
 	char **args;			/* operands after the command */
 	int nargs;
+	struct userdb *reader;		/* batch: one reader for every
+					 * look-up; NULL: one per look-up */
 };
 
 /* Commands: each returns an exit code and prints its own errors. */
@@ -56,13 +58,92 @@ int cmd_realms(struct pwtool *pw);
 int cmd_import(struct pwtool *pw);
 int cmd_export(struct pwtool *pw);
 int cmd_compact(struct pwtool *pw);
+int cmd_batch(struct pwtool *pw);
 
 /* pwtool_error - print "pwtool: message" on stderr and return code. */
 int pwtool_error(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* pwtool_name - parse the single USER operand with -u and the rules. */
-int pwtool_name(struct pwtool *pw, struct userdb_name *name);
+/* A command's outcome: its exit code and, unless 0, the message that the
+ * command line prints on stderr ("pwtool: MSG") and a batch answers. */
+#define PWTOOL_MSG_MAX	1024
+struct pwtool_status {
+	int code;
+	char msg[PWTOOL_MSG_MAX];
+};
+
+/* pwtool_status_set - fill st (message truncated to fit); returns code. */
+int pwtool_status_set(struct pwtool_status *st, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* pwtool_status_print - print st's message if it failed; returns code. */
+int pwtool_status_print(const struct pwtool_status *st);
+
+/* pwtool_name_parse - parse a USER operand (arg, len) with -u and the
+ * rules into name.  0, or 2 / 6 with st set. */
+int pwtool_name_parse(struct pwtool *pw, const char *arg, size_t len,
+		      struct userdb_name *name, struct pwtool_status *st);
+
+/*
+ * One change to one user, shared by the command line and the batch
+ * (batch.c), in the order they run it:
+ *   pwtool_change_init      the op
+ *   pwtool_change_name      user (pw->args[0], pw->realm) and mechanisms
+ *   pwtool_change_precheck  look at the live store (add: exists? passwd:
+ *                           which verifiers?) - no lock
+ *   pwtool_change_hash      add, passwd: hash the password - no lock
+ *   pwtool_change_apply     inside a transaction (the store locked)
+ *   pwtool_change_clear     wipe and free
+ * Each returns an exit code, with st set when it is not 0.  Hashing
+ * before the lock keeps the lock held for O(change), not for a hash.
+ */
+enum pwtool_change_op {
+	PWTOOL_CHANGE_ADD,
+	PWTOOL_CHANGE_PASSWD,
+	PWTOOL_CHANGE_DELETE,
+	PWTOOL_CHANGE_LOCK,
+	PWTOOL_CHANGE_UNLOCK,
+};
+
+struct pwtool_change {
+	enum pwtool_change_op op;
+	struct userdb_name name;
+	unsigned int mechs;		/* add, passwd: the set to hash */
+	bool mechs_given;		/* passwd: -m, else the user's set */
+	bool hashed;			/* rec holds the fresh verifiers */
+	struct userdb_record rec;	/* add: the new record; passwd: the
+					 * fresh verifiers */
+	char *pass;			/* passwd: kept to hash again under
+					 * the lock if the set changed */
+	size_t len;
+};
+
+void pwtool_change_init(struct pwtool_change *c, enum pwtool_change_op op);
+int pwtool_change_name(struct pwtool *pw, struct pwtool_change *c,
+		       struct pwtool_status *st);
+int pwtool_change_precheck(struct pwtool *pw, struct pwtool_change *c,
+			   bool strict, struct pwtool_status *st);
+/* pass: allocated, len + 1 bytes, owned by c from now on (wiped). */
+int pwtool_change_hash(struct pwtool *pw, struct pwtool_change *c, char *pass,
+		       size_t len, struct pwtool_status *st);
+int pwtool_change_apply(struct pwtool *pw, struct userdb_txn *txn,
+			struct pwtool_change *c, struct pwtool_status *st);
+void pwtool_change_clear(struct pwtool_change *c);
+
+/* pwtool_user_get - the live record of name (0), or 3 / 5 with st set. */
+int pwtool_user_get(struct pwtool *pw, const struct userdb_name *name,
+		    struct userdb_record *rec, struct pwtool_status *st);
+/* pwtool_check_password - 0 if (pass, len) is name's password, else 1
+ * (wrong), 3, 5 or 7 (locked) with st set. */
+int pwtool_check_password(struct pwtool *pw, const struct userdb_name *name,
+			  const char *pass, size_t len,
+			  struct pwtool_status *st);
+
+/* pwtool_show_record - one user, as text (several lines) or as a JSON
+ * object (no newline). */
+void pwtool_show_record(FILE *f, const struct userdb_name *name,
+			const struct userdb_record *rec, bool json);
+/* pwtool_show_line - one user on one line, no newline (batch). */
+void pwtool_show_line(FILE *f, const struct userdb_record *rec);
 
 /* pwtool_lookup - userdb_lookup on the store file, where a store that
  * does not exist yet is an empty one (not found), so a fresh install
