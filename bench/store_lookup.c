@@ -2,6 +2,7 @@
  * store-lookup - lookup latency of the credential store, as authd sees it.
  *
  * usage: store-lookup STORE KEYFILE N
+ *        store-lookup --follow STORE
  *
  * Reads KEYFILE (one stored key per line, "user@realm") into memory, opens
  * one reader with userdb_new() and does N lookups of keys drawn with a
@@ -14,6 +15,15 @@
  * Prints one human line and one JSON line (prefixed "JSON ") on stdout.
  * Exit 0 on success, 1 if any lookup failed or gave the wrong answer,
  * 2 on usage errors.
+ *
+ * --follow: one long-lived reader held the way authd holds its own (pinned,
+ * and told to recheck the store before each request, as authd does once
+ * per wake-up of its loop).  Reads one key per line on stdin and answers
+ * each, flushed, with "KEY found FINGERPRINT FLAGS US" or "KEY absent - -
+ * US" (FINGERPRINT: the first 8 bytes of the record's in hex, which any
+ * change of the record changes; US: that lookup's time), or "KEY error
+ * REASON".  A script changes the store between two lines and so checks
+ * that the next lookup sees the change, and what that lookup costs.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -83,6 +93,49 @@ read_keys(const char *path, size_t *n_r)
 	return keys;
 }
 
+/* follow - the --follow mode (see the top of the file). */
+static int
+follow(const char *path)
+{
+	struct userdb_record rec;
+	struct userdb *db = userdb_new(path);
+	char *line = NULL;
+	size_t lcap = 0;
+	ssize_t len;
+	const char *why;
+	uint64_t t0, t1;
+	int r;
+
+	userdb_pin(db, true);
+	while ((len = getline(&line, &lcap, stdin)) >= 0) {
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		if (len == 0)
+			continue;
+		userdb_recheck(db);
+		t0 = now_ns();
+		r = userdb_lookup(db, line, (size_t)len, &rec, &why);
+		t1 = now_ns();
+		if (r < 0) {
+			printf("%s error %s\n", line, why);
+		} else if (r == 0) {
+			printf("%s absent - - %.1f\n", line,
+			       (double)(t1 - t0) / 1000.0);
+		} else {
+			printf("%s found ", line);
+			for (size_t i = 0; i < 8; i++)
+				printf("%02x", rec.fingerprint[i]);
+			printf(" %u %.1f\n", rec.flags,
+			       (double)(t1 - t0) / 1000.0);
+		}
+		userdb_record_clear(&rec);
+		fflush(stdout);
+	}
+	free(line);
+	userdb_free(db);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -96,8 +149,11 @@ main(int argc, char **argv)
 	char *end;
 	int r;
 
+	if (argc == 3 && strcmp(argv[1], "--follow") == 0)
+		return follow(argv[2]);
 	if (argc != 4) {
-		fputs("usage: store-lookup STORE KEYFILE N\n", stderr);
+		fputs("usage: store-lookup STORE KEYFILE N\n"
+		      "       store-lookup --follow STORE\n", stderr);
 		return 2;
 	}
 	errno = 0;
