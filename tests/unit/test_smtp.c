@@ -267,8 +267,8 @@ test_data(void)
 			      out.len == strlen(t[i].msg) &&
 			      memcmp(out.data, t[i].msg, out.len) == 0 &&
 			      d.size == out.len,
-			      "data %zu in steps of %zu: done %d bare %d \"%.*s\"",
-			      i, step, d.done, d.bare, (int)out.len, out.data);
+			      "data %zu in steps of %zu: done %d bare %d (%zu bytes)",
+			      i, step, d.done, d.bare, out.len);
 		}
 	run_data("a\nb\r\n.\r\n", 8, 3, true, &d, &out, &used);
 	CHECK(d.done && d.bare && out.len == 6 &&
@@ -291,8 +291,8 @@ test_data(void)
 			      out.len == sizeof(want) - 1 &&
 			      memcmp(out.data, want, out.len) == 0,
 			      "normalise, steps of %zu: dots after a bare LF are "
-			      "unstuffed, \"<LF>.<CR><LF>\" is text: \"%.*s\"",
-			      step, (int)out.len, out.data);
+			      "unstuffed, \"<LF>.<CR><LF>\" is text (%zu bytes)",
+			      step, out.len);
 		}
 	}
 	{
@@ -401,7 +401,7 @@ test_encode(void)
 		smtp_data_encode_end(bol, cr, &out);
 		CHECK(out.len == strlen(t[i].wire) &&
 		      memcmp(out.data, t[i].wire, out.len) == 0,
-		      "encode %zu: \"%.*s\"", i, (int)out.len, out.data);
+		      "encode %zu (%zu bytes)", i, out.len);
 		run_data(out.data, out.len, 5, false, &d, &back, &used);
 		CHECK(d.done && !d.bare && used == out.len,
 		      "encode %zu: our own wire form ends exactly and holds no "
