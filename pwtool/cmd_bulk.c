@@ -360,6 +360,11 @@ import_line(struct import_state *st, char *line, size_t len)
 		import_error(st, "%s", why);
 		return;
 	}
+	if ((why = userdb_name_check_new_realm(name.realm,
+					       name.realm_len)) != NULL) {
+		import_error(st, "%s: %s", name.key, why);
+		goto out;
+	}
 	if ((first = seen_add(&st->seen, name.key, st->lineno)) != 0) {
 		import_error(st, "%s: duplicate of line %lu", name.key, first);
 		goto out;

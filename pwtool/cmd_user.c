@@ -85,8 +85,17 @@ pwtool_change_name(struct pwtool *pw, struct pwtool_change *c,
 
 	if (code != PWTOOL_OK)
 		return code;
-	if (c->op == PWTOOL_CHANGE_ADD)
+	if (c->op == PWTOOL_CHANGE_ADD) {
+		/* New names only: users of realms stored before stay
+		 * reachable for passwd, lock and delete. */
+		const char *why = userdb_name_check_new_realm(c->name.realm,
+							      c->name.realm_len);
+
+		if (why != NULL)
+			return pwtool_status_set(st, PWTOOL_INPUT, "%s: %s",
+						 pw->args[0], why);
 		return mechs_for(pw, &c->mechs, st);
+	}
 	if (c->op == PWTOOL_CHANGE_PASSWD && pw->mechs_arg != NULL) {
 		c->mechs_given = true;
 		return mechs_for(pw, &c->mechs, st);

@@ -21,6 +21,9 @@ userdb_name_check_realm(const char *realm, size_t len, char *out)
 
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
+		if ((unsigned char)c >= 0x80)
+			return "non-ASCII realm: give its IDN (xn--) form, "
+			       "as idn2(1) prints it";
 		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		      c == '-' || c == '_' || c == '.'))
 			return "invalid character in realm";
@@ -29,6 +32,27 @@ userdb_name_check_realm(const char *realm, size_t len, char *out)
 		out[i] = c;
 	}
 	out[len] = '\0';
+	return NULL;
+}
+
+const char *
+userdb_name_check_new_realm(const char *realm, size_t len)
+{
+	size_t i, start = 0;
+
+	for (i = 0; i <= len; i++) {
+		if (i < len && realm[i] != '.') {
+			if (realm[i] == '_')
+				return "'_' in realm: a realm is a host name "
+				       "(letters, digits, '-')";
+			continue;
+		}
+		if (i - start > 63)
+			return "realm label longer than 63 characters";
+		if (i > start && (realm[start] == '-' || realm[i - 1] == '-'))
+			return "realm label starts or ends with '-'";
+		start = i + 1;
+	}
 	return NULL;
 }
 

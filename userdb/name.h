@@ -51,5 +51,12 @@ const char *userdb_name_parse(const char *login, size_t login_len,
  * (room for USERDB_REALM_MAX + 1).  Returns NULL or a static reason. */
 const char *userdb_name_check_realm(const char *realm, size_t len, char *out);
 
+/* userdb_name_check_new_realm - the stricter rule for realms pwtool puts
+ * into the store (add, import): a host name, LDH labels of 1 to 63
+ * characters that neither start nor end with '-', no '_'.  Lookups stay
+ * with userdb_name_check_realm, so realms stored before keep working.
+ * realm is already checked and lower-cased.  NULL or a static reason. */
+const char *userdb_name_check_new_realm(const char *realm, size_t len);
+
 
 #endif

@@ -65,6 +65,22 @@ main(void)
 			CHECK_STR(n.key, c->want, "case %zu key", i);
 	}
 
+	/* New realms (pwtool add, import) are host names; lookups keep the
+	 * older rule, so the '_' realm of the cases above stays reachable. */
+	CHECK(userdb_name_check_new_realm("mail-1.example", 14) == NULL,
+	      "new realm: LDH is fine");
+	CHECK(userdb_name_check_new_realm("mail_1-x.example", 16) != NULL,
+	      "new realm: '_' is refused");
+	CHECK(userdb_name_check_new_realm("-a.example", 10) != NULL &&
+	      userdb_name_check_new_realm("a-.example", 10) != NULL &&
+	      userdb_name_check_new_realm("a.example-", 10) != NULL,
+	      "new realm: a label starting or ending with '-' is refused");
+	CHECK(userdb_name_check_new_realm(
+		      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.org",
+		      68) != NULL, "new realm: a 64-character label is refused");
+	CHECK(userdb_name_check_new_realm("xn--bcher-kva.de", 16) == NULL,
+	      "new realm: an IDN A-label is fine");
+
 	/* Limits: 255-byte user and 253-byte realm are the maxima. */
 	{
 		struct userdb_name_rules r = { NULL, true };
