@@ -1693,41 +1693,6 @@ frame_op(void *c, const struct ovmap_entry *e)
 	return true;
 }
 
-/* commit_rewrite - the batch as a new generation: the whole base copied
- * with the log and the batch applied, an empty log.  For a new store, and
- * for batches bigger than the log may grow (imports), which would cost a
- * rewrite at the next compaction anyway. */
-static bool
-commit_rewrite(struct userdb_txn *txn, const char **error_r)
-{
-	struct userdb_writer *w = txn->w;
-	uint64_t old = w->v.open ? w->v.gen : 0, gen = old + 1;
-	char *bp = gen_path(w->p.path, gen, "gdbm");
-	char *lp = gen_path(w->p.path, gen, "log");
-	mode_t mode;
-	uid_t uid;
-	gid_t gid;
-	bool ok;
-
-	file_attrs(w, &mode, &uid, &gid);
-	ok = build_base(bp, w->v.open ? gdbm_fdesc(w->v.base) : -1,
-			w->v.open ? &w->v.ov : NULL, &txn->pending, mode, uid,
-			gid, error_r) &&
-	     new_log(lp, gen, NULL, 0, mode, uid, gid, error_r) &&
-	     manifest_switch(w, gen, mode, uid, gid, error_r);
-	if (!ok) {
-		(void)unlink(bp);
-		(void)unlink(lp);
-	} else if (old != 0) {
-		retire(w->p.path, old);
-	}
-	free(bp);
-	free(lp);
-	/* The next begin opens the new generation. */
-	view_close(&w->v);
-	return ok;
-}
-
 /* commit_spill - finish the spilled batch's base and make it the next
  * generation, with an empty log. */
 static bool
@@ -1757,6 +1722,16 @@ commit_spill(struct userdb_txn *txn, const char **error_r)
 	free(lp);
 	view_close(&w->v);
 	return ok;
+}
+
+/* commit_rewrite - the batch as a new generation: the whole base copied
+ * with the log and the batch applied, an empty log.  For a new store, and
+ * for batches bigger than the log may grow, which would cost a rewrite at
+ * the next compaction anyway: the same as a batch that spilled. */
+static bool
+commit_rewrite(struct userdb_txn *txn, const char **error_r)
+{
+	return txn_spill(txn, error_r) && commit_spill(txn, error_r);
 }
 
 /* commit_append - the batch as one frame at the log's end, synced before
