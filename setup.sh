@@ -66,7 +66,7 @@ demo_user=demo@example.org
 demo_pass=authd-demo
 
 # A fresh demo store each run, so the demo is the same every time.
-rm -f "$run/users.db"
+rm -f "$run/users.db" "$run"/users.db.*
 printf '%s\n' "$demo_pass" | $pwtool -p -m all add "$demo_user"
 
 # Daemonised: authd returns only once it serves (or with an error).
