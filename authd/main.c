@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,6 +434,19 @@ main(int argc, char **argv)
 		goto early_exit;
 	}
 	if (check_only) {
+		/* Warnings (stderr, exit 0): what the configuration itself
+		 * cannot say will go wrong later. */
+		struct stat cst;
+		char *parent = xstrdup(s->socket_dir);
+
+		if (stat(config_path, &cst) < 0 && errno == ENOENT)
+			fprintf(stderr, "authd: warning: %s does not exist: "
+				"the built-in defaults are used\n", config_path);
+		if (stat(dirname(parent), &cst) < 0 && errno == ENOENT)
+			fprintf(stderr, "authd: warning: socket_dir %s: its "
+				"parent %s does not exist (authd creates only "
+				"the last component)\n", s->socket_dir, parent);
+		free(parent);
 		printf("authd: %s: configuration OK\n", config_path);
 		authd_settings_free(s);
 		config_free(overrides);

@@ -11,6 +11,23 @@ expect_rc 0 "$AUTHD" -t -c "$CONF"
 expect_out 'configuration OK'
 desc "authd -t creates neither the socket directory nor a pid file"
 check test ! -e "$SOCKDIR"
+desc "authd -t with the test configuration warns about nothing"
+expect_rc 0 "$AUTHD" -t -c "$CONF"
+check bash -c '! grep -q warning "$1"' _ "$ERR"
+desc "authd -t warns (exit 0) when socket_dir's parent does not exist"
+expect_rc 0 "$AUTHD" -t -c "$CONF" -m "$TMP/no/such/sock"
+expect_err "warning: socket_dir $TMP/no/such/sock: its parent $TMP/no/such does not exist"
+expect_out 'configuration OK'
+defconf=$("$AUTHD" --help | sed -n 's/.*configuration (default \(.*\))$/\1/p')
+# The built-in defaults run as user and group authd: only where they exist.
+if [ -n "$defconf" ] && [ ! -e "$defconf" ] && getent passwd authd >/dev/null &&
+   getent group authd >/dev/null; then
+	desc "authd -t without -c and no $defconf: OK, with a warning that the defaults are used"
+	expect_rc 0 "$AUTHD" -t
+	expect_err "warning: $defconf does not exist: the built-in defaults are used"
+fi
+desc "authd -t -c on a missing file fails (a file named with -c must exist)"
+expect_rc 1 "$AUTHD" -t -c "$TMP/missing.conf"
 
 # bad CONTENT... - a configuration file: the test one plus the lines.
 bad() {
