@@ -24,8 +24,6 @@ struct loop {
 	struct deferred *deferred, **deferred_tail;
 	bool running;
 	uint64_t now;
-	void (*wake_fn)(void *);
-	void *wake_p;
 	struct loop_timer **heap;
 	size_t nheap, capheap;
 };
@@ -204,13 +202,6 @@ loop_run_deferred(struct loop *l)
 }
 
 void
-loop_on_wake(struct loop *l, void (*fn)(void *), void *p)
-{
-	l->wake_fn = fn;
-	l->wake_p = p;
-}
-
-void
 loop_stop(struct loop *l)
 {
 	l->running = false;
@@ -244,8 +235,6 @@ loop_run(struct loop *l)
 			fatal(1, "epoll_wait");
 		}
 		l->now = mono_ms();
-		if (n > 0 && l->wake_fn != NULL)
-			l->wake_fn(l->wake_p);
 		for (i = 0; i < n; i++) {
 			struct loop_io *io = evs[i].data.ptr;
 

@@ -39,9 +39,6 @@ void loop_timer_set(struct loop *l, struct loop_timer *t, uint64_t ms);
 void loop_timer_cancel(struct loop *l, struct loop_timer *t);
 /* loop_now - monotonic milliseconds, cached per iteration. */
 uint64_t loop_now(struct loop *l);
-/* loop_on_wake - call fn(p) each time the wait returns with events,
- * before they are handled (one hook; NULL removes it). */
-void loop_on_wake(struct loop *l, void (*fn)(void *), void *p);
 /* loop_defer - call fn(p) after the current batch of events, so that an
  * object closed by one callback is not freed while a later event of the
  * same batch still points at it. */

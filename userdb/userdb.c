@@ -58,7 +58,6 @@ struct userdb {
 	char *path;
 	struct view v;
 	bool pinned;
-	bool recheck;		/* pinned, but look once more (userdb_recheck) */
 	uint64_t opens;		/* views opened so far */
 	/* USERDB_ITERS_KEY of what the view shows, decoded once per state */
 	struct scram_iters iters;
@@ -520,24 +519,14 @@ fail:
 	return -1;
 }
 
-/* view_fetch - the raw value of key: 1 (*val_r: to be released with
- * fetch_release when *owned_r), 0 absent, -1 error. */
+/* gdbm_get - key's value in dbf: 1 (*val_r malloc'd: *owned_r), 0 absent,
+ * -1 error. */
 static int
-view_fetch(const struct view *v, const char *key, size_t key_len,
-	   const char **val_r, size_t *len_r, bool *owned_r)
+gdbm_get(GDBM_FILE dbf, const char *key, size_t key_len, const char **val_r,
+	 size_t *len_r, bool *owned_r)
 {
-	const struct ovmap_entry *e = ovmap_get(&v->ov, key, key_len);
-	datum k = { (char *)key, (int)key_len }, d;
+	datum k = { (char *)key, (int)key_len }, d = gdbm_fetch(dbf, k);
 
-	*owned_r = false;
-	if (e != NULL) {
-		if (e->value == NULL)
-			return 0;
-		*val_r = e->value;
-		*len_r = e->value_len;
-		return 1;
-	}
-	d = gdbm_fetch(v->base, k);
 	if (d.dptr == NULL) {
 		if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
 			return 0;
@@ -548,6 +537,25 @@ view_fetch(const struct view *v, const char *key, size_t key_len,
 	*len_r = (size_t)d.dsize;
 	*owned_r = true;
 	return 1;
+}
+
+/* view_fetch - the raw value of key: 1 (*val_r: to be released with
+ * fetch_release when *owned_r), 0 absent, -1 error. */
+static int
+view_fetch(const struct view *v, const char *key, size_t key_len,
+	   const char **val_r, size_t *len_r, bool *owned_r)
+{
+	const struct ovmap_entry *e = ovmap_get(&v->ov, key, key_len);
+
+	*owned_r = false;
+	if (e != NULL) {
+		if (e->value == NULL)
+			return 0;
+		*val_r = e->value;
+		*len_r = e->value_len;
+		return 1;
+	}
+	return gdbm_get(v->base, key, key_len, val_r, len_r, owned_r);
 }
 
 static void
@@ -678,9 +686,8 @@ reader_refresh(struct userdb *db, const char **error_r)
 	struct stat st;
 	int r;
 
-	if (db->v.open && db->pinned && !db->recheck)
+	if (db->v.open && db->pinned)
 		return true;
-	db->recheck = false;
 	if (stat(db->path, &st) < 0) {
 		*error_r = sys_err(db->path);
 		return false;
@@ -711,12 +718,6 @@ void
 userdb_pin(struct userdb *db, bool on)
 {
 	db->pinned = on;
-}
-
-void
-userdb_recheck(struct userdb *db)
-{
-	db->recheck = true;
 }
 
 int
@@ -1421,21 +1422,8 @@ txn_fetch(struct userdb_txn *txn, const char *key, size_t key_len,
 		*len_r = e->value_len;
 		return 1;
 	}
-	if (txn->spill != NULL) {
-		datum k = { (char *)key, (int)key_len }, d;
-
-		d = gdbm_fetch(txn->spill, k);
-		if (d.dptr == NULL) {
-			if (gdbm_errno == GDBM_ITEM_NOT_FOUND)
-				return 0;
-			(void)set_err("store read", gdbm_strerror(gdbm_errno));
-			return -1;
-		}
-		*val_r = d.dptr;
-		*len_r = (size_t)d.dsize;
-		*owned_r = true;
-		return 1;
-	}
+	if (txn->spill != NULL)
+		return gdbm_get(txn->spill, key, key_len, val_r, len_r, owned_r);
 	if (!txn->w->v.open)
 		return 0;
 	return view_fetch(&txn->w->v, key, key_len, val_r, len_r, owned_r);

@@ -92,12 +92,6 @@ int userdb_lookup(struct userdb *db, const char *key, size_t key_len,
 /* userdb_pin - while on, lookups keep using the file already open instead
  * of following commits, so that a listing or an export is one snapshot. */
 void userdb_pin(struct userdb *db, bool on);
-/* userdb_recheck - while pinned, let the next lookup (one) follow a
- * commit.  authd pins its reader and calls this once per wake-up of its
- * event loop: the requests of one batch share one stat() of the file, and
- * a commit that ended before a client sent its request is still seen by
- * that request (it is stat()ed after the wake-up that delivered it). */
-void userdb_recheck(struct userdb *db);
 
 #define USERDB_SECRET_KEY	"#secret"
 #define USERDB_SECRET_LEN	32
