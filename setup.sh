@@ -113,11 +113,11 @@ printf '%s\n' "$demo_pass" | $pwtool -p check "$demo_user" &&
 rc=0
 printf 'wrong\n' | $pwtool -p check "$demo_user" 2>/dev/null || rc=$?
 echo "  check with a wrong password: refused (exit $rc)"
-printf '  authtest through the mux socket: '
-"$top/build/client-lib/authtest" mux -f "$sock/mux" -u "$demo_user" -p "$demo_pass"
+printf '  authd-test through the mux socket: '
+"$top/build/client-lib/authd-test" mux -f "$sock/mux" -u "$demo_user" -p "$demo_pass"
 for m in CRAM-MD5 DIGEST-MD5 SCRAM-SHA-256; do
-	printf '  authtest through the auth socket, %s: ' "$m"
-	"$top/build/client-lib/authtest" auth -f "$sock/auth" -m "$m" \
+	printf '  authd-test through the auth socket, %s: ' "$m"
+	"$top/build/client-lib/authd-test" auth -f "$sock/auth" -m "$m" \
 		-u "$demo_user" -p "$demo_pass"
 done
 cat <<TXT
@@ -140,9 +140,9 @@ Try it yourself:
   swaks -s 127.0.0.1:2525 -t friend@example.net                                                # 554 5.7.1 Relay access denied
   swaks -s 127.0.0.1:2587 -a CRAM-MD5 -au $demo_user -ap $demo_pass -t friend@example.net   # submission; CRAM-MD5 needs no TLS
   ls $run/mail/                     # what the next hop got
-  $top/build/client-lib/authtest mux -f $sock/mux -u $demo_user -p $demo_pass
+  $top/build/client-lib/authd-test mux -f $sock/mux -u $demo_user -p $demo_pass
   testsaslauthd -f $sock/mux -u demo -r example.org -p $demo_pass   # Cyrus' own tester (sasl2-bin)
-  $top/build/client-lib/authtest auth -f $sock/auth -m SCRAM-SHA-256 -u $demo_user -p $demo_pass
+  $top/build/client-lib/authd-test auth -f $sock/auth -m SCRAM-SHA-256 -u $demo_user -p $demo_pass
   $pwtool list
   $pwtool add alice                 # prompts twice; realm from default_realm
   echo 's3cret' | $pwtool -p add bob@example.net

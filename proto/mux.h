@@ -1,6 +1,6 @@
 /*
  * mux - the saslauthd socket protocol, as authd implements it; the codec
- * both the daemon and the client side (authtest, libauthd) use.
+ * both the daemon and the client side (authd-test, libauthd) use.
  *
  * Request: 4 or 5 fields, each a 2-byte big-endian length and that many
  * bytes: login, password, service, realm[, client_addr].  Reply: a 2-byte

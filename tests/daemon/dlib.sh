@@ -12,8 +12,8 @@
 #                           $START_SOCK if set) and the "ready:" line
 #   stop_authd [PID]        SIGTERM and wait; sets STOP_RC
 #   add_user USER PASS [pwtool options]
-#   auth WANT_RC USER PASS [authtest options]     one assertion
-#   timed_auth USER PASS [authtest options]       sets AUTH_RC, AUTH_OUT, AUTH_MS
+#   auth WANT_RC USER PASS [authd-test options]     one assertion
+#   timed_auth USER PASS [authd-test options]       sets AUTH_RC, AUTH_OUT, AUTH_MS
 #   check_ms LO HI MS TEXT  assertion: LO <= MS <= HI
 #   log_count RE            lines of the current daemon's log (from the
 #                           last start_authd on) matching the ERE
@@ -25,7 +25,7 @@
 set -euo pipefail
 
 : "${AUTHD:?AUTHD must name the authd binary}"
-: "${AUTHTEST:?AUTHTEST must name the authtest binary}"
+: "${AUTHTEST:?AUTHTEST must name the authd-test binary}"
 : "${SRCDIR:?SRCDIR must name the source tree}"
 [ -x "$AUTHD" ] || { echo "Bail out! $AUTHD is not executable"; exit 1; }
 [ -x "$AUTHTEST" ] || { echo "Bail out! $AUTHTEST is not executable"; exit 1; }
@@ -219,7 +219,7 @@ timed_auth() {
 	AUTH_MS=$(((_NOW - t0) / 1000))
 }
 
-# auth WANT_RC USER PASS [authtest options] - 0 OK, 1 NO, 2 error.
+# auth WANT_RC USER PASS [authd-test options] - 0 OK, 1 NO, 2 error.
 auth() {
 	local want=$1 user=$2 secret=$3 what
 
@@ -236,7 +236,7 @@ auth() {
 		pass "$d"
 	else
 		fail "$d"
-		echo "#   authtest exit $AUTH_RC, output: $AUTH_OUT"
+		echo "#   authd-test exit $AUTH_RC, output: $AUTH_OUT"
 	fi
 }
 

@@ -49,7 +49,7 @@ kill -KILL "$FIRST"
 wait "$FIRST" 2>/dev/null || true
 desc "after kill -9 the socket file is left behind"
 check test -S "$SOCK"
-desc "a client gets no answer from the dead socket (authtest exit 2)"
+desc "a client gets no answer from the dead socket (authd-test exit 2)"
 expect_rc 2 "$AUTHTEST" mux -f "$SOCK" -u alice -p secret1
 start_authd
 desc "the new daemon started over the stale socket"

@@ -42,7 +42,7 @@ alive() {
 		pass
 	else
 		fail
-		echo "#   authtest: exit $AUTH_RC: $AUTH_OUT"
+		echo "#   authd-test: exit $AUTH_RC: $AUTH_OUT"
 	fi
 }
 

@@ -71,9 +71,9 @@ as_user() {	# as_user USER GROUP CMD...
 	shift 2
 	setpriv --reuid="$u" --regid="$g" --clear-groups -- "$@"
 }
-# refused DESC USER GROUP - the client gets no reply at all: authtest exits
+# refused DESC USER GROUP - the client gets no reply at all: authd-test exits
 # 2, or dies of SIGPIPE (141) when the server closed before its write
-# (that authtest bug has its own check below).
+# (that authd-test bug has its own check below).
 refused() {
 	local d=$1 rc=0 out
 
@@ -107,7 +107,7 @@ refused "socket_peer_users = root: nobody is refused" \
 	as_user nobody nogroup "$AUTHTEST" mux -f "$SOCK"
 refused "socket_peer_users = root: nobody via runuser is refused too" \
 	runuser -u nobody -- "$AUTHTEST" mux -f "$SOCK"
-# authtest promises exit 2 for connection errors: a server that closes
+# authd-test promises exit 2 for connection errors: a server that closes
 # before the request is written must not kill it with SIGPIPE.
 rcs=
 for i in $(seq 20); do
@@ -115,7 +115,7 @@ for i in $(seq 20); do
 	as_user nobody nogroup "$AUTHTEST" mux -f "$SOCK" -u alice -p secret1 >/dev/null 2>&1 || rc=$?
 	rcs+="$rc "
 done
-desc "authtest exits 2 (never 141, SIGPIPE) on 20 refused connections"
+desc "authd-test exits 2 (never 141, SIGPIPE) on 20 refused connections"
 expect_eq "$(printf '2 %.0s' $(seq 20))" "$rcs"
 stop_authd
 

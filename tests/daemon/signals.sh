@@ -73,7 +73,7 @@ check hup_and_wait 'configuration reloaded from|reload'
 expect_log 'reload: auth_backend changes only on restart; keeping store'
 timed_auth alice alice-pass
 desc "the daemon survives a login after the back-end switch (answered: exit 0 or 1)"
-if [ "$AUTH_RC" = 0 ] || [ "$AUTH_RC" = 1 ]; then pass; else fail; echo "#   authtest exit $AUTH_RC: $AUTH_OUT"; fi
+if [ "$AUTH_RC" = 0 ] || [ "$AUTH_RC" = 1 ]; then pass; else fail; echo "#   authd-test exit $AUTH_RC: $AUTH_OUT"; fi
 desc "... and is still running"
 check kill -0 "$AUTHD_PID"
 if ! kill -0 "$AUTHD_PID" 2>/dev/null; then

@@ -14,7 +14,7 @@ for u in bob carol dave erin frank gina harry kate lena mike; do
 done
 start_authd
 
-# fail_in LO HI USER [authtest options] - a wrong password, answered NO
+# fail_in LO HI USER [authd-test options] - a wrong password, answered NO
 # within LO..HI ms.
 fail_in() {
 	local lo=$1 hi=$2 user=$3
@@ -24,7 +24,7 @@ fail_in() {
 	if [ "$AUTH_RC" != 1 ]; then
 		desc "wrong password for $user${*:+ ($*)} gets NO"
 		fail
-		echo "#   authtest exit $AUTH_RC: $AUTH_OUT"
+		echo "#   authd-test exit $AUTH_RC: $AUTH_OUT"
 		return 0
 	fi
 	check_ms "$lo" "$hi" "$AUTH_MS" "wrong password for $user${*:+ ($*)}: NO, delayed"
@@ -38,14 +38,14 @@ ok_in() {
 	if [ "$AUTH_RC" != 0 ]; then
 		desc "right password for $user${*:+ ($*)} gets OK"
 		fail
-		echo "#   authtest exit $AUTH_RC: $AUTH_OUT"
+		echo "#   authd-test exit $AUTH_RC: $AUTH_OUT"
 		return 0
 	fi
 	check_ms 0 "$hi" "$AUTH_MS" "right password for $user${*:+ ($*)}: OK, not delayed"
 }
 
 # Slack: the delay is a lower bound; hashing (1000 rounds) and starting
-# authtest come on top.
+# authd-test come on top.
 S=250
 
 # --- one user, no client address ------------------------------------------
@@ -153,7 +153,7 @@ check grep -Eq 'user=slow@example\.org .*result=fail .*delay=1500ms' <(cur_log)
 
 # --- auth_reply_max holds even when the check itself is slower ---
 # A user whose hash takes ~2.3 s and auth_reply_max = 1s: the client gets
-# its temporary failure (an empty reply: authtest exits 2, not 1 for NO)
+# its temporary failure (an empty reply: authd-test exits 2, not 1 for NO)
 # at 1 s, not when the hash ends; the check finishes in the background and
 # the log says what it found.
 stop_authd

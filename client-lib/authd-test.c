@@ -1,10 +1,10 @@
 /*
- * authtest - check a user and password against authd from the command
+ * authd-test - check a user and password against authd from the command
  * line, like Cyrus testsaslauthd; for admins and for the test suite.
  *
- *   authtest mux  [-f SOCKET] -u USER [-r REALM] [-s SERVICE] [-a ADDR]
+ *   authd-test mux  [-f SOCKET] -u USER [-r REALM] [-s SERVICE] [-a ADDR]
  *                 [-p PASS | -P]
- *   authtest auth [-f SOCKET] -m MECH -u USER [-s SERVICE] [-z AUTHZID]
+ *   authd-test auth [-f SOCKET] -m MECH -u USER [-s SERVICE] [-z AUTHZID]
  *                 [-r REALM] [--secured] [--final-resp-ok] [--no-initial]
  *                 [-p PASS | -P]
  *
@@ -34,10 +34,10 @@
 static void
 usage(void)
 {
-	fputs("usage: authtest mux [-f socket] -u user [-r realm] [-s service] "
+	fputs("usage: authd-test mux [-f socket] -u user [-r realm] [-s service] "
 	      "[-a client_addr]\n"
 	      "                    [-p password | -P]\n"
-	      "       authtest auth [-f socket] -m mechanism -u user "
+	      "       authd-test auth [-f socket] -m mechanism -u user "
 	      "[-s service] [-z authzid]\n"
 	      "                     [-r realm] [--secured] [--final-resp-ok] "
 	      "[--no-initial]\n"
@@ -57,7 +57,7 @@ read_password(void)
 	pass = strdup(line);
 	secret_wipe(line, sizeof(line));
 	if (pass == NULL) {
-		fputs("authtest: out of memory\n", stderr);
+		fputs("authd-test: out of memory\n", stderr);
 		exit(2);
 	}
 	return pass;
@@ -69,7 +69,7 @@ set_password(char **pass, const char *value)
 	secret_free_str(*pass);
 	*pass = value != NULL ? strdup(value) : read_password();
 	if (*pass == NULL) {
-		fputs("authtest: out of memory\n", stderr);
+		fputs("authd-test: out of memory\n", stderr);
 		exit(2);
 	}
 }
@@ -105,7 +105,7 @@ mux_main(int argc, char **argv)
 					  TIMEOUT_MS, reply, sizeof(reply));
 	secret_free_str(pass);
 	if (rc < 0) {
-		fprintf(stderr, "authtest: %s\n", reply);
+		fprintf(stderr, "authd-test: %s\n", reply);
 		return 2;
 	}
 	printf("%s\n", reply);
@@ -132,7 +132,7 @@ make_client(const struct auth_opts *o, struct authd_client **cl_r)
 	int rc;
 
 	if ((rc = authd_client_new(o->mech, &cl)) != AUTHD_OK) {
-		fprintf(stderr, "authtest: %s: %s\n", o->mech,
+		fprintf(stderr, "authd-test: %s: %s\n", o->mech,
 			authd_strerror(rc));
 		return rc;
 	}
@@ -153,7 +153,7 @@ make_client(const struct auth_opts *o, struct authd_client **cl_r)
 	    (rc = authd_client_set_service(cl, o->service, NULL)) != AUTHD_OK ||
 	    (realm != NULL &&
 	     (rc = authd_client_set_realm(cl, realm)) != AUTHD_OK)) {
-		fprintf(stderr, "authtest: %s\n", authd_client_error(cl));
+		fprintf(stderr, "authd-test: %s\n", authd_client_error(cl));
 		free(user);
 		authd_client_free(cl);
 		return rc;
@@ -196,7 +196,7 @@ exchange(const struct auth_opts *o, struct authd_conn *conn,
 
 	if ((s = authd_session_new(conn, authd_client_mech(cl),
 				   o->service)) == NULL) {
-		fprintf(stderr, "authtest: %s\n", authd_conn_error(conn));
+		fprintf(stderr, "authd-test: %s\n", authd_conn_error(conn));
 		return 2;
 	}
 	authd_session_set_flags(s, (o->secured ? AUTHD_SESSION_SECURED : 0) |
@@ -204,7 +204,7 @@ exchange(const struct auth_opts *o, struct authd_conn *conn,
 				 0));
 	if ((rc = authd_client_start(cl, !o->no_initial, &resp, &len)) !=
 	    AUTHD_OK) {
-		fprintf(stderr, "authtest: %s\n", authd_client_error(cl));
+		fprintf(stderr, "authd-test: %s\n", authd_client_error(cl));
 		authd_session_free(s);
 		return 2;
 	}
@@ -213,14 +213,14 @@ exchange(const struct auth_opts *o, struct authd_conn *conn,
 		data = authd_session_challenge(s, &dlen);
 		rc = authd_client_step(cl, data, dlen, &resp, &len);
 		if (rc != AUTHD_CONTINUE) {
-			fprintf(stderr, "authtest: %s\n", authd_client_error(cl));
+			fprintf(stderr, "authd-test: %s\n", authd_client_error(cl));
 			authd_session_free(s);	/* cancels it */
 			return rc == AUTHD_FAIL ? 1 : 2;
 		}
 		st = authd_session_step(s, resp, len, TIMEOUT_MS);
 	}
 	if (st < 0) {
-		fprintf(stderr, "authtest: %s\n", authd_session_error(s));
+		fprintf(stderr, "authd-test: %s\n", authd_session_error(s));
 		authd_session_free(s);
 		return 2;
 	}
@@ -230,7 +230,7 @@ exchange(const struct auth_opts *o, struct authd_conn *conn,
 		data = authd_session_final_data(s, &dlen);
 		if (authd_client_finish(cl, data, data != NULL ? dlen : 0) !=
 		    AUTHD_OK) {
-			fprintf(stderr, "authtest: the server said OK, but: %s\n",
+			fprintf(stderr, "authd-test: the server said OK, but: %s\n",
 				authd_client_error(cl));
 			authd_session_free(s);
 			return 2;
@@ -280,11 +280,11 @@ auth_main(int argc, char **argv)
 	if (make_client(&o, &cl) != AUTHD_OK)
 		goto out;
 	if ((conn = authd_conn_new()) == NULL) {
-		fputs("authtest: out of memory\n", stderr);
+		fputs("authd-test: out of memory\n", stderr);
 		goto out;
 	}
 	if (authd_conn_connect(conn, o.sock, TIMEOUT_MS) != AUTHD_OK) {
-		fprintf(stderr, "authtest: %s\n", authd_conn_error(conn));
+		fprintf(stderr, "authd-test: %s\n", authd_conn_error(conn));
 		goto out;
 	}
 	rc = exchange(&o, conn, cl);
