@@ -35,6 +35,10 @@ EXIM_LIB_PKGS="libc6 libcrypt1 libdb5.3 libgnutls-dane0 libgnutls30 libidn12
 # (db5.3_load) is small: bench/store.sh builds its 1,000,000-user sasldb
 # with it, so it is installed here too.
 BENCH_PKGS="db5.3-util"
+# Suite package (tests/package/package.sh): dpkg-buildpackage with
+# debhelper, lintian; systemd for systemd-sysusers in the packages'
+# postinst and for systemd-analyze.
+PACKAGE_PKGS="debhelper dpkg-dev lintian systemd"
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then
@@ -47,7 +51,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 missing=()
-for p in $BUILD_PKGS $TEST_PKGS $PEER_PKGS $EXIM_LIB_PKGS $BENCH_PKGS; do
+for p in $BUILD_PKGS $TEST_PKGS $PEER_PKGS $EXIM_LIB_PKGS $BENCH_PKGS $PACKAGE_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing+=("$p")
 done
