@@ -130,6 +130,11 @@ base "relay_domains = exa_mple..org"
 expect_rc 1 st
 expect_err "is not a domain"
 
+desc "the shipped example (contrib/smtpd.conf.example) checks out, given a certificate"
+expect_rc 0 "$AUTHD_SMTPD" -t -c "$SRCDIR/contrib/smtpd.conf.example" -o user=nobody \
+	-o smtpd_tls_cert_file="$TMP/cert.pem" -o smtpd_tls_key_file="$TMP/key.pem"
+expect_out "configuration OK"
+
 desc "a bad command line exits 2"
 expect_rc 2 "$AUTHD_SMTPD" -x
 expect_rc 2 "$AUTHD_SMTPD" -c "$C" -o novalue
