@@ -52,6 +52,8 @@ struct batch {
 	struct pwtool *pw;
 	struct userdb_writer *writer;
 	unsigned long line;
+	const char *verb;	/* the line's command, NULL if it did not parse */
+	const char *summary;	/* a change's pwtool_record_summary, or NULL */
 	bool failed;		/* some answer was not 0 */
 	bool in_group;
 	unsigned long group_line;	/* line of "begin" */
@@ -155,10 +157,24 @@ answer(struct batch *b, const struct pwtool_status *st,
 	if (st->code != PWTOOL_OK)
 		b->failed = true;
 	if (b->pw->json) {
+		/* The members of the command line's --json objects too
+		 * (ok, command, error, key and a change's summary), beside
+		 * the batch's own (line, status, message). */
 		fprintf(f, "{\"line\":%lu,\"code\":%d,\"status\":\"%s\","
-			"\"message\":", b->line, st->code,
-			st->code == PWTOOL_OK ? "ok" : "error");
+			"\"ok\":%s,\"message\":", b->line, st->code,
+			st->code == PWTOOL_OK ? "ok" : "error",
+			st->code == PWTOOL_OK ? "true" : "false");
 		json_string(f, msg);
+		if (st->code != PWTOOL_OK) {
+			fputs(",\"error\":", f);
+			json_string(f, msg);
+		}
+		if (b->verb != NULL) {
+			fputs(",\"command\":", f);
+			json_string(f, b->verb);
+		}
+		if (b->summary != NULL && b->summary[0] != '\0')
+			fprintf(f, ",%s", b->summary);
 		if (failed_line != 0)
 			fprintf(f, ",\"failed_line\":%lu", failed_line);
 		if (name != NULL) {
@@ -280,8 +296,10 @@ run_change(struct batch *b, const struct batch_cmd *cmd)
 		goto done;
 	}
 	pwtool_status_set(&st, PWTOOL_OK, "%s %s", done_word(c.op), c.name.key);
+	b->summary = c.summary;
 done:
 	answer(b, &st, c.name.key[0] != '\0' ? &c.name : NULL, NULL, 0);
+	b->summary = NULL;
 	pwtool_change_clear(&c);
 }
 
@@ -482,6 +500,7 @@ batch_line(struct batch *b, const char *line, size_t len, bool too_long)
 		pwtool_status_set(&st, code, "%s", why);
 		goto refuse;
 	}
+	b->verb = cmd.verb_name;
 	switch (cmd.verb) {
 	case BATCH_BEGIN:
 		if (b->in_group) {
@@ -552,6 +571,7 @@ cmd_batch(struct pwtool *pw)
 	in = xcalloc(1, sizeof(*in));
 	while (batch_read_line(in, &line, &len, &too_long)) {
 		b.line++;
+		b.verb = NULL;
 		batch_line(&b, line, len, too_long);
 		secret_wipe((char *)line, len);
 		/* A compaction child is a copy of this process for seconds:

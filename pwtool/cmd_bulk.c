@@ -90,7 +90,7 @@ cmd_list(struct pwtool *pw)
 	    (code = open_snapshot(pw, &db, &keys, &n)) != PWTOOL_OK)
 		return code;
 	if (pw->json)
-		putchar('[');
+		fputc('[', pw->out);
 	for (i = 0; i < n && code == PWTOOL_OK; i++) {
 		struct userdb_record rec;
 		struct userdb_name name;
@@ -99,7 +99,7 @@ cmd_list(struct pwtool *pw)
 		if (filter && strcmp(realm_of(keys[i]), realm) != 0)
 			continue;
 		if (!pw->json) {
-			puts(keys[i]);
+			fprintf(pw->out, "%s\n", keys[i]);
 			continue;
 		}
 		if (userdb_lookup(db, keys[i], strlen(keys[i]), &rec, &why) != 1) {
@@ -112,12 +112,12 @@ cmd_list(struct pwtool *pw)
 		snprintf(name.realm, sizeof(name.realm), "%s", realm_of(keys[i]));
 		snprintf(name.user, sizeof(name.user), "%.*s",
 			 (int)(strlen(keys[i]) - strlen(name.realm) - 1), keys[i]);
-		fputs(shown++ ? ",\n" : "\n", stdout);
-		pwtool_show_record(stdout, &name, &rec, true);
+		fputs(shown++ ? ",\n" : "\n", pw->out);
+		pwtool_show_record(pw->out, &name, &rec, true);
 		userdb_record_clear(&rec);
 	}
 	if (pw->json)
-		fputs(shown ? "\n]\n" : "]\n", stdout);
+		fputs(shown ? "\n]\n" : "]\n", pw->out);
 	userdb_keys_free(keys, n);
 	userdb_free(db);
 	return code;
@@ -151,34 +151,39 @@ cmd_realms(struct pwtool *pw)
 	if (n > 1)
 		qsort(keys, n, sizeof(char *), str_cmp);
 	if (pw->json)
-		putchar('[');
+		fputc('[', pw->out);
 	for (i = 0; i < n; i = j) {
 		for (j = i; j < n && strcmp(keys[j], keys[i]) == 0; j++)
 			;
 		if (pw->json) {
-			fputs(groups++ ? ",{\"realm\":" : "{\"realm\":", stdout);
-			json_string(stdout, keys[i]);
-			printf(",\"users\":%zu}", j - i);
+			fputs(groups++ ? ",{\"realm\":" : "{\"realm\":",
+			      pw->out);
+			json_string(pw->out, keys[i]);
+			fprintf(pw->out, ",\"users\":%zu}", j - i);
 		} else {
-			printf("%s\t%zu\n", keys[i], j - i);
+			fprintf(pw->out, "%s\t%zu\n", keys[i], j - i);
 		}
 	}
 	if (pw->json)
-		puts("]");
+		fputs("]\n", pw->out);
 	userdb_keys_free(keys, n);
 	userdb_free(db);
 	return PWTOOL_OK;
 }
 
+/* With --json, an export to the standard output is one JSON document
+ * that carries the lines (a script gets exactly one document on stdout
+ * whatever the command); an export to a FILE writes the same lines there
+ * and answers a success object. */
 int
 cmd_export(struct pwtool *pw)
 {
 	char realm[USERDB_REALM_MAX + 1], **keys, *tmp = NULL;
 	const char *path = pw->nargs > 0 ? pw->args[0] : "-";
 	struct userdb *db;
-	size_t n, i;
-	bool filter;
-	FILE *f = stdout;
+	size_t n, i, users = 0;
+	bool filter, as_json;
+	FILE *f = pw->out;
 	int code, fd;
 
 	if (pw->nargs > 1)
@@ -199,7 +204,13 @@ cmd_export(struct pwtool *pw)
 	}
 	if ((code = open_snapshot(pw, &db, &keys, &n)) != PWTOOL_OK)
 		goto out;
-	fprintf(f, "# authd user export, format 1: USER@REALM:FLAGS:VERIFIERS\n");
+	as_json = pw->json && tmp == NULL;
+	if (as_json)
+		fputs("{\"ok\":true,\"command\":\"export\",\"format\":1,"
+		      "\"lines\":[", f);
+	else
+		fprintf(f, "# authd user export, format 1: "
+			"USER@REALM:FLAGS:VERIFIERS\n");
 	for (i = 0; i < n; i++) {
 		struct userdb_record rec;
 		const char *why;
@@ -213,11 +224,19 @@ cmd_export(struct pwtool *pw)
 		}
 		buf_init(&b);
 		userdb_line_encode(keys[i], &rec, &b);
-		buf_append_c(&b, '\n');
-		fwrite(b.data, 1, b.len, f);
+		if (as_json) {
+			fputs(users ? ",\n" : "\n", f);
+			json_string(f, b.data);
+		} else {
+			buf_append_c(&b, '\n');
+			fwrite(b.data, 1, b.len, f);
+		}
 		buf_free(&b);
 		userdb_record_clear(&rec);
+		users++;
 	}
+	if (as_json)
+		fprintf(f, "%s],\"users\":%zu}\n", users ? "\n" : "", users);
 	userdb_keys_free(keys, n);
 	userdb_free(db);
 out:
@@ -232,6 +251,12 @@ out:
 		if (code != PWTOOL_OK)
 			unlink(tmp);
 		free(tmp);
+		if (code == PWTOOL_OK && pw->json) {
+			fputs("{\"ok\":true,\"command\":\"export\",\"file\":",
+			      pw->out);
+			json_string(pw->out, path);
+			fprintf(pw->out, ",\"users\":%zu}\n", users);
+		}
 	}
 	return code;
 }
@@ -325,15 +350,16 @@ import_error(struct import_state *st, const char *fmt, ...)
 static void
 import_error(struct import_state *st, const char *fmt, ...)
 {
+	char msg[PWTOOL_MSG_MAX];
 	va_list ap;
 
 	if (++st->errors > IMPORT_MAX_ERRORS)
 		return;
-	fprintf(stderr, "pwtool: %s:%lu: ", st->src, st->lineno);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "pwtool: %s:%lu: %s\n", st->src, st->lineno, msg);
+	json_note_detail(st->lineno, msg);
 }
 
 static void
@@ -451,8 +477,9 @@ cmd_import(struct pwtool *pw)
 		return pwtool_error(PWTOOL_STORE, "%s", why);
 	}
 	if (pw->json)
-		printf("{\"added\":%lu,\"replaced\":%lu,\"dry_run\":%s}\n",
-		       st.added, st.replaced, pw->dry_run ? "true" : "false");
+		fprintf(pw->out, "{\"added\":%lu,\"replaced\":%lu,"
+			"\"dry_run\":%s}\n", st.added, st.replaced,
+			pw->dry_run ? "true" : "false");
 	else
 		fprintf(stderr, "pwtool: %s%lu added, %lu replaced\n",
 			pw->dry_run ? "dry run, nothing written: " : "",
@@ -474,6 +501,7 @@ cmd_compact(struct pwtool *pw)
 	if (!userdb_compact(&pw->file, true, &why))
 		return pwtool_error(PWTOOL_STORE, "%s", why);
 	if (pw->json)
-		puts("{\"status\":\"ok\"}");
+		fputs("{\"ok\":true,\"command\":\"compact\",\"status\":\"ok\"}\n",
+		      pw->out);
 	return PWTOOL_OK;
 }

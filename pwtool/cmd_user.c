@@ -216,8 +216,10 @@ pwtool_change_apply(struct pwtool *pw, struct userdb_txn *txn,
 		if (!c->hashed)
 			return pwtool_status_set(st, PWTOOL_INPUT,
 						 "%s: no password", key);
-		return userdb_txn_put(txn, key, &c->rec, &why) ? PWTOOL_OK :
-		       store_fail(st, why);
+		if (!userdb_txn_put(txn, key, &c->rec, &why))
+			return store_fail(st, why);
+		pwtool_record_summary(&c->rec, c->summary, sizeof(c->summary));
+		return PWTOOL_OK;
 	}
 	if (c->op == PWTOOL_CHANGE_DELETE) {
 		r = userdb_txn_delete(txn, key, &why);
@@ -243,11 +245,29 @@ pwtool_change_apply(struct pwtool *pw, struct userdb_txn *txn,
 	}
 	if (code == PWTOOL_OK && !userdb_txn_put(txn, key, &rec, &why))
 		code = store_fail(st, why);
+	if (code == PWTOOL_OK)
+		pwtool_record_summary(&rec, c->summary, sizeof(c->summary));
 	userdb_record_clear(&rec);
 	return code;
 }
 
-/* run_change - one change as its own transaction (the command line). */
+/* change_command - the command's canonical name (not an alias typed). */
+static const char *
+change_command(enum pwtool_change_op op)
+{
+	static const char *const name[] = {
+		[PWTOOL_CHANGE_ADD] = "add",
+		[PWTOOL_CHANGE_PASSWD] = "passwd",
+		[PWTOOL_CHANGE_DELETE] = "delete",
+		[PWTOOL_CHANGE_LOCK] = "lock",
+		[PWTOOL_CHANGE_UNLOCK] = "unlock",
+	};
+
+	return name[op];
+}
+
+/* run_change - one change as its own transaction (the command line);
+ * with --json, a success object once the change is committed. */
 static int
 run_change(struct pwtool *pw, struct pwtool_change *c)
 {
@@ -261,6 +281,13 @@ run_change(struct pwtool *pw, struct pwtool_change *c)
 		userdb_txn_abort(txn);
 	} else if (!userdb_txn_commit(txn, &why)) {
 		store_fail(&st, why);
+	}
+	if (st.code == PWTOOL_OK && pw->json) {
+		fprintf(pw->out, "{\"ok\":true,\"command\":\"%s\",\"key\":",
+			change_command(c->op));
+		json_string(pw->out, c->name.key);
+		fprintf(pw->out, "%s%s}\n", c->summary[0] != '\0' ? "," : "",
+			c->summary);
 	}
 	pwtool_change_clear(c);
 	return pwtool_status_print(&st);
@@ -503,6 +530,39 @@ pwtool_show_record(FILE *f, const struct userdb_name *name,
 			"set a new password");
 }
 
+void
+pwtool_record_summary(const struct userdb_record *rec, char *out,
+		      size_t size)
+{
+	const char *v[8], *m[8];
+	char i256[32], i1[32];
+	size_t nv, nm, i;
+	FILE *f;
+
+	out[0] = '\0';
+	if ((f = fmemopen(out, size, "w")) == NULL)
+		return;
+	verifier_names(rec, v, &nv, i256, i1);
+	served_mechs(rec, m, &nm);
+	fprintf(f, "\"disabled\":%s,\"verifiers\":[",
+		rec->flags & USERDB_FLAG_DISABLED ? "true" : "false");
+	for (i = 0; i < nv; i++) {
+		fputs(i ? "," : "", f);
+		json_string(f, v[i]);
+	}
+	fputs("],\"mechanisms\":[", f);
+	for (i = 0; i < nm; i++) {
+		fputs(i ? "," : "", f);
+		json_string(f, m[i]);
+	}
+	fputc(']', f);
+	/* Too long for out (it is not: at most 7 + 6 short names) would be
+	 * a cut, invalid member list: then none at all. */
+	if (ferror(f) || ftell(f) >= (long)size - 1)
+		out[0] = '\0';
+	fclose(f);
+}
+
 /* pwtool_user_get - the live record of name: 0 (rec filled), or
  * PWTOOL_NOT_FOUND / PWTOOL_STORE with st set. */
 int
@@ -532,9 +592,9 @@ cmd_show(struct pwtool *pw)
 			      &st) != PWTOOL_OK ||
 	    pwtool_user_get(pw, &name, &rec, &st) != PWTOOL_OK)
 		return pwtool_status_print(&st);
-	pwtool_show_record(stdout, &name, &rec, pw->json);
+	pwtool_show_record(pw->out, &name, &rec, pw->json);
 	if (pw->json)
-		putchar('\n');
+		fputc('\n', pw->out);
 	userdb_record_clear(&rec);
 	return PWTOOL_OK;
 }
@@ -583,9 +643,9 @@ cmd_check(struct pwtool *pw)
 	if (code != PWTOOL_OK)
 		return pwtool_status_print(&st);
 	if (pw->json) {
-		fputs("{\"key\":", stdout);
-		json_string(stdout, name.key);
-		fputs(",\"result\":\"ok\"}\n", stdout);
+		fputs("{\"key\":", pw->out);
+		json_string(pw->out, name.key);
+		fputs(",\"result\":\"ok\"}\n", pw->out);
 	}
 	return PWTOOL_OK;
 }

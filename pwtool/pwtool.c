@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "buf.h"
 #include "build_config.h"
 #include "log.h"
 #include "privs.h"
@@ -43,10 +44,8 @@ static const struct {
 	{ "batch", NULL, cmd_batch, 0, true },
 };
 
-static void
-usage(FILE *f)
-{
-	fputs("usage: pwtool [options] COMMAND [USER | FILE]\n"
+static const char usage_text[] =
+	"usage: pwtool [options] COMMAND [USER | FILE]\n"
 	      "commands:\n"
 	      "  add USER        create a user (fails if it exists)\n"
 	      "  passwd USER     set a new password (alias: change)\n"
@@ -77,20 +76,37 @@ usage(FILE *f)
 	      "  -j, --json            machine-readable output\n"
 	      "  -V, --version         print the version\n"
 	      "exit: 0 ok, 1 wrong password, 2 usage, 3 no such user, 4 exists,\n"
-	      "      5 store error, 6 bad input, 7 account locked, 8 bad config\n",
-	      f);
+	      "      5 store error, 6 bad input, 7 account locked, 8 bad config\n";
+
+/* usage - the summary on f; with --json (on stdout, for --help) as the
+ * "usage" member of a success object. */
+static void
+usage(FILE *f, bool json)
+{
+	if (!json) {
+		fputs(usage_text, f);
+		return;
+	}
+	fputs("{\"ok\":true,\"command\":\"help\",\"usage\":", f);
+	json_string(f, usage_text);
+	fputs("}\n", f);
 }
 
+/* pwtool_error - the one place a message is printed: on stderr always
+ * (a person reads it, with or without --json), and, when it is a failure,
+ * noted for the --json error object (json.c). */
 int
 pwtool_error(int code, const char *fmt, ...)
 {
+	char msg[PWTOOL_ERROR_MAX];
 	va_list ap;
 
-	fputs("pwtool: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "pwtool: %s\n", msg);
+	if (code != PWTOOL_OK)
+		json_note_error(code, msg);
 	return code;
 }
 
@@ -110,6 +126,7 @@ pwtool_name_parse(struct pwtool *pw, const char *arg, size_t len,
 	if (why != NULL)
 		return pwtool_status_set(st, PWTOOL_INPUT, "%.*s: %s",
 					 (int)len, arg, why);
+	json_note_key(name->key);
 	return PWTOOL_OK;
 }
 
@@ -228,6 +245,134 @@ store_mode_check(struct pwtool *pw, bool writes)
 	return PWTOOL_OK;
 }
 
+enum { OPT_PWFD = 256, OPT_DISABLED, OPT_REPLACE, OPT_FORCE };
+static const struct option longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "file", required_argument, NULL, 'f' },
+	{ "realm", required_argument, NULL, 'u' },
+	{ "pipe", no_argument, NULL, 'p' },
+	{ "password-fd", required_argument, NULL, OPT_PWFD },
+	{ "mechs", required_argument, NULL, 'm' },
+	{ "disabled", no_argument, NULL, OPT_DISABLED },
+	{ "replace", no_argument, NULL, OPT_REPLACE },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+#define SHORTOPTS	"c:f:u:pm:njhV"
+
+/* long_matches - how many long options begin with (name, n), and the
+ * first of them in *opt_r: getopt_long takes any unique prefix. */
+static int
+long_matches(const char *name, size_t n, const struct option **opt_r)
+{
+	const struct option *o;
+	int count = 0;
+
+	*opt_r = NULL;
+	for (o = longopts; o->name != NULL; o++) {
+		if (strncmp(o->name, name, n) != 0)
+			continue;
+		if (strlen(o->name) == n) {	/* exact: no ambiguity */
+			*opt_r = o;
+			return 1;
+		}
+		if (count++ == 0)
+			*opt_r = o;
+	}
+	return count;
+}
+
+/* json_wanted - whether --json (or -j, or a unique prefix such as
+ * --js) is anywhere among the options, so that even an error met while
+ * parsing the options before it is answered in JSON.  getopt_long
+ * permutes, so options may follow operands; "--" ends them. */
+static bool
+json_wanted(int argc, char **argv)
+{
+	const struct option *o;
+	const char *a, *p;
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (strcmp(a, "--") == 0)
+			break;
+		if (a[0] != '-' || a[1] == '\0')
+			continue;
+		if (a[1] == '-') {
+			size_t n = strcspn(a + 2, "=");
+
+			if (long_matches(a + 2, n, &o) == 1) {
+				if (o->val == 'j')
+					return true;
+				if (o->has_arg == required_argument &&
+				    a[2 + n] == '\0')
+					i++;	/* its value is the next word */
+			}
+			continue;
+		}
+		for (p = a + 1; *p != '\0'; p++) {
+			if (*p == 'j')
+				return true;
+			if (strchr("cfum", *p) != NULL) {
+				if (p[1] == '\0')
+					i++;
+				break;
+			}
+		}
+	}
+	return false;
+}
+
+/* option_error - the message for the option getopt_long refused (c is
+ * '?' or ':'), in glibc's words, for the JSON error object (getopt
+ * prints its own only on stderr). */
+static int
+option_error(int c, char **argv)
+{
+	const char *a = argv[optind - 1];
+	const struct option *o;
+	size_t n;
+
+	if (a[0] != '-' || a[1] != '-') {
+		if (c == ':')
+			return pwtool_error(PWTOOL_USAGE, "option requires an "
+					    "argument -- '%c'", optopt);
+		return pwtool_error(PWTOOL_USAGE, "invalid option -- '%c'",
+				    optopt);
+	}
+	n = strcspn(a, "=");
+	if (c == ':')
+		return pwtool_error(PWTOOL_USAGE, "option '%.*s' requires an "
+				    "argument", (int)n, a);
+	if (optopt != 0)
+		return pwtool_error(PWTOOL_USAGE, "option '%.*s' doesn't allow "
+				    "an argument", (int)n, a);
+	if (long_matches(a + 2, n - 2, &o) > 1)
+		return pwtool_error(PWTOOL_USAGE, "option '%.*s' is ambiguous",
+				    (int)n, a);
+	return pwtool_error(PWTOOL_USAGE, "unrecognized option '%s'", a);
+}
+
+/* json_outcome - with --json, the one document of the run on stdout:
+ * the command's own (collected in doc) if it succeeded, else the error
+ * object.  A batch that ran has answered every line itself (it exits 0
+ * or 1); if it could not start, it gets the error object too. */
+static void
+json_outcome(struct pwtool *pw, struct buf *doc, const char *command,
+	     bool batch_ran, int code)
+{
+	if (pw->out != NULL && pw->out != stdout)
+		(void)json_doc_close(pw->out, doc, code == PWTOOL_OK ? stdout :
+				     NULL);
+	if (code != PWTOOL_OK && !(batch_ran && code == 1))
+		json_error_print(stdout, command, code);
+}
+
 /* no_core - a core file of a process that held passwords is a leak. */
 static void
 no_core(void)
@@ -241,26 +386,10 @@ no_core(void)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_PWFD = 256, OPT_DISABLED, OPT_REPLACE, OPT_FORCE };
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "file", required_argument, NULL, 'f' },
-		{ "realm", required_argument, NULL, 'u' },
-		{ "pipe", no_argument, NULL, 'p' },
-		{ "password-fd", required_argument, NULL, OPT_PWFD },
-		{ "mechs", required_argument, NULL, 'm' },
-		{ "disabled", no_argument, NULL, OPT_DISABLED },
-		{ "replace", no_argument, NULL, OPT_REPLACE },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "force", no_argument, NULL, OPT_FORCE },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct pwtool pw;
+	struct buf doc = BUF_INIT;
 	const char *config_path = AUTHD_CONFIG_PATH, *store_arg = NULL;
-	bool config_given = false;
+	bool config_given = false, batch_ran = false;
 	char *error = NULL, *end;
 	size_t i;
 	int c, code;
@@ -269,8 +398,12 @@ main(int argc, char **argv)
 	log_init("pwtool", false, 0, true);
 	memset(&pw, 0, sizeof(pw));
 	pw.password_fd = -1;
-	while ((c = getopt_long(argc, argv, "c:f:u:pm:njhV", longopts,
-				NULL)) != -1) {
+	pw.json = json_wanted(argc, argv);
+	/* With --json, getopt stays quiet ("+" is not wanted: options may
+	 * follow the command) and option_error() says the same. */
+	opterr = !pw.json;
+	while ((c = getopt_long(argc, argv, pw.json ? ":" SHORTOPTS : SHORTOPTS,
+				longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
@@ -289,9 +422,11 @@ main(int argc, char **argv)
 			errno = 0;
 			pw.password_fd = (int)strtol(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || pw.password_fd < 0 ||
-			    optarg[0] == '\0')
-				return pwtool_error(PWTOOL_USAGE,
+			    optarg[0] == '\0') {
+				code = pwtool_error(PWTOOL_USAGE,
 						    "--password-fd: not a descriptor");
+				goto early;
+			}
 			break;
 		case 'm':
 			pw.mechs_arg = optarg;
@@ -312,51 +447,85 @@ main(int argc, char **argv)
 			pw.json = true;
 			break;
 		case 'h':
-			usage(stdout);
+			usage(stdout, pw.json);
 			return PWTOOL_OK;
 		case 'V':
-			puts("pwtool " AUTHD_VERSION);
+			if (pw.json)
+				puts("{\"ok\":true,\"command\":\"version\","
+				     "\"version\":\"" AUTHD_VERSION "\"}");
+			else
+				puts("pwtool " AUTHD_VERSION);
 			return PWTOOL_OK;
 		default:
-			usage(stderr);
-			return PWTOOL_USAGE;
+			if (!pw.json) {
+				usage(stderr, false);
+				return PWTOOL_USAGE;
+			}
+			code = option_error(c, argv);
+			goto early;
 		}
 	}
 	if (optind >= argc) {
-		usage(stderr);
-		return PWTOOL_USAGE;
+		if (!pw.json) {
+			usage(stderr, false);
+			return PWTOOL_USAGE;
+		}
+		code = pwtool_error(PWTOOL_USAGE, "no command given (see "
+				    "pwtool --help)");
+		goto early;
 	}
-	if (pw.pipe && pw.password_fd >= 0)
-		return pwtool_error(PWTOOL_USAGE, "-p and --password-fd exclude each other");
+	if (pw.pipe && pw.password_fd >= 0) {
+		code = pwtool_error(PWTOOL_USAGE, "-p and --password-fd exclude each other");
+		goto early;
+	}
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[optind], commands[i].name) == 0 ||
 		    (commands[i].alias != NULL &&
 		     strcmp(argv[optind], commands[i].alias) == 0))
 			break;
-	if (i == sizeof(commands) / sizeof(commands[0]))
-		return pwtool_error(PWTOOL_USAGE, "unknown command \"%s\" "
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		code = pwtool_error(PWTOOL_USAGE, "unknown command \"%s\" "
 				    "(see pwtool --help)", argv[optind]);
+		goto early;
+	}
 	pw.args = argv + optind + 1;
 	pw.nargs = argc - optind - 1;
-	if (commands[i].operands == 1 && pw.nargs != 1)
-		return pwtool_error(PWTOOL_USAGE, "%s takes exactly one USER",
+	if (commands[i].operands == 1 && pw.nargs != 1) {
+		code = pwtool_error(PWTOOL_USAGE, "%s takes exactly one USER",
 				    commands[i].name);
+		goto done;
+	}
+	/* A batch answers line by line on stdout itself; every other
+	 * command's document waits in doc for the outcome. */
+	pw.out = stdout;
+	if (pw.json && commands[i].run != cmd_batch &&
+	    (pw.out = json_doc_open(&doc)) == NULL)
+		pw.out = stdout;
 	pw.cfg = conf_keys_new();
 	if (!config_load(pw.cfg, config_path, !config_given, &error)) {
 		code = pwtool_error(PWTOOL_CONFIG, "%s", error);
 		free(error);
 		config_free(pw.cfg);
-		return code;
+		goto done;
 	}
 	if ((code = settings_apply(&pw, store_arg)) == PWTOOL_OK &&
 	    (code = store_mode_check(&pw, commands[i].writes &&
 				     !pw.dry_run)) == PWTOOL_OK) {
 		code = commands[i].run(&pw);
+		batch_ran = commands[i].run == cmd_batch;
 		/* After the command, with its password wiped: the compaction
 		 * child is a copy of this process (userdb_compact_if_due). */
 		if (commands[i].writes && !pw.dry_run)
 			userdb_compact_if_due(&pw.file);
 	}
 	config_free(pw.cfg);
+done:
+	if (pw.json)
+		json_outcome(&pw, &doc, commands[i].name, batch_ran, code);
+	return code;
+early:
+	/* Before a command is known: the error object has no "command". */
+	if (pw.json)
+		json_error_print(stdout, NULL, code);
 	return code;
 }

@@ -43,6 +43,10 @@ struct pwtool {
 	int nargs;
 	struct userdb *reader;		/* batch: one reader for every
 					 * look-up; NULL: one per look-up */
+	FILE *out;			/* the command's output: stdout, or
+					 * with --json the document buffer
+					 * (json.c) that main() prints only
+					 * on success */
 };
 
 /* Commands: each returns an exit code and prints its own errors. */
@@ -96,6 +100,8 @@ int pwtool_name_parse(struct pwtool *pw, const char *arg, size_t len,
  * Each returns an exit code, with st set when it is not 0.  Hashing
  * before the lock keeps the lock held for O(change), not for a hash.
  */
+#define PWTOOL_SUMMARY_MAX	512
+
 enum pwtool_change_op {
 	PWTOOL_CHANGE_ADD,
 	PWTOOL_CHANGE_PASSWD,
@@ -115,6 +121,9 @@ struct pwtool_change {
 	char *pass;			/* passwd: kept to hash again under
 					 * the lock if the set changed */
 	size_t len;
+	char summary[PWTOOL_SUMMARY_MAX];	/* after apply: the stored
+					 * record, pwtool_record_summary();
+					 * "" for delete */
 };
 
 void pwtool_change_init(struct pwtool_change *c, enum pwtool_change_op op);
@@ -160,7 +169,36 @@ bool pwtool_store_missing(struct pwtool *pw);
 char *password_read(struct pwtool *pw, const char *key, bool confirm,
 		    size_t *len_r, int *code_r);
 
-/* json_string - print s as a JSON string literal. */
+/* json_string - print s as a JSON string literal: control characters
+ * escaped, bytes that are not UTF-8 as U+FFFD. */
 void json_string(FILE *f, const char *s);
+
+/*
+ * The --json outcome (json.c).  pwtool_error() notes each failure's
+ * message (the last one wins: it is the summary); a parsed USER is noted
+ * for the error object's "key"; import notes its line errors.  main()
+ * then prints json_error_print() when the exit status is not 0.
+ */
+#define PWTOOL_ERROR_MAX	8192
+void json_note_error(int code, const char *msg);
+void json_note_key(const char *key);
+void json_note_detail(unsigned long line, const char *msg);
+/* json_error_print - {"error":MSG,"code":code[,"command":..][,"key":..]
+ * [,"errors":[{"line":N,"error":MSG},...]]} and a newline. */
+void json_error_print(FILE *f, const char *command, int code);
+
+/* json_doc_open - a stream that collects a document in b (wiped on
+ * growth, as is the stream's buffer); NULL if it cannot be made.  json_doc_close - close
+ * it, write what it holds to `to` (NULL: discard), wipe b; false if
+ * anything failed. */
+struct buf;
+FILE *json_doc_open(struct buf *b);
+bool json_doc_close(FILE *f, struct buf *b, FILE *to);
+
+/* pwtool_record_summary - what a change left, for the JSON answers of
+ * add, passwd, lock and unlock: "disabled":B,"verifiers":[..],
+ * "mechanisms":[..] (members only, no braces; never a secret). */
+void pwtool_record_summary(const struct userdb_record *rec, char *out,
+			   size_t size);
 
 #endif
