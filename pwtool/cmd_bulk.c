@@ -35,7 +35,8 @@ realm_of(const char *key)
 	return at != NULL ? at + 1 : "";
 }
 
-/* realm_filter - the -u realm, normalised, or NULL for all realms. */
+/* realm_filter - the -u realm, normalised, or NULL for all realms.  A bad
+ * realm is bad input (6), as it is in a name given to add or show. */
 static int
 realm_filter(struct pwtool *pw, char out[USERDB_REALM_MAX + 1], bool *on)
 {
@@ -46,7 +47,7 @@ realm_filter(struct pwtool *pw, char out[USERDB_REALM_MAX + 1], bool *on)
 		return PWTOOL_OK;
 	if ((why = userdb_name_check_realm(pw->realm, strlen(pw->realm),
 					   out)) != NULL)
-		return pwtool_error(PWTOOL_USAGE, "-u %s: %s", pw->realm, why);
+		return pwtool_error(PWTOOL_INPUT, "-u %s: %s", pw->realm, why);
 	*on = true;
 	return PWTOOL_OK;
 }
@@ -350,7 +351,7 @@ import_error(struct import_state *st, const char *fmt, ...)
 static void
 import_error(struct import_state *st, const char *fmt, ...)
 {
-	char msg[PWTOOL_MSG_MAX];
+	char msg[PWTOOL_MSG_MAX], line[PWTOOL_MSG_MAX + 600];
 	va_list ap;
 
 	if (++st->errors > IMPORT_MAX_ERRORS)
@@ -358,7 +359,9 @@ import_error(struct import_state *st, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "pwtool: %s:%lu: %s\n", st->src, st->lineno, msg);
+	(void)snprintf(line, sizeof(line), "%s:%lu: %s", st->src, st->lineno,
+		       msg);
+	pwtool_term_print(stderr, line);
 	json_note_detail(st->lineno, msg);
 }
 

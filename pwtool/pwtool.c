@@ -22,6 +22,7 @@
 #include "pwtool.h"
 #include "conf_keys.h"
 #include "store_conf.h"
+#include "utf8.h"
 
 static const struct {
 	const char *name, *alias;
@@ -92,6 +93,33 @@ usage(FILE *f, bool json)
 	fputs("}\n", f);
 }
 
+void
+pwtool_term_print(FILE *f, const char *msg)
+{
+	const unsigned char *s = (const unsigned char *)msg;
+	size_t i = 0, n = strlen(msg), len;
+
+	fputs("pwtool: ", f);
+	while (i < n) {
+		if (s[i] >= 0x20 && s[i] < 0x7f) {
+			putc(s[i++], f);
+			continue;
+		}
+		/* A whole UTF-8 sequence passes, unless it is a C1 control
+		 * (U+0080..U+009F, encoded C2 80..C2 9F), which some
+		 * terminals obey like ESC. */
+		len = s[i] >= 0xf0 ? 4 : s[i] >= 0xe0 ? 3 : s[i] >= 0xc2 ? 2 : 0;
+		if (len != 0 && i + len <= n && utf8_valid(s + i, len) &&
+		    !(s[i] == 0xc2 && s[i + 1] < 0xa0)) {
+			fwrite(s + i, 1, len, f);
+			i += len;
+			continue;
+		}
+		fprintf(f, "\\x%02x", s[i++]);
+	}
+	putc('\n', f);
+}
+
 /* pwtool_error - the one place a message is printed: on stderr always
  * (a person reads it, with or without --json), and, when it is a failure,
  * noted for the --json error object (json.c). */
@@ -104,7 +132,7 @@ pwtool_error(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "pwtool: %s\n", msg);
+	pwtool_term_print(stderr, msg);
 	if (code != PWTOOL_OK)
 		json_note_error(code, msg);
 	return code;

@@ -64,6 +64,11 @@ int cmd_export(struct pwtool *pw);
 int cmd_compact(struct pwtool *pw);
 int cmd_batch(struct pwtool *pw);
 
+/* pwtool_term_print - write "pwtool: " + msg + "\n" to f with every byte a
+ * terminal could act on (controls, C1 controls, bytes that are not UTF-8)
+ * as \xNN: a name from an import file or argv is never echoed raw. */
+void pwtool_term_print(FILE *f, const char *msg);
+
 /* pwtool_error - print "pwtool: message" on stderr and return code. */
 int pwtool_error(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -422,6 +422,20 @@ userdb_record_encode(const struct userdb_record *rec, struct buf *out)
 	encode_body(rec, out);
 }
 
+/* name_went_past_colon - whether "a:b@realm:..." is a name with a ':' in
+ * it rather than a name without realm and a bad flag: no flag holds '@',
+ * so a first field without one and a flags field with one mean that the
+ * name went on past the ':'.  Says more than "no realm" or "bad flag". */
+static bool
+name_went_past_colon(const char *line, const char *colon, const char *end)
+{
+	const char *rest = colon + 1;
+	const char *colon2 = memchr(rest, ':', (size_t)(end - rest));
+
+	return colon2 != NULL && memchr(line, '@', (size_t)(colon - line)) == NULL &&
+	       memchr(rest, '@', (size_t)(colon2 - rest)) != NULL;
+}
+
 const char *
 userdb_line_parse(const char *line, size_t len,
 		  const struct userdb_name_rules *rules,
@@ -434,6 +448,9 @@ userdb_line_parse(const char *line, size_t len,
 		return "NUL byte in line";
 	if (colon == NULL)
 		return "expected USER@REALM:FLAGS:VERIFIERS";
+	if (name_went_past_colon(line, colon, line + len))
+		return "':' in the user name (a name ends at the first ':' and "
+		       "cannot contain one)";
 	if ((why = userdb_name_parse(line, (size_t)(colon - line), NULL, 0,
 				     rules, name_r)) != NULL)
 		return why;

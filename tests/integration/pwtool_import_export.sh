@@ -193,6 +193,10 @@ bad_lines() {	# the good lines around one bad line (at line 3)
 }
 bad_lines 'nocolon@example.org'
 bad_import "no colon" 3 'expected USER@REALM:FLAGS:VERIFIERS'
+bad_lines 'x:y@example.org::{PLAIN}secret'
+bad_import "a ':' in the name" 3 "':' in the user name"
+bad_lines 'x@example.org:@:{PLAIN}secret'
+bad_import "'@' in the flags of a name with a realm" 3 'unknown flag'
 bad_lines 'x@example.org:'
 bad_import "no flags/verifier separator" 3 "missing ':' between flags and verifiers"
 bad_lines 'x@example.org::'

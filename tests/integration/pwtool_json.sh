@@ -140,8 +140,8 @@ desc "list: an array of show objects"
 jrun 0 '[u["key"] for u in d] == ["alice@example.org", "bob@other.test"]' pw --json list
 desc "list -u: one realm"
 jrun 0 '[u["key"] for u in d] == ["bob@other.test"]' pw --json list -u other.test
-desc "list -u with a bad realm: 2"
-jrun 2 'd["command"] == "list"' pw --json list -u 'bad realm'
+desc "list -u with a bad realm: 6, as in a name"
+jrun 6 'd["command"] == "list"' pw --json list -u 'bad realm'
 desc "list with an operand: 2"
 jrun 2 'd["command"] == "list"' pw --json list extra
 desc "realms: an array of {realm, users}"
