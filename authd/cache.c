@@ -143,3 +143,25 @@ cache_entries(const struct cache *c, uint64_t now)
 		n += c->e[i].expires > now;
 	return n;
 }
+
+size_t
+cache_flush(struct cache *c, const char *id, uint64_t now)
+{
+	unsigned char id_mac[32];
+	struct cache_entry *set;
+	size_t i, n = 0;
+
+	if (id == NULL) {
+		n = cache_entries(c, now);
+		secret_wipe(c->e, c->nsets * CACHE_WAYS * sizeof(*c->e));
+		return n;
+	}
+	macs(c, id, NULL, 0, id_mac, NULL);
+	set = set_of(c, id_mac);
+	for (i = 0; i < CACHE_WAYS; i++)
+		if (memcmp(set[i].id_mac, id_mac, 32) == 0) {
+			n += set[i].expires > now;
+			secret_wipe(&set[i], sizeof(set[i]));
+		}
+	return n;
+}

@@ -39,6 +39,11 @@ bool cache_lookup(struct cache *c, const char *id, const char *pw,
 void cache_insert(struct cache *c, const char *id, const char *pw,
 		  size_t pw_len, const unsigned char *fp, uint64_t now);
 
+/* cache_flush - forget the entry of id, or every entry (id NULL), so the
+ * next login pays for the check again; returns the live entries that
+ * went (the control socket's `cache flush`). */
+size_t cache_flush(struct cache *c, const char *id, uint64_t now);
+
 /* cache_entries - live entries: what the unit test measures the bound
  * and the expiry by (the cache itself never needs the count). */
 size_t cache_entries(const struct cache *c, uint64_t now);

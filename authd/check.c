@@ -18,6 +18,7 @@
 #include "password.h"
 #include "policy.h"
 #include "secret.h"
+#include "stats.h"
 #include "throttle.h"
 #include "userdb.h"
 #include "worker.h"
@@ -41,6 +42,8 @@ struct check {
 	bool client_known;
 	bool refused;		/* no room in the queue (job.refused) */
 	char via[8];
+	unsigned char stats_socket;	/* stats.h: STATS_MUX, STATS_AUTH */
+	unsigned char stats_mech;	/* stats.h: enum stats_mech */
 	char login_log[LOG_FIELD], service[LOG_FIELD], client[LOG_FIELD];
 	char service_raw[65];
 	char client_addr[LOG_FIELD];	/* client without ";port" */
@@ -121,6 +124,7 @@ deadline_fired(struct loop_timer *t)
 
 	if (c->state != ST_WORKING || c->cancelled)
 		return;
+	stats.reply_max++;
 	if (worker_cancel(c->pool, &c->job)) {
 		/* Still queued: out of the queue, and no worker spends a
 		 * hash on a request that is answered already. */
@@ -192,6 +196,23 @@ log_refused(const struct check *c, uint64_t now)
 	last = now;
 }
 
+/* count - the counters of a finished check (stats.h): what its client
+ * was told, or that it went away first. */
+static void
+count(const struct check *c, uint64_t delay)
+{
+	enum stats_result r = c->answered ? STATS_TEMPFAIL :
+			      c->cancelled ? STATS_GONE :
+			      c->result == AUTH_OK ? STATS_OK :
+			      c->result == AUTH_FAIL ? STATS_FAIL : STATS_TEMPFAIL;
+
+	stats.requests[c->stats_socket][c->stats_mech][r]++;
+	if (delay > 0)
+		stats.delayed++;
+	if (c->refused)
+		stats.refused++;
+}
+
 /* finish - cache, throttle, log, then deliver now or after the delay.
  * Returns true if delivered (c is gone), false if a delay is pending. */
 static bool
@@ -240,6 +261,7 @@ finish(struct check *c)
 		log_refused(c, now);
 	else
 		log_result(c, logged_delay);
+	count(c, logged_delay);
 	if (c->cancelled) {
 		check_free(c);
 		return true;
@@ -316,6 +338,8 @@ check_new(const struct auth_request *r)
 	c->state = ST_WORKING;
 	loop_timer_init(&c->timer, deadline_fired);
 	snprintf(c->via, sizeof(c->via), "%s", r->via);
+	c->stats_socket = strcmp(r->via, "auth") == 0 ? STATS_AUTH : STATS_MUX;
+	c->stats_mech = (unsigned char)stats_mech(r->mech);
 	log_safe(r->login, r->login_len, c->login_log, sizeof(c->login_log));
 	log_safe(r->service ? r->service : "", r->service ? r->service_len : 0,
 		       c->service, sizeof(c->service));
@@ -489,13 +513,16 @@ check_start(const struct auth_request *r)
 	}
 	if (authd.cache != NULL &&
 	    (be->lookup_credentials == NULL ||
-	     (c->found == 1 && !(c->rec.flags & USERDB_FLAG_DISABLED))) &&
-	    cache_lookup(authd.cache, c->cache_id, c->pw, c->pw_len,
-			 be->lookup_credentials != NULL ? c->rec.fingerprint :
-			 NULL, c->start)) {
-		c->cached = true;
-		c->result = AUTH_OK;
-		return finish(c) ? NULL : c;
+	     (c->found == 1 && !(c->rec.flags & USERDB_FLAG_DISABLED)))) {
+		if (cache_lookup(authd.cache, c->cache_id, c->pw, c->pw_len,
+				 be->lookup_credentials != NULL ?
+				 c->rec.fingerprint : NULL, c->start)) {
+			stats.cache_hits++;
+			c->cached = true;
+			c->result = AUTH_OK;
+			return finish(c) ? NULL : c;
+		}
+		stats.cache_misses++;
 	}
 	/* A record without a strong verifier (cleartext, CRAM-MD5,
 	 * DIGEST-MD5) checks in microseconds: a right password is answered

@@ -23,6 +23,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -32,6 +33,7 @@
 #include "cache.h"
 #include "conn.h"
 #include "conn_auth.h"
+#include "conn_control.h"
 #include "conn_limit.h"
 #include "conn_mux.h"
 #include "listener.h"
@@ -42,6 +44,7 @@
 #include "privs.h"
 #include "proc.h"
 #include "sandbox.h"
+#include "stats.h"
 #include "conf_keys.h"
 #include "throttle.h"
 #include "userdb.h"
@@ -54,6 +57,9 @@ static const char *config_path = AUTHD_CONFIG_PATH;
 static bool config_given;
 static struct config *overrides;	/* -m -a -n -r: re-applied on reload */
 static struct listener *mux_listener, *auth_listener;
+static struct listener *control_listener;	/* NULL: control_socket = none */
+static bool control_have_group;			/* control_group is set */
+static gid_t control_gid;
 static struct loop_io signal_io;
 static struct loop_timer shutdown_timer;
 static char *pid_path;
@@ -80,7 +86,36 @@ admit(int fd, void *arg)
 		close(fd);
 		return;
 	}
+	stats.accepted[kind->kind == CONN_KIND_MUX ? STATS_MUX : STATS_AUTH]++;
 	kind->accept(fd, &slot);
+}
+
+/* admit_control - the control socket has its own peer rule and limit
+ * (conn_control.h), not socket_peer_* or max_connections: an admin must
+ * get in when the other sockets are full. */
+static void
+admit_control(int fd, void *arg)
+{
+	(void)arg;
+	conn_control_accept(fd, control_have_group, control_gid);
+}
+
+/* open_control - the control socket, root's, 0600, or 0660 with
+ * control_group (resolved by main; conn_control.h says who gets in). */
+static void
+open_control(const struct authd_settings *s)
+{
+	char *error = NULL;
+
+	if (s->control_socket == NULL)
+		return;
+	control_listener = listener_open_unix(s->socket_dir, s->control_socket,
+					      control_have_group ? 0660 : 0600,
+					      0, control_have_group ?
+					      control_gid : 0, admit_control,
+					      NULL, &error);
+	if (control_listener == NULL)
+		fatalx(1, "%s", error);
 }
 
 static void
@@ -211,7 +246,8 @@ static const char *const restart_keys[] = {
 	"socket_dir", "socket_owner", "socket_group", "socket_mode",
 	"socket_dir_mode", "pid_file", "user", "group", "chroot",
 	"log_facility", "auth_backend", "auth_workers", "pam_workers",
-	"pam_groups", "password_scheme", "password_cost", "sandbox", NULL,
+	"pam_groups", "password_scheme", "password_cost", "sandbox",
+	"control_socket", "control_group", NULL,
 };
 
 /* reload - SIGHUP: re-read the file; apply what can change at run time
@@ -251,6 +287,8 @@ reload(void)
 	s->socket_dir = config_str(s->cfg, "socket_dir");
 	s->pid_file = config_str(s->cfg, "pid_file");
 	s->hash = old->hash;
+	s->control_socket = old->control_socket == NULL ? NULL :
+			    config_str(s->cfg, "control_socket");
 	cache_changed = s->cache != old->cache || s->cache_ttl != old->cache_ttl ||
 			s->cache_size != old->cache_size;
 	authd.set = s;
@@ -294,7 +332,8 @@ begin_shutdown(int sig)
 	log_info("signal %d: shutting down", sig);
 	listener_close(mux_listener, authd.loop, true);
 	listener_close(auth_listener, authd.loop, true);
-	mux_listener = auth_listener = NULL;
+	listener_close(control_listener, authd.loop, true);
+	mux_listener = auth_listener = control_listener = NULL;
 	shutdown_deadline = loop_now(authd.loop) + SHUTDOWN_GRACE_MS;
 	loop_timer_init(&shutdown_timer, shutdown_poll);
 	loop_timer_set(authd.loop, &shutdown_timer, 0);
@@ -433,6 +472,13 @@ main(int argc, char **argv)
 			  config_str(s->cfg, "socket_owner"));
 		goto early_exit;
 	}
+	control_have_group = config_str(s->cfg, "control_group")[0] != '\0';
+	if (control_have_group &&
+	    !privs_gid(config_str(s->cfg, "control_group"), &control_gid)) {
+		log_warnx("control_group: no such group \"%s\"",
+			  config_str(s->cfg, "control_group"));
+		goto early_exit;
+	}
 	if (check_only) {
 		/* Warnings (stderr, exit 0): what the configuration itself
 		 * cannot say will go wrong later. */
@@ -485,6 +531,7 @@ main(int argc, char **argv)
 					   (void *)&auth_socket, &error);
 	if (auth_listener == NULL)
 		fatalx(1, "%s", error);
+	open_control(s);
 	proc_raise_nofile(s->max_connections);
 	if (!foreground)
 		ready_fd = proc_daemonize();
@@ -495,6 +542,9 @@ main(int argc, char **argv)
 		bool mux_in = listener_chroot(mux_listener, chroot_dir);
 		bool auth_in = listener_chroot(auth_listener, chroot_dir);
 
+		if (control_listener != NULL &&
+		    !listener_chroot(control_listener, chroot_dir))
+			mux_in = false;
 		if (!mux_in || !auth_in ||
 		    privs_chroot_path(chroot_dir, pid_path) == NULL)
 			log_warnx("socket_dir %s or pid_file %s lies outside "
@@ -509,6 +559,8 @@ main(int argc, char **argv)
 	/* From here on: the unprivileged daemon. */
 	userdb_verify_dummy_init(&s->hash);
 	authd.loop = loop_new();
+	stats.start_ms = loop_now(authd.loop);
+	stats.start_time = (int64_t)time(NULL);
 	/* Every lookup stat()s the manifest and fstat()s the log (about a
 	 * microsecond): one check per loop wake-up missed commits that ended
 	 * between two requests handled in the same wake-up (the proof tests
@@ -534,7 +586,9 @@ main(int argc, char **argv)
 		authd.pam_pool = worker_pool_new(authd.loop, s->pam_workers, "pam");
 	limit_queues(s);
 	if (!listener_start(mux_listener, authd.loop) ||
-	    !listener_start(auth_listener, authd.loop))
+	    !listener_start(auth_listener, authd.loop) ||
+	    (control_listener != NULL &&
+	     !listener_start(control_listener, authd.loop)))
 		fatal(1, "epoll add of a listening socket");
 	enter_sandbox(s);
 	log_info("ready: %s/mux and %s/auth, back-end %s, %u hash workers, "
@@ -549,9 +603,11 @@ main(int argc, char **argv)
 
 	conn_mux_close_all();
 	conn_auth_close_all();
+	conn_control_close_all();
 
 	listener_close(mux_listener, authd.loop, true);
 	listener_close(auth_listener, authd.loop, true);
+	listener_close(control_listener, authd.loop, true);
 	worker_pool_free(authd.hash_pool);
 	worker_pool_free(authd.pam_pool);
 	if (privs_chroot_path(chroot_dir, pid_path) != NULL &&

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "peer.h"
@@ -95,4 +96,23 @@ peer_no_penalty_ok(int fd)
 		return false;
 	return peer_listed(fd, &cred, s->np_uids, s->n_np_uids, s->np_gids,
 			   s->n_np_gids);
+}
+
+bool
+peer_control_allowed(int fd, bool have_group, gid_t group,
+		     struct ucred *cred_r)
+{
+	socklen_t len = sizeof(*cred_r);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred_r, &len) < 0) {
+		log_warn("control: SO_PEERCRED");
+		return false;
+	}
+	if (cred_r->uid == 0 || cred_r->uid == getuid() ||
+	    (have_group && peer_listed(fd, cred_r, NULL, 0, &group, 1)))
+		return true;
+	log_notice("control: refused pid %ld uid %u gid %u: not root, not "
+		   "authd's user, not in control_group", (long)cred_r->pid,
+		   (unsigned)cred_r->uid, (unsigned)cred_r->gid);
+	return false;
 }

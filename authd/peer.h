@@ -6,6 +6,8 @@
 #define AUTHD_PEER_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 /* peer_allowed - whether the client on fd passes socket_peer_users /
  * socket_peer_groups (root always does; empty lists let anyone who can
@@ -17,5 +19,12 @@ bool peer_allowed(int fd);
  * auth_no_penalty_users, or its effective or a supplementary group in
  * auth_no_penalty_groups.  Root is not implied; empty lists: nobody. */
 bool peer_no_penalty_ok(int fd);
+
+/* peer_control_allowed - whether the client on fd may use the control
+ * socket (conn_control.h): uid 0, authd's own uid, or, when have_group,
+ * a member of group (primary or supplementary).  *cred_r is the peer's;
+ * a refusal is logged. */
+bool peer_control_allowed(int fd, bool have_group, gid_t group,
+			  struct ucred *cred_r);
 
 #endif

@@ -72,6 +72,29 @@ digest_realms(struct authd_settings *s, char **errmsg_r)
 	return true;
 }
 
+/* control_name - control_socket: a file name in socket_dir, not one of
+ * the other two sockets' (that would replace them), or "none". */
+static bool
+control_name(struct authd_settings *s, char **errmsg_r)
+{
+	const char *v = config_str(s->cfg, "control_socket");
+
+	if (strcmp(v, "none") == 0) {
+		s->control_socket = NULL;
+		return true;
+	}
+	if (v[0] == '\0' || v[0] == '.' || strchr(v, '/') != NULL ||
+	    strcmp(v, "mux") == 0 || strcmp(v, "auth") == 0 ||
+	    strcmp(v, "authd.pid") == 0) {
+		*errmsg_r = xasprintf("control_socket: \"%s\" is not a file "
+				      "name for socket_dir (nor mux, auth, or "
+				      "authd.pid); \"none\" disables it", v);
+		return false;
+	}
+	s->control_socket = v;
+	return true;
+}
+
 /* socket_share - one socket's connection limit: as set, or three
  * quarters of max_connections, so that a quarter stays for the other
  * socket whatever this one's clients do (16 silent auth connections held
@@ -161,6 +184,8 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 	if (!proxy_keys(s, errmsg_r))
 		goto fail;
 	if (!digest_realms(s, errmsg_r))
+		goto fail;
+	if (!control_name(s, errmsg_r))
 		goto fail;
 	return s;
 fail:

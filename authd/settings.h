@@ -59,6 +59,8 @@ struct authd_settings {
 	size_t n_proxy_users;
 	char **digest_realms;		/* digest_md5_realms, or the default */
 	size_t n_digest_realms;		/* realm (0: none at all) */
+	/* the control socket */
+	const char *control_socket;	/* its name in socket_dir; NULL: none */
 };
 
 /* authd_settings_load - build settings from cfg (taking ownership);

@@ -27,6 +27,28 @@ unsigned int throttle_failure(struct throttle *t, const char *user,
 			      const char *addr, uint64_t now);
 /* throttle_success - forget the user's failures. */
 void throttle_success(struct throttle *t, const char *user, uint64_t now);
+/* A counted name as `penalty list` shows it (longer ones are cut). */
+#define THROTTLE_NAME_MAX	63
+
+struct throttle_penalty {
+	char kind;			/* 'u' user, 'a' client address */
+	const char *name;
+	unsigned int count;		/* failures counted */
+	uint64_t remaining_ms;		/* until the count is forgotten */
+};
+
+/* throttle_list - call fn (if not NULL) for every live count; returns
+ * how many there are.  For the control socket: a scan of the table. */
+size_t throttle_list(const struct throttle *t, uint64_t now,
+		     void (*fn)(void *arg, const struct throttle_penalty *p),
+		     void *arg);
+/* throttle_counts - live counts of users and of addresses, and how many
+ * counts were ever started. */
+void throttle_counts(const struct throttle *t, uint64_t now, size_t *users_r,
+		     size_t *addrs_r, uint64_t *created_r);
+/* throttle_flush - forget the counts of name (as an address and as a
+ * user), or every count (name NULL); returns how many live ones went. */
+size_t throttle_flush(struct throttle *t, const char *name, uint64_t now);
 /* throttle_delay - base * 2^(n-1), at most max (0 when n is 0). */
 uint64_t throttle_delay(unsigned int n, uint64_t base, uint64_t max);
 

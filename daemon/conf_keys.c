@@ -80,6 +80,11 @@ const struct config_key conf_keys[] = {
 	{ "auth_proxy_users", CONFIG_STR, "", 0, 0, NULL },
 	{ "auth_realm_mechanisms", CONFIG_STR, "", 0, 0, NULL },
 	{ "digest_md5_realms", CONFIG_STR, "", 0, 0, NULL },
+	/* The control socket (authd/conn_control.h): its name in socket_dir
+	 * ("none": no control socket), and the group that may use it besides
+	 * root ("": root only, mode 0600). */
+	{ "control_socket", CONFIG_STR, "control", 0, 0, NULL },
+	{ "control_group", CONFIG_STR, "", 0, 0, NULL },
 	{ NULL, CONFIG_STR, NULL, 0, 0, NULL },
 };
 

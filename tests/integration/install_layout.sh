@@ -32,6 +32,7 @@ D=$TMP/dest
 desc "meson install into a DESTDIR succeeds"
 expect_rc 0 env DESTDIR="$D" meson install -C "$BUILDDIR" --no-rebuild --quiet
 for f in "$sbindir/authd" "$sbindir/pwtool" "$sbindir/authd-smtpd" \
+	"$sbindir/authdctl" "$mandir/man8/authdctl.8" \
 	"$includedir/authd/authd.h" "$confdir/authd.conf"; do
 	desc "installed: $f"
 	check test -e "$D$f"

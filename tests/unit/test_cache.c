@@ -184,6 +184,35 @@ test_bounded(void)
 	cache_free(c);
 }
 
+/* test_flush - the control socket's cache flush: one id's entry goes
+ * (its next lookup misses), the others stay; all empties the cache; an
+ * expired entry is not counted as flushed. */
+static void
+test_flush(void)
+{
+	struct cache *c = cache_new(64, TTL);
+
+	cache_insert(c, "alice@example.org", "a", 1, fp1, T0);
+	cache_insert(c, "bob@example.org", "b", 1, fp1, T0);
+	cache_insert(c, "carol@example.org", "c", 1, fp1, T0);
+	CHECK(cache_flush(c, "alice@example.org", T0) == 1,
+	      "flush alice: one entry");
+	CHECK(!cache_lookup(c, "alice@example.org", "a", 1, fp1, T0),
+	      "alice's next lookup misses");
+	CHECK(cache_lookup(c, "bob@example.org", "b", 1, fp1, T0),
+	      "bob still hits");
+	CHECK(cache_flush(c, "alice@example.org", T0) == 0,
+	      "flush alice again: nothing");
+	CHECK(cache_flush(c, NULL, T0) == 2, "flush all: bob and carol");
+	CHECK(cache_entries(c, T0) == 0 &&
+	      !cache_lookup(c, "bob@example.org", "b", 1, fp1, T0),
+	      "empty: bob misses");
+	cache_insert(c, "dave@example.org", "d", 1, fp1, T0);
+	CHECK(cache_flush(c, "dave@example.org", T0 + TTL) == 0,
+	      "an expired entry is not counted");
+	cache_free(c);
+}
+
 int
 main(void)
 {
@@ -195,5 +224,6 @@ main(void)
 	test_ttl();
 	test_no_fingerprint();
 	test_bounded();
+	test_flush();
 	return test_done();
 }

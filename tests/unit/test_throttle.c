@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "test.h"
@@ -196,6 +197,86 @@ test_bounded(void)
 	throttle_free(t);
 }
 
+struct seen {
+	char names[8][THROTTLE_NAME_MAX + 3];
+	unsigned int counts[8];
+	uint64_t left[8];
+	size_t n;
+};
+
+static void
+collect(void *arg, const struct throttle_penalty *p)
+{
+	struct seen *s = arg;
+
+	if (s->n < 8) {
+		snprintf(s->names[s->n], sizeof(s->names[0]), "%c %s", p->kind,
+			 p->name);
+		s->counts[s->n] = p->count;
+		s->left[s->n] = p->remaining_ms;
+	}
+	s->n++;
+}
+
+static int
+find(const struct seen *s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s->n && i < 8; i++)
+		if (strcmp(s->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* test_list_flush - what the control socket shows and forgets: each live
+ * count with its name, kind, count and time left; a flush by name takes
+ * the address and the user of that spelling, and nothing else; a flush
+ * of all empties the table; a flushed name starts again from 1; a count
+ * past its window is neither listed nor flushed. */
+static void
+test_list_flush(void)
+{
+	struct throttle *t = throttle_new(1024, WINDOW);
+	struct seen s;
+	size_t users, addrs;
+	uint64_t started;
+	int i;
+
+	(void)throttle_failure(t, "bob@example.org", "192.0.2.7", T0);
+	(void)throttle_failure(t, "carol@example.org", "192.0.2.7", T0 + 1000);
+	(void)throttle_failure(t, "192.0.2.7", NULL, T0 + 1000);
+	memset(&s, 0, sizeof(s));
+	CHECK(throttle_list(t, T0 + 2000, collect, &s) == 4,
+	      "four live counts listed (two users, an address, a user named "
+	      "like the address)");
+	i = find(&s, "a 192.0.2.7");
+	CHECK(i >= 0 && s.counts[i] == 2 && s.left[i] == WINDOW - 1000,
+	      "the address: 2 failures, forgotten 1 s after the window");
+	i = find(&s, "u bob@example.org");
+	CHECK(i >= 0 && s.counts[i] == 1 && s.left[i] == WINDOW - 2000,
+	      "bob: 1 failure, %d ms left", WINDOW - 2000);
+	throttle_counts(t, T0 + 2000, &users, &addrs, &started);
+	CHECK(users == 3 && addrs == 1 && started == 4,
+	      "counts: 3 users, 1 address, 4 started");
+	CHECK(throttle_flush(t, "192.0.2.7", T0 + 2000) == 2,
+	      "flush by name: the address and the user of that spelling");
+	CHECK(throttle_list(t, T0 + 2000, NULL, NULL) == 2,
+	      "bob and carol stay");
+	CHECK(throttle_flush(t, "nobody@example.org", T0 + 2000) == 0,
+	      "flush of a name without a count: 0");
+	CHECK(throttle_failure(t, "dave@example.org", "192.0.2.7", T0 + 3000)
+	      == 1, "the flushed address starts again from 1");
+	CHECK(throttle_flush(t, NULL, T0 + 3000) == 4,
+	      "flush all: bob, carol, dave, the address");
+	CHECK(throttle_list(t, T0 + 3000, NULL, NULL) == 0, "nothing listed");
+	(void)throttle_failure(t, "erin@example.org", NULL, T0);
+	CHECK(throttle_list(t, T0 + WINDOW, NULL, NULL) == 0 &&
+	      throttle_flush(t, "erin@example.org", T0 + WINDOW) == 0,
+	      "past the window: neither listed nor flushed");
+	throttle_free(t);
+}
+
 int
 main(void)
 {
@@ -203,5 +284,6 @@ main(void)
 	test_delay();
 	test_counts();
 	test_bounded();
+	test_list_flush();
 	return test_done();
 }
