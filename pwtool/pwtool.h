@@ -160,6 +160,19 @@ bool pwtool_store_missing(struct pwtool *pw);
 char *password_read(struct pwtool *pw, const char *key, bool confirm,
 		    size_t *len_r, int *code_r);
 
+/* pwtool_seen - a set of store keys, each with a number saying where it
+ * was first seen (an import line, a sasldb entry), to name duplicates. */
+struct pwtool_seen {
+	char **keys;
+	unsigned long *lines;
+	size_t cap, n;
+};
+/* pwtool_seen_add - 0 if key is new (then added with line), else the
+ * line where it was first seen.  Start from a zeroed set. */
+unsigned long pwtool_seen_add(struct pwtool_seen *s, const char *key,
+			      unsigned long line);
+void pwtool_seen_free(struct pwtool_seen *s);
+
 /* json_string - print s as a JSON string literal. */
 void json_string(FILE *f, const char *s);
 
