@@ -41,6 +41,7 @@ static const struct {
 	{ "export", NULL, cmd_export, -1, false },
 	{ "compact", NULL, cmd_compact, 0, true },
 	{ "batch", NULL, cmd_batch, 0, true },
+	{ "import-sasldb", NULL, cmd_import_sasldb, -1, true },
 };
 
 static void
@@ -62,6 +63,8 @@ usage(FILE *f)
 	      "  compact         fold the store's change log into its base now\n"
 	      "  batch           run commands from standard input, one per line\n"
 	      "                  (see pwtool(8), BATCH MODE)\n"
+	      "  import-sasldb [FILE]  add the users of a Cyrus sasldb2 (default\n"
+	      "                  /etc/sasldb2), hashing their passwords\n"
 	      "options:\n"
 	      "  -c, --config FILE     configuration (default " AUTHD_CONFIG_PATH ")\n"
 	      "  -f, --file STORE      store file (default: store_path)\n"
@@ -73,6 +76,8 @@ usage(FILE *f)
 	      "      --disabled        add the user locked\n"
 	      "      --replace         import: replace users that exist\n"
 	      "  -n, --dry-run         import: check everything, write nothing\n"
+	      "      --realm-map FROM=TO  import-sasldb: put realm FROM's users\n"
+	      "                        into TO (FROM= leaves them out)\n"
 	      "      --force           write even where others may access the store\n"
 	      "  -j, --json            machine-readable output\n"
 	      "  -V, --version         print the version\n"
@@ -241,7 +246,8 @@ no_core(void)
 int
 main(int argc, char **argv)
 {
-	enum { OPT_PWFD = 256, OPT_DISABLED, OPT_REPLACE, OPT_FORCE };
+	enum { OPT_PWFD = 256, OPT_DISABLED, OPT_REPLACE, OPT_FORCE,
+	       OPT_REALM_MAP };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "file", required_argument, NULL, 'f' },
@@ -253,6 +259,7 @@ main(int argc, char **argv)
 		{ "replace", no_argument, NULL, OPT_REPLACE },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "realm-map", required_argument, NULL, OPT_REALM_MAP },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -308,6 +315,12 @@ main(int argc, char **argv)
 		case OPT_FORCE:
 			pw.force = true;
 			break;
+		case OPT_REALM_MAP:
+			if (pw.n_realm_maps == PWTOOL_REALM_MAPS_MAX)
+				return pwtool_error(PWTOOL_USAGE, "more than %d "
+						    "--realm-map", PWTOOL_REALM_MAPS_MAX);
+			pw.realm_maps[pw.n_realm_maps++] = optarg;
+			break;
 		case 'j':
 			pw.json = true;
 			break;
@@ -338,6 +351,9 @@ main(int argc, char **argv)
 				    "(see pwtool --help)", argv[optind]);
 	pw.args = argv + optind + 1;
 	pw.nargs = argc - optind - 1;
+	if (pw.n_realm_maps > 0 && commands[i].run != cmd_import_sasldb)
+		return pwtool_error(PWTOOL_USAGE, "--realm-map is for "
+				    "import-sasldb only");
 	if (commands[i].operands == 1 && pw.nargs != 1)
 		return pwtool_error(PWTOOL_USAGE, "%s takes exactly one USER",
 				    commands[i].name);

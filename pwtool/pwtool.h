@@ -43,6 +43,10 @@ struct pwtool {
 	int nargs;
 	struct userdb *reader;		/* batch: one reader for every
 					 * look-up; NULL: one per look-up */
+	/* import-sasldb: --realm-map FROM=TO, as given */
+#define PWTOOL_REALM_MAPS_MAX	64
+	const char *realm_maps[PWTOOL_REALM_MAPS_MAX];
+	int n_realm_maps;
 };
 
 /* Commands: each returns an exit code and prints its own errors. */
@@ -59,6 +63,7 @@ int cmd_import(struct pwtool *pw);
 int cmd_export(struct pwtool *pw);
 int cmd_compact(struct pwtool *pw);
 int cmd_batch(struct pwtool *pw);
+int cmd_import_sasldb(struct pwtool *pw);
 
 /* pwtool_error - print "pwtool: message" on stderr and return code. */
 int pwtool_error(int code, const char *fmt, ...)
