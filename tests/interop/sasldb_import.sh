@@ -126,19 +126,70 @@ desc "swaks AUTH PLAIN with a wrong password: exit 28, 535"
 expect_rc 28 sw carl@example.org 'Carl-Sasl3x' PLAIN
 expect_out '^<~\* 535 5\.7\.8 '
 
-desc "--replace -m 'plain cleartext': cleartext kept only when asked"
-expect_rc 0 pw --replace -m 'plain cleartext' import-sasldb \
-	--realm-map "$HOSTREALM=example.org" "$SASLDB"
+# With store_log_max = 1 the replacing import is bigger than the log may
+# grow: it spills into a new generation (import's path for a big file).
+GEN=$(sed -n 's/^generation //p' "$DB")
+CONF_SPILL=$TMP/spill.conf
+{ cat "$CONF"; echo "store_log_max = 1"; } >"$CONF_SPILL"
+desc "--replace -m 'plain cleartext', spilled: cleartext kept only when asked"
+expect_rc 0 "$PWTOOL" -c "$CONF_SPILL" -f "$DB" --replace -m 'plain cleartext' \
+	import-sasldb --realm-map "$HOSTREALM=example.org" "$SASLDB"
 expect_out "^replaced alice@$HOSTREALM -> alice@example\.org$"
+desc "the import spilled into a new generation"
+check test "$(sed -n 's/^generation //p' "$DB")" -gt "$GEN"
 expect_rc 0 pw -j show carl@example.org
 json_check '"cleartext" in d["verifiers"]'
 tsa "$OK" -u carl -p 'Carl-Sasl3' -r example.org
+tsa "$OK" -u bob -p 'pass with spaces ünïcødé' -r other.org
+tsa "$NO" -u bob -p 'pass with spaces ünïcødé ' -r other.org
 
 desc "--realm-map REALM= leaves a realm out (reported as skipped)"
 expect_rc 0 pw --replace -n import-sasldb --realm-map "$HOSTREALM=example.org" \
 	--realm-map other.org= "$SASLDB"
 expect_out '^skipped bob@other\.org: realm "other\.org" left out \(--realm-map other\.org=\)$'
 expect_err 'would be 0 imported, 2 replaced, 2 skipped'
+
+# Records saslpasswd2 would not write, added with db5.3_load to a copy:
+# names that must not reach the terminal raw, two users that fold to one
+# key, '@' in a user name, a realm add refuses, another property.
+if command -v db5.3_load >/dev/null; then
+	HOSTILE=$TMP/hostile
+	cp "$SASLDB" "$HOSTILE"
+	printf '%s\n' \
+		'ev\1bil\ff\00example.org\00userPassword' 'Evil-Pw1' \
+		'Carl\00example.org\00userPassword' 'Carl-Other' \
+		'a@b\00example.org\00userPassword' 'At-Pw1' \
+		'u\00ex_ample.org\00userPassword' 'Us-Pw1' \
+		'zed\00example.org\00cmusaslsecretOTP' 'otp-secret' |
+		db5.3_load -T -t hash "$HOSTILE"
+	desc "a sasldb with bad records: exit 6, each one reported"
+	expect_rc 6 pw --replace import-sasldb --realm-map "$HOSTREALM=example.org" "$HOSTILE"
+	expect_out '^error ev\\x1bil\\xff@example\.org: '
+	expect_out '^error (carl|Carl)@example\.org -> carl@example\.org: carl@example\.org is also sasldb user (carl|Carl)@example\.org$'
+	expect_out "^error a@b@example\\.org: user name holds '@'$"
+	expect_out "^error u@ex_ample\\.org: realm \"ex_ample\\.org\": .*--realm-map 'ex_ample\\.org=DOMAIN'"
+	expect_out '^unchanged dave@other\.org -> dave@other\.org$'
+	desc "no raw ESC or non-UTF-8 byte of a name on the terminal"
+	check bash -c '! LC_ALL=C grep -q $'"'"'[\x1b\xff]'"'"' "$1"' _ "$OUT"
+	desc "the same as JSON: valid, four errors, one other property"
+	expect_rc 6 pw -j --replace import-sasldb --realm-map "$HOSTREALM=example.org" "$HOSTILE"
+	json_check 'd["errors"] == 4 and d["other_properties"] == 1 and not d["written"] and d["code"] == 6'
+	json_check '"ev\\x1bil\\xff@example.org" in [u["sasldb"] for u in d["users"]]'
+	desc "the refused import changed nothing: carl keeps the sasldb password"
+	tsa "$OK" -u carl -p 'Carl-Sasl3' -r example.org
+fi
+
+desc "--realm-map without '=': usage, exit 2"
+expect_rc 2 pw import-sasldb --realm-map "$HOSTREALM" "$SASLDB"
+desc "--realm-map to a realm add refuses: exit 6"
+expect_rc 6 pw import-sasldb --realm-map "$HOSTREALM=ex_ample.org" "$SASLDB"
+expect_err "'_' in realm"
+desc "--realm-map is for import-sasldb only: exit 2"
+expect_rc 2 pw --realm-map a=b.org list
+desc "-u is not used by import-sasldb: exit 2"
+expect_rc 2 pw -u example.org import-sasldb "$SASLDB"
+desc "a bad -m is refused before the file is read: exit 2"
+expect_rc 2 pw -m nosuchmech import-sasldb "$TMP/nosuch"
 
 desc "a file that is not a sasldb: exit 6, a clear error"
 expect_rc 6 pw import-sasldb "$CONF"
