@@ -225,14 +225,15 @@ static int
 sasldb_open(struct sasldb_import *im, DB **db_r, struct pwtool_status *st)
 {
 	const char *path = im->path;
-	unsigned char meta[512];
+	unsigned char meta[512] = { 0 };
 	struct stat sb;
 	uint32_t magic;
 	ssize_t n;
 	DB *db;
 	int fd, r;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+	/* O_NONBLOCK: a FIFO named as the file must not hang the import. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0)
 		return pwtool_status_set(st, PWTOOL_INPUT, "%s: %s", path,
 					 strerror(errno));
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {

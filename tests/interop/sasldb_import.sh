@@ -194,6 +194,10 @@ expect_rc 2 pw -m nosuchmech import-sasldb "$TMP/nosuch"
 desc "a file that is not a sasldb: exit 6, a clear error"
 expect_rc 6 pw import-sasldb "$CONF"
 expect_err 'not a Cyrus sasldb2 \(a Berkeley DB hash file\)'
+desc "a FIFO named as the sasldb: exit 6 at once, not a hang"
+mkfifo "$TMP/fifo"
+expect_rc 6 timeout 10 "$PWTOOL" -c "$CONF" -f "$DB" import-sasldb "$TMP/fifo"
+expect_err 'fifo: not a regular file'
 desc "a missing sasldb: exit 6"
 expect_rc 6 pw import-sasldb "$TMP/nosuch"
 expect_err 'nosuch: No such file or directory'
