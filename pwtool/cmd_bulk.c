@@ -264,12 +264,7 @@ out:
 
 /* --- import --- */
 
-/* A set of the keys seen so far, to name duplicate lines. */
-struct seen {
-	char **keys;
-	unsigned long *lines;
-	size_t cap, n;
-};
+/* A set of the keys seen so far, to name duplicate lines (pwtool.h). */
 
 static uint64_t
 fnv1a(const char *s)
@@ -282,9 +277,9 @@ fnv1a(const char *s)
 }
 
 static void
-seen_grow(struct seen *s)
+seen_grow(struct pwtool_seen *s)
 {
-	struct seen bigger = { NULL, NULL, s->cap ? s->cap * 2 : 1024, 0 };
+	struct pwtool_seen bigger = { NULL, NULL, s->cap ? s->cap * 2 : 1024, 0 };
 	size_t i;
 
 	bigger.keys = xcalloc(bigger.cap, sizeof(char *));
@@ -306,9 +301,9 @@ seen_grow(struct seen *s)
 	*s = bigger;
 }
 
-/* seen_add - 0 if new, else the line where key was first seen. */
-static unsigned long
-seen_add(struct seen *s, const char *key, unsigned long line)
+/* pwtool_seen_add - 0 if new, else the line where key was first seen. */
+unsigned long
+pwtool_seen_add(struct pwtool_seen *s, const char *key, unsigned long line)
 {
 	size_t j;
 
@@ -324,8 +319,8 @@ seen_add(struct seen *s, const char *key, unsigned long line)
 	return 0;
 }
 
-static void
-seen_free(struct seen *s)
+void
+pwtool_seen_free(struct pwtool_seen *s)
 {
 	size_t i;
 
@@ -338,7 +333,7 @@ seen_free(struct seen *s)
 struct import_state {
 	struct pwtool *pw;
 	struct userdb_txn *txn;
-	struct seen seen;
+	struct pwtool_seen seen;
 	const char *src;
 	unsigned long lineno, added, replaced, errors;
 	bool store_error;
@@ -394,7 +389,7 @@ import_line(struct import_state *st, char *line, size_t len)
 		import_error(st, "%s: %s", name.key, why);
 		goto out;
 	}
-	if ((first = seen_add(&st->seen, name.key, st->lineno)) != 0) {
+	if ((first = pwtool_seen_add(&st->seen, name.key, st->lineno)) != 0) {
 		import_error(st, "%s: duplicate of line %lu", name.key, first);
 		goto out;
 	}
@@ -464,7 +459,7 @@ cmd_import(struct pwtool *pw)
 	free(line);
 	if (f != stdin)
 		fclose(f);
-	seen_free(&st.seen);
+	pwtool_seen_free(&st.seen);
 	if (st.errors > 0) {
 		userdb_txn_abort(st.txn);
 		if (st.errors > IMPORT_MAX_ERRORS)

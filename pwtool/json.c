@@ -128,8 +128,13 @@ json_error_print(FILE *f, const char *command, int code)
 	if (outcome.n_details > 0) {
 		fputs(",\"errors\":[", f);
 		for (i = 0; i < outcome.n_details; i++) {
-			fprintf(f, "%s{\"line\":%lu,\"error\":", i ? "," : "",
-				outcome.details[i].line);
+			/* Line 0: a detail of no line (import-sasldb's
+			 * per-user errors). */
+			fputs(i ? ",{" : "{", f);
+			if (outcome.details[i].line != 0)
+				fprintf(f, "\"line\":%lu,",
+					outcome.details[i].line);
+			fputs("\"error\":", f);
 			json_string(f, outcome.details[i].msg);
 			fputc('}', f);
 		}

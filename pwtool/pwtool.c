@@ -43,6 +43,7 @@ static const struct {
 	{ "export", NULL, cmd_export, -1, false },
 	{ "compact", NULL, cmd_compact, 0, true },
 	{ "batch", NULL, cmd_batch, 0, true },
+	{ "import-sasldb", NULL, cmd_import_sasldb, -1, true },
 };
 
 static const char usage_text[] =
@@ -62,6 +63,9 @@ static const char usage_text[] =
 	      "  compact         fold the store's change log into its base now\n"
 	      "  batch           run commands from standard input, one per line\n"
 	      "                  (see pwtool(8), BATCH MODE)\n"
+	      "  import-sasldb [FILE]\n"
+	      "                  add the users of a Cyrus sasldb2 (default\n"
+	      "                  /etc/sasldb2), hashing their passwords\n"
 	      "options:\n"
 	      "  -c, --config FILE     configuration (default " AUTHD_CONFIG_PATH ")\n"
 	      "  -f, --file STORE      store file (default: store_path)\n"
@@ -73,6 +77,9 @@ static const char usage_text[] =
 	      "      --disabled        add the user locked\n"
 	      "      --replace         import: replace users that exist\n"
 	      "  -n, --dry-run         import: check everything, write nothing\n"
+	      "      --realm-map FROM=TO\n"
+	      "                        import-sasldb: put realm FROM's users into\n"
+	      "                        TO (FROM= leaves them out)\n"
 	      "      --force           write even where others may access the store\n"
 	      "  -j, --json            machine-readable output\n"
 	      "  -V, --version         print the version\n"
@@ -273,7 +280,7 @@ store_mode_check(struct pwtool *pw, bool writes)
 	return PWTOOL_OK;
 }
 
-enum { OPT_PWFD = 256, OPT_DISABLED, OPT_REPLACE, OPT_FORCE };
+enum { OPT_PWFD = 256, OPT_DISABLED, OPT_REPLACE, OPT_FORCE, OPT_REALM_MAP };
 static const struct option longopts[] = {
 	{ "config", required_argument, NULL, 'c' },
 	{ "file", required_argument, NULL, 'f' },
@@ -285,6 +292,7 @@ static const struct option longopts[] = {
 	{ "replace", no_argument, NULL, OPT_REPLACE },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "realm-map", required_argument, NULL, OPT_REALM_MAP },
 	{ "json", no_argument, NULL, 'j' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -471,6 +479,15 @@ main(int argc, char **argv)
 		case OPT_FORCE:
 			pw.force = true;
 			break;
+		case OPT_REALM_MAP:
+			if (pw.n_realm_maps == PWTOOL_REALM_MAPS_MAX) {
+				code = pwtool_error(PWTOOL_USAGE, "more than %d "
+						    "--realm-map",
+						    PWTOOL_REALM_MAPS_MAX);
+				goto early;
+			}
+			pw.realm_maps[pw.n_realm_maps++] = optarg;
+			break;
 		case 'j':
 			pw.json = true;
 			break;
@@ -518,6 +535,11 @@ main(int argc, char **argv)
 	}
 	pw.args = argv + optind + 1;
 	pw.nargs = argc - optind - 1;
+	if (pw.n_realm_maps > 0 && commands[i].run != cmd_import_sasldb) {
+		code = pwtool_error(PWTOOL_USAGE, "--realm-map is for "
+				    "import-sasldb only");
+		goto done;
+	}
 	if (commands[i].operands == 1 && pw.nargs != 1) {
 		code = pwtool_error(PWTOOL_USAGE, "%s takes exactly one USER",
 				    commands[i].name);

@@ -47,6 +47,10 @@ struct pwtool {
 					 * with --json the document buffer
 					 * (json.c) that main() prints only
 					 * on success */
+	/* import-sasldb: --realm-map FROM=TO, as given */
+#define PWTOOL_REALM_MAPS_MAX	64
+	const char *realm_maps[PWTOOL_REALM_MAPS_MAX];
+	int n_realm_maps;
 };
 
 /* Commands: each returns an exit code and prints its own errors. */
@@ -63,6 +67,7 @@ int cmd_import(struct pwtool *pw);
 int cmd_export(struct pwtool *pw);
 int cmd_compact(struct pwtool *pw);
 int cmd_batch(struct pwtool *pw);
+int cmd_import_sasldb(struct pwtool *pw);
 
 /* pwtool_term_print - write "pwtool: " + msg + "\n" to f with every byte a
  * terminal could act on (controls, C1 controls, bytes that are not UTF-8)
@@ -173,6 +178,19 @@ bool pwtool_store_missing(struct pwtool *pw);
  * the reason; *code_r is the exit code then. */
 char *password_read(struct pwtool *pw, const char *key, bool confirm,
 		    size_t *len_r, int *code_r);
+
+/* pwtool_seen - a set of store keys, each with a number saying where it
+ * was first seen (an import line, a sasldb entry), to name duplicates. */
+struct pwtool_seen {
+	char **keys;
+	unsigned long *lines;
+	size_t cap, n;
+};
+/* pwtool_seen_add - 0 if key is new (then added with line), else the
+ * line where it was first seen.  Start from a zeroed set. */
+unsigned long pwtool_seen_add(struct pwtool_seen *s, const char *key,
+			      unsigned long line);
+void pwtool_seen_free(struct pwtool_seen *s);
 
 /* json_string - print s as a JSON string literal: control characters
  * escaped, bytes that are not UTF-8 as U+FFFD. */

@@ -6,6 +6,8 @@ set -euo pipefail
 
 BUILD_PKGS="meson ninja-build gcc clang pkg-config libssl-dev libgdbm-dev
   libcrypt-dev libidn-dev libpam0g-dev libseccomp-dev"
+# Berkeley DB 5.3: pwtool import-sasldb reads Cyrus sasldb2 files with it.
+BUILD_PKGS="$BUILD_PKGS libdb-dev"
 # Tests: sanitizer and libFuzzer runtime for clang, a symbolizer for
 # readable reports, python3 for pty-driven tests and JSON checks, mandoc
 # for the man page lint.
