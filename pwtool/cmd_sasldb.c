@@ -527,6 +527,7 @@ report(struct sasldb_import *im, bool written, const char *error, int code)
 		return;
 	}
 	if (error != NULL) {
+		json_note_key("");	/* no one USER is the command's */
 		for (i = 0; i < im->n_out; i++)
 			if (im->out[i].status == OUTCOME_ERROR) {
 				snprintf(detail, sizeof(detail), "%s: %s",
