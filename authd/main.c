@@ -130,8 +130,9 @@ usage(FILE *f)
 	      "  -r                 PAM: pass user@realm, not just the user "
 	      "(saslauthd -r)\n"
 	      "  -d                 debug: stay in the foreground, log to stderr\n"
-	      "  -F                 stay in the foreground (for systemd), log to "
-	      "syslog\n"
+	      "  -F                 stay in the foreground (for systemd); log to "
+	      "syslog,\n"
+	      "                     or to the journal under systemd\n"
 	      "  -t                 check the configuration and exit\n"
 	      "  -V, --version      print the version\n"
 	      "  -h, --help         print this help\n", f);
@@ -245,9 +246,9 @@ limit_queues(const struct authd_settings *s)
 static const char *const restart_keys[] = {
 	"socket_dir", "socket_owner", "socket_group", "socket_mode",
 	"socket_dir_mode", "pid_file", "user", "group", "chroot",
-	"log_facility", "auth_backend", "auth_workers", "pam_workers",
-	"pam_groups", "password_scheme", "password_cost", "sandbox",
-	"control_socket", "control_group", NULL,
+	"log_facility", "log_target", "auth_backend", "auth_workers",
+	"pam_workers", "pam_groups", "password_scheme", "password_cost",
+	"sandbox", "control_socket", "control_group", NULL,
 };
 
 /* reload - SIGHUP: re-read the file; apply what can change at run time
@@ -258,11 +259,11 @@ static const char *const restart_keys[] = {
 static void
 reload(void)
 {
-	struct authd_settings *s = load_config(false), *old = authd.set;
+	struct authd_settings *s, *old = authd.set;
 	bool cache_changed;
 	size_t i;
 
-	if (s == NULL) {
+	if ((s = load_config(false)) == NULL) {
 		log_warnx("reload failed: keeping the running configuration");
 		return;
 	}
@@ -502,12 +503,11 @@ main(int argc, char **argv)
 		fatalx(1, "must be started as root (it binds its sockets, then "
 		       "drops to user %s)", config_str(s->cfg, "user"));
 
-	/* -d: stderr only.  -F: syslog, and stderr too until the daemon is
-	 * ready, so start-up errors show where the admin typed the command;
-	 * after that syslog only (under systemd stderr would put every line
-	 * in the journal a second time).  Background: syslog. */
-	log_init("authd", !debug, proc_facility(config_str(s->cfg, "log_facility")),
-		 foreground);
+	/* Where the lines go: log.h, log_daemon. */
+	log_daemon("authd", s->log_target,
+		   proc_facility(config_str(s->cfg, "log_facility")),
+		   debug ? LOG_MODE_DEBUG : foreground ? LOG_MODE_FOREGROUND :
+		   LOG_MODE_BACKGROUND);
 	if (privs.uid == 0)
 		log_warnx("user = root: authd will not drop privileges");
 	log_set_debug(debug);
@@ -534,7 +534,7 @@ main(int argc, char **argv)
 	open_control(s);
 	proc_raise_nofile(s->max_connections);
 	if (!foreground)
-		ready_fd = proc_daemonize();
+		ready_fd = proc_daemonize("authd");
 	proc_write_pid(pid_fd);
 	/* After chroot the sockets and the pid file are removed at shutdown
 	 * through their paths inside it; what lies outside cannot be. */
@@ -552,6 +552,7 @@ main(int argc, char **argv)
 				  "stops", s->socket_dir, pid_path, chroot_dir);
 	}
 	privs_drop(&privs, chroot_dir);
+	proc_pid_file_moved(privs_chroot_path(chroot_dir, pid_path));
 	/* The drop resets the dumpable flag to fs.suid_dumpable: set it
 	 * again, passwords are in this process's memory. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -595,9 +596,8 @@ main(int argc, char **argv)
 		 "cache %s, mechanisms %s", s->socket_dir, s->socket_dir,
 		 s->backend->name, s->workers,
 		 s->cache ? "on" : "off", config_str(s->cfg, "auth_mechanisms"));
-	if (!debug)
-		log_set_stderr(false);
 	proc_ready(ready_fd);
+	log_ready();
 
 	loop_run(authd.loop);
 

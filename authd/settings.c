@@ -148,6 +148,7 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 		(unsigned int)config_uint(cfg, "max_connections_per_uid");
 	s->memory_max = (size_t)config_uint(cfg, "connection_memory_max") << 20;
 	s->sandbox = config_bool(cfg, "sandbox");
+	s->log_target = log_target_parse(config_str(cfg, "log_target"));
 	s->mux_timeout = config_time(cfg, "mux_timeout");
 	s->reply_max = config_time(cfg, "auth_reply_max");
 	s->fail_delay = config_time(cfg, "auth_failure_delay");

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "log.h"
 #include "name.h"
 #include "password.h"
 
@@ -36,6 +37,7 @@ struct authd_settings {
 	unsigned int max_connections_per_uid;	/* 0: no cap */
 	size_t memory_max;		/* connection_memory_max, bytes */
 	bool sandbox;			/* seccomp once serving */
+	enum log_target log_target;	/* where the lines go (log.h) */
 	uint64_t mux_timeout, reply_max, fail_delay, fail_delay_max;
 	bool cache;
 	uint64_t cache_ttl;

@@ -3,6 +3,7 @@
  */
 #include "build_config.h"
 #include "conf_keys.h"
+#include "log.h"
 #include "proc.h"
 
 const struct config_key conf_keys[] = {
@@ -37,6 +38,8 @@ const struct config_key conf_keys[] = {
 	{ "group", CONFIG_STR, "", 0, 0, NULL },
 	{ "chroot", CONFIG_STR, "", 0, 0, NULL },
 	{ "log_facility", CONFIG_ENUM, "auth", 0, 0, PROC_FACILITIES },
+	/* auto: syslog, or the journal's stream under authd -F (log.h). */
+	{ "log_target", CONFIG_ENUM, "auto", 0, 0, LOG_TARGETS },
 	{ "max_connections", CONFIG_UINT, "4096", 16, 1000000, NULL },
 	/* Each socket's own share of max_connections (0: three quarters), so
 	 * that neither can lock the other's clients out; and one local

@@ -1,19 +1,48 @@
 /*
  * proc - shared start-up steps.  See proc.h.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "proc.h"
+
+/* The pid file this process locked, removed if it exits before it serves
+ * (proc_ready): a file left by a start that failed would name no daemon,
+ * or a dead one.  Only by the process that owns it: after the fork that
+ * is the daemon, never a worker process of authd-smtpd. */
+static char proc_pid_path[4096];
+static pid_t proc_pid_owner;
+static char proc_prog[64] = "authd";
+static int proc_pid_fd = -1;
+
+static void
+proc_pid_cleanup(void)
+{
+	if (proc_pid_owner == getpid() && proc_pid_path[0] != '\0')
+		(void)unlink(proc_pid_path);
+}
+
+void
+proc_pid_file_moved(const char *path)
+{
+	if (path == NULL || (size_t)snprintf(proc_pid_path,
+			sizeof(proc_pid_path), "%s", path) >= sizeof(proc_pid_path))
+		proc_pid_path[0] = '\0';
+}
 
 void
 proc_close_inherited(void)
@@ -46,6 +75,11 @@ proc_lock_pid_file(const char *path, const char *prog)
 		fatalx(1, "another %s is running (pid file %s, pid %s)", prog,
 		       path, buf[0] ? buf : "?");
 	}
+	proc_pid_file_moved(path);
+	proc_pid_fd = fd;
+	if (proc_pid_owner == 0)
+		atexit(proc_pid_cleanup);
+	proc_pid_owner = getpid();
 	return fd;
 }
 
@@ -59,32 +93,94 @@ proc_write_pid(int fd)
 		fatal(1, "writing the pid file");
 }
 
+/* parent_wait - in the parent: print what the child relays until it says
+ * "ready" (one NUL byte) and exit 0, or until the pipe closes: then the
+ * child failed; exit with its status, saying why when it could not (a
+ * signal), and remove the pid file it left (the parent still shares the
+ * lock on it, so no other instance can hold it meanwhile). */
+static noreturn void
+parent_wait(int rfd, pid_t child)
+{
+	char buf[1024], *nul;
+	ssize_t n;
+	int st, i;
+
+	while ((n = read(rfd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		nul = memchr(buf, '\0', (size_t)n);
+		(void)!write(STDERR_FILENO, buf, nul != NULL ?
+			     (size_t)(nul - buf) : (size_t)n);
+		if (nul != NULL)
+			_exit(0);
+	}
+	/* authd-smtpd's supervisor outlives a worker that crashed: wait a
+	 * second at most. */
+	for (i = 0; i < 100; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+		if (waitpid(child, &st, WNOHANG) == child) {
+			struct stat a, b;
+
+			/* Only the file we locked, not a newer instance's. */
+			if (proc_pid_path[0] != '\0' && proc_pid_fd >= 0 &&
+			    fstat(proc_pid_fd, &a) == 0 &&
+			    stat(proc_pid_path, &b) == 0 && a.st_dev == b.st_dev &&
+			    a.st_ino == b.st_ino)
+				(void)unlink(proc_pid_path);
+			if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+				_exit(WEXITSTATUS(st));
+			if (WIFSIGNALED(st))
+				dprintf(STDERR_FILENO, "%s: the daemon (pid %ld) "
+					"died of signal %d (%s) during start-up\n",
+					proc_prog, (long)child, WTERMSIG(st),
+					strsignal(WTERMSIG(st)));
+			else
+				dprintf(STDERR_FILENO, "%s: the daemon (pid %ld) "
+					"exited during start-up\n", proc_prog,
+					(long)child);
+			_exit(1);
+		}
+		nanosleep(&ts, NULL);
+	}
+	dprintf(STDERR_FILENO, "%s: the daemon (pid %ld) did not finish its "
+		"start-up; see the log\n", proc_prog, (long)child);
+	_exit(1);
+}
+
 int
-proc_daemonize(void)
+proc_daemonize(const char *prog)
 {
 	int p[2], null;
 	pid_t pid;
-	char status = 1;
 
+	snprintf(proc_prog, sizeof(proc_prog), "%s", prog);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		fatal(1, "pipe");
 	if ((pid = fork()) < 0)
 		fatal(1, "fork");
 	if (pid > 0) {
 		close(p[1]);
-		if (read(p[0], &status, 1) != 1)
-			status = 1;
-		_exit(status);
+		parent_wait(p[0], pid);
 	}
 	close(p[0]);
+	proc_pid_owner = getpid();
 	if (setsid() < 0)
 		fatal(1, "setsid");
 	if ((null = open("/dev/null", O_RDWR)) >= 0) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
+		/* Unless stderr is where the lines go (log_target, or no
+		 * syslog daemon): then it stays. */
+		if (!log_to_stderr())
+			dup2(null, STDERR_FILENO);
 		close(null);
 	}
+	if (!log_under_systemd())
+		log_relay(p[1]);
 	return p[1];
 }
 
@@ -93,6 +189,8 @@ proc_ready(int fd)
 {
 	char ok = 0;
 
+	proc_pid_owner = 0;
+	log_relay(-1);
 	if (fd < 0)
 		return;
 	(void)!write(fd, &ok, 1);

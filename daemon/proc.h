@@ -22,13 +22,23 @@ void proc_close_inherited(void);
  * the kernel drops the lock with the process, so a crash leaves none);
  * fatal, naming prog and the running pid, if another holds it. */
 int proc_lock_pid_file(const char *path, const char *prog);
+/* proc_pid_file_moved - the pid file's path as this process now reaches
+ * it (inside a chroot), or NULL when it cannot: a start-up that fails
+ * removes the file through it (proc_lock_pid_file arranges that, until
+ * proc_ready). */
+void proc_pid_file_moved(const char *path);
 /* proc_write_pid - our pid into the locked file. */
 void proc_write_pid(int fd);
-/* proc_daemonize - fork; the parent waits for the child's one status
- * byte on a pipe and exits with it.  Returns the write end in the child
- * (proc_ready() writes 0 to it). */
-int proc_daemonize(void);
-/* proc_ready - tell the waiting parent that start-up succeeded. */
+/* proc_daemonize - fork; the parent prints what the child relays on a
+ * pipe (its warnings and errors, log_relay) and exits 0 once the child is
+ * ready, or with the child's status when it failed, saying why if the
+ * child could not (a signal) and removing the pid file.  prog names the
+ * daemon in the parent's own messages.  Returns the write end in the
+ * child (proc_ready() ends start-up on it). */
+int proc_daemonize(const char *prog);
+/* proc_ready - start-up succeeded: tell the waiting parent (fd may be
+ * -1: in the foreground), stop relaying, and keep the pid file from now
+ * on (the daemon removes it at shutdown). */
 void proc_ready(int fd);
 /* proc_raise_nofile - make room for want descriptors (+ 64 spare), and
  * warn when the hard limit does not allow it. */

@@ -171,6 +171,7 @@ supervise(unsigned int n, int *ready_fd, int pid_fd, const char *pid_path)
 			fatal(1, "fork");
 		/* Later workers do not report readiness. */
 		if (i == 0 && *ready_fd >= 0) {
+			log_relay(-1);
 			close(*ready_fd);
 			*ready_fd = -1;
 		}
@@ -422,8 +423,12 @@ main(int argc, char **argv)
 		fatalx(1, "must be started as root (it binds its ports, then "
 		       "drops to user %s)", config_str(cfg, "user"));
 
-	log_init(config_str(cfg, "syslog_name"), !debug,
-		 proc_facility(config_str(cfg, "log_facility")), foreground);
+	/* Where the lines go: log.h, log_daemon (no log_target key here:
+	 * syslog, or the journal's stream under -F). */
+	log_daemon(config_str(cfg, "syslog_name"), LOG_TARGET_AUTO,
+		   proc_facility(config_str(cfg, "log_facility")),
+		   debug ? LOG_MODE_DEBUG : foreground ? LOG_MODE_FOREGROUND :
+		   LOG_MODE_BACKGROUND);
 	if (privs.uid == 0)
 		log_warnx("user = root: authd-smtpd will not drop privileges");
 	log_set_debug(debug);
@@ -442,7 +447,7 @@ main(int argc, char **argv)
 	}
 	proc_raise_nofile(s->max_connections * 2 + 16);
 	if (!foreground)
-		ready_fd = proc_daemonize();
+		ready_fd = proc_daemonize("authd-smtpd");
 	proc_write_pid(pid_fd);
 	supervise((unsigned int)config_uint(cfg, "worker_processes"), &ready_fd,
 		  pid_fd, config_str(cfg, "pid_file"));
@@ -483,9 +488,8 @@ main(int argc, char **argv)
 			 s->relay.lmtp ? "LMTP" : "SMTP", s->auth_socket);
 		buf_free(&b);
 	}
-	if (!debug)
-		log_set_stderr(false);
 	proc_ready(ready_fd);
+	log_ready();
 
 	loop_run(smtpd.loop);
 
