@@ -41,6 +41,7 @@
 #include "peer.h"
 #include "loop.h"
 #include "mech.h"
+#include "notify.h"
 #include "privs.h"
 #include "proc.h"
 #include "sandbox.h"
@@ -263,8 +264,10 @@ reload(void)
 	bool cache_changed;
 	size_t i;
 
+	notify_reloading();
 	if ((s = load_config(false)) == NULL) {
 		log_warnx("reload failed: keeping the running configuration");
+		notify_ready("serving; the last reload failed");
 		return;
 	}
 	for (i = 0; restart_keys[i] != NULL; i++) {
@@ -307,6 +310,7 @@ reload(void)
 		proc_raise_nofile(s->max_connections);
 	authd_settings_free(old);
 	log_info("configuration reloaded from %s", config_path);
+	notify_ready("serving");
 }
 
 static uint64_t shutdown_deadline;
@@ -330,6 +334,7 @@ begin_shutdown(int sig)
 	if (authd.stopping)
 		return;
 	authd.stopping = true;
+	notify_stopping();
 	log_info("signal %d: shutting down", sig);
 	listener_close(mux_listener, authd.loop, true);
 	listener_close(auth_listener, authd.loop, true);
@@ -508,6 +513,13 @@ main(int argc, char **argv)
 		   proc_facility(config_str(s->cfg, "log_facility")),
 		   debug ? LOG_MODE_DEBUG : foreground ? LOG_MODE_FOREGROUND :
 		   LOG_MODE_BACKGROUND);
+	/* Now, as root and outside the chroot: the socket's path lies
+	 * outside it. */
+	if (!notify_open(&error)) {
+		log_warnx("warning: %s", error);
+		free(error);
+		error = NULL;
+	}
 	if (privs.uid == 0)
 		log_warnx("user = root: authd will not drop privileges");
 	log_set_debug(debug);
@@ -598,6 +610,13 @@ main(int argc, char **argv)
 		 s->cache ? "on" : "off", config_str(s->cfg, "auth_mechanisms"));
 	proc_ready(ready_fd);
 	log_ready();
+	{
+		char *status = xasprintf("serving %s/mux and %s/auth",
+					 s->socket_dir, s->socket_dir);
+
+		notify_ready(status);
+		free(status);
+	}
 
 	loop_run(authd.loop);
 

@@ -10,8 +10,9 @@ BUILD_PKGS="meson ninja-build gcc clang pkg-config libssl-dev libgdbm-dev
 BUILD_PKGS="$BUILD_PKGS libdb-dev"
 # Tests: sanitizer and libFuzzer runtime for clang, a symbolizer for
 # readable reports, python3 for pty-driven tests and JSON checks, mandoc
-# for the man page lint.
-TEST_PKGS="libclang-rt-14-dev llvm-14 python3 mandoc"
+# for the man page lint, systemd for systemd-analyze (verify and security
+# of contrib/systemd/authd-sasl.service).
+TEST_PKGS="libclang-rt-14-dev llvm-14 python3 mandoc systemd"
 # Real peers (suite interop): Cyrus saslauthd and testsaslauthd, libsasl2
 # for a sasl_checkpass client, Postfix, and the SMTP clients that drive it:
 # swaks (with Authen::SASL and Digest::HMAC for CRAM-MD5, Net::SSLeay for
