@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -221,6 +222,65 @@ make_socket_dir(const struct authd_settings *s, const struct privs *p,
 		fatal(1, "mkdir %s", dir);
 	if (chown(dir, p->uid, sock_gid) < 0 || chmod(dir, mode) < 0)
 		fatal(1, "socket_dir %s", dir);
+}
+
+/* check_access - authd -t as root: what the daemon will open after its
+ * privilege drop, opened by a child that dropped the same way (chroot,
+ * groups, user): access(2) as root, or mode bits read by hand, would miss
+ * an ACL, a directory on the way or a group list.  Warnings only. */
+static void
+check_access(const struct authd_settings *s, const struct privs *p,
+	     bool config_exists)
+{
+	const char *user = config_str(s->cfg, "user");
+	struct stat st;
+	pid_t pid;
+	int fd, status;
+
+	if (geteuid() != 0 || p->uid == 0)
+		return;
+	if (chroot_dir[0] != '\0' && stat(chroot_dir, &st) < 0) {
+		fprintf(stderr, "authd: warning: chroot %s: %s\n", chroot_dir,
+			strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) < 0)
+		return;
+	if (pid > 0) {
+		(void)waitpid(pid, &status, 0);
+		return;
+	}
+	privs_drop(p, chroot_dir);
+	/* SIGHUP reads the file again, as user, inside the chroot. */
+	if (config_exists) {
+		if ((fd = open(config_path, O_RDONLY | O_CLOEXEC)) >= 0)
+			close(fd);
+		else
+			fprintf(stderr, "authd: warning: %s%s is not readable "
+				"by user %s (%s): a SIGHUP would fail to reload "
+				"it\n", config_path, chroot_dir[0] != '\0' ?
+				" (inside the chroot)" : "", user,
+				strerror(errno));
+	}
+	/* A store that is not there yet is pwtool's to create. */
+	if (s->backend->lookup_credentials != NULL &&
+	    stat(inside_chroot(s->store_path), &st) == 0) {
+		struct userdb *db = userdb_new(inside_chroot(s->store_path));
+		struct userdb_record rec;
+		const char *why;
+
+		userdb_record_init(&rec);
+		if (userdb_lookup(db, "", 0, &rec, &why) < 0)
+			fprintf(stderr, "authd: warning: the store is not "
+				"readable by user %s (%s): every check would "
+				"fail\n", user, why);
+		userdb_record_clear(&rec);
+		userdb_free(db);
+	}
+	fflush(stderr);
+	_exit(0);
 }
 
 static void
@@ -491,7 +551,9 @@ main(int argc, char **argv)
 		struct stat cst;
 		char *parent = xstrdup(s->socket_dir);
 
-		if (stat(config_path, &cst) < 0 && errno == ENOENT)
+		bool config_exists = stat(config_path, &cst) == 0;
+
+		if (!config_exists && errno == ENOENT)
 			fprintf(stderr, "authd: warning: %s does not exist: "
 				"the built-in defaults are used\n", config_path);
 		if (stat(dirname(parent), &cst) < 0 && errno == ENOENT)
@@ -499,6 +561,7 @@ main(int argc, char **argv)
 				"parent %s does not exist (authd creates only "
 				"the last component)\n", s->socket_dir, parent);
 		free(parent);
+		check_access(s, &privs, config_exists);
 		printf("authd: %s: configuration OK\n", config_path);
 		authd_settings_free(s);
 		config_free(overrides);

@@ -18,6 +18,38 @@ desc "authd -t warns (exit 0) when socket_dir's parent does not exist"
 expect_rc 0 "$AUTHD" -t -c "$CONF" -m "$TMP/no/such/sock"
 expect_err "warning: socket_dir $TMP/no/such/sock: its parent $TMP/no/such does not exist"
 expect_out 'configuration OK'
+# What the dropped user (nobody) will not be able to open: checked by a
+# child that drops to it, so groups, directories on the way and ACLs count.
+add_user alice@example.org secret1
+desc "authd -t with a store the user can read: no warning"
+expect_rc 0 "$AUTHD" -t -c "$CONF"
+check bash -c '! grep -q warning "$1"' _ "$ERR"
+chmod 0600 "$CONF"
+desc "a configuration file only root can read: exit 0, with a warning"
+expect_rc 0 "$AUTHD" -t -c "$CONF"
+expect_err "^authd: warning: $CONF is not readable by user nobody \(Permission denied\): a SIGHUP would fail to reload it\$"
+expect_out 'configuration OK'
+chmod 0644 "$CONF"
+chmod 0600 "$DB"*
+desc "a store only root can read: exit 0, with a warning"
+expect_rc 0 "$AUTHD" -t -c "$CONF"
+expect_err "^authd: warning: the store is not readable by user nobody \(.*Permission denied\): every check would fail\$"
+chmod 0640 "$DB"*
+mkdir -m 0700 "$TMP/private"
+cp "$CONF" "$TMP/private/authd.conf"
+desc "a configuration file in a directory the user cannot enter: a warning"
+expect_rc 0 "$AUTHD" -t -c "$TMP/private/authd.conf"
+expect_err "warning: $TMP/private/authd\.conf is not readable by user nobody"
+desc "... the same with the user in a group that may enter: no warning"
+chgrp nogroup "$TMP/private"
+chmod 0750 "$TMP/private"
+expect_rc 0 "$AUTHD" -t -c "$TMP/private/authd.conf"
+check bash -c '! grep -q warning "$1"' _ "$ERR"
+desc "not root: authd -t cannot take the user's identity and checks the rest"
+chmod 0644 "$CONF"
+expect_rc 0 setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$AUTHD" -t -c "$CONF"
+expect_out 'configuration OK'
+
 defconf=$("$AUTHD" --help | sed -n 's/.*configuration (default \(.*\))$/\1/p')
 # The built-in defaults run as user and group authd: only where they exist.
 if [ -n "$defconf" ] && [ ! -e "$defconf" ] && getent passwd authd >/dev/null &&
