@@ -138,4 +138,20 @@ expect_out "configuration OK"
 desc "a bad command line exits 2"
 expect_rc 2 "$AUTHD_SMTPD" -x
 expect_rc 2 "$AUTHD_SMTPD" -c "$C" -o novalue
+
+# A background start that fails in the worker (after the fork: the chroot
+# is entered there) says why on the terminal and leaves no pid file
+# (daemon/proc.c, shared with authd).  Binds a port: root only.
+if [ "$(id -u)" = 0 ]; then
+	port=$((20000 + RANDOM % 20000))
+	base "pid_file = $TMP/smtpd.pid" "chroot = $TMP/no-such-root" \
+		"auth_socket = $TMP/auth"
+	sed -i "s/^smtp_listen = .*/smtp_listen = 127.0.0.1:$port/" "$C"
+	desc "background start, the worker cannot chroot: the parent exits 1"
+	expect_rc 1 timeout 10 "$AUTHD_SMTPD" -c "$C"
+	desc "... and prints the worker's reason on its standard error"
+	expect_err "^authd-smtpd: chroot $TMP/no-such-root: No such file or directory\$"
+	desc "... and leaves no pid file"
+	check test ! -e "$TMP/smtpd.pid"
+fi
 finish
