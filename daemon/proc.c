@@ -168,6 +168,10 @@ proc_daemonize(const char *prog)
 	}
 	close(p[0]);
 	proc_pid_owner = getpid();
+	/* A parent killed meanwhile (^C at the terminal) must not take the
+	 * daemon with it through a relayed line: a failed write, not a
+	 * SIGPIPE (the daemons ignore it from proc_signals on anyway). */
+	signal(SIGPIPE, SIG_IGN);
 	if (setsid() < 0)
 		fatal(1, "setsid");
 	if ((null = open("/dev/null", O_RDWR)) >= 0) {

@@ -20,7 +20,9 @@
 void proc_close_inherited(void);
 /* proc_lock_pid_file - open and flock path (one instance per pid file;
  * the kernel drops the lock with the process, so a crash leaves none);
- * fatal, naming prog and the running pid, if another holds it. */
+ * fatal, naming prog and the running pid, if another holds it.  Until
+ * proc_ready, an exit of this process (or of the daemon it forks into)
+ * removes the file: a failed start leaves none. */
 int proc_lock_pid_file(const char *path, const char *prog);
 /* proc_pid_file_moved - the pid file's path as this process now reaches
  * it (inside a chroot), or NULL when it cannot: a start-up that fails

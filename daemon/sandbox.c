@@ -111,7 +111,10 @@ static const struct sandbox_call base_calls[] = {
 	{ "poll", SANDBOX_ALLOW },
 	/* Clients: accept, peer credentials, the protocols; syslog, which
 	 * reconnects to /dev/log after a syslogd restart, and NSS daemons
-	 * (nscd, systemd-userdbd) on a reload's user lookup: UNIX only. */
+	 * (nscd, systemd-userdbd) on a reload's user lookup: UNIX only.
+	 * systemd's notification socket (daemon/notify.c) was connected
+	 * before the drop: RELOADING=1, READY=1 and STOPPING=1 are a send
+	 * (sendto) on it. */
 	{ "accept4", SANDBOX_ALLOW },
 	{ "socket", SANDBOX_UNIX },
 	{ "connect", SANDBOX_ALLOW },
