@@ -491,19 +491,13 @@ pwtool_show_record(FILE *f, const struct userdb_name *name,
 		fputs(",\"key\":", f);
 		json_string(f, name->key);
 		fprintf(f, ",\"disabled\":%s,\"created\":%llu,\"changed\":%llu,"
-			"\"verifiers\":[", rec->flags & USERDB_FLAG_DISABLED ?
+			"\"verifiers\":", rec->flags & USERDB_FLAG_DISABLED ?
 			"true" : "false", (unsigned long long)rec->created,
 			(unsigned long long)rec->changed);
-		for (i = 0; i < nv; i++) {
-			fputs(i ? "," : "", f);
-			json_string(f, v[i]);
-		}
-		fputs("],\"mechanisms\":[", f);
-		for (i = 0; i < nm; i++) {
-			fputs(i ? "," : "", f);
-			json_string(f, m[i]);
-		}
-		fprintf(f, "],\"password_equivalent\":%s}",
+		json_string_array(f, v, nv);
+		fputs(",\"mechanisms\":", f);
+		json_string_array(f, m, nm);
+		fprintf(f, ",\"password_equivalent\":%s}",
 			rec->have & (USERDB_V_CRAM_MD5 | USERDB_V_DIGEST_MD5 |
 				     USERDB_V_DIGEST_MD5_ADDR | USERDB_V_CLEARTEXT) ? "true" : "false");
 		return;
@@ -536,7 +530,7 @@ pwtool_record_summary(const struct userdb_record *rec, char *out,
 {
 	const char *v[8], *m[8];
 	char i256[32], i1[32];
-	size_t nv, nm, i;
+	size_t nv, nm;
 	FILE *f;
 
 	out[0] = '\0';
@@ -544,18 +538,11 @@ pwtool_record_summary(const struct userdb_record *rec, char *out,
 		return;
 	verifier_names(rec, v, &nv, i256, i1);
 	served_mechs(rec, m, &nm);
-	fprintf(f, "\"disabled\":%s,\"verifiers\":[",
+	fprintf(f, "\"disabled\":%s,\"verifiers\":",
 		rec->flags & USERDB_FLAG_DISABLED ? "true" : "false");
-	for (i = 0; i < nv; i++) {
-		fputs(i ? "," : "", f);
-		json_string(f, v[i]);
-	}
-	fputs("],\"mechanisms\":[", f);
-	for (i = 0; i < nm; i++) {
-		fputs(i ? "," : "", f);
-		json_string(f, m[i]);
-	}
-	fputc(']', f);
+	json_string_array(f, v, nv);
+	fputs(",\"mechanisms\":", f);
+	json_string_array(f, m, nm);
 	/* Too long for out (it is not: at most 7 + 6 short names) would be
 	 * a cut, invalid member list: then none at all. */
 	if (ferror(f) || ftell(f) >= (long)size - 1)

@@ -179,3 +179,16 @@ json_doc_close(FILE *f, struct buf *b, FILE *to)
 	buf_free(b);
 	return ok;
 }
+
+void
+json_string_array(FILE *f, const char *const *v, size_t n)
+{
+	size_t i;
+
+	fputc('[', f);
+	for (i = 0; i < n; i++) {
+		fputs(i ? "," : "", f);
+		json_string(f, v[i]);
+	}
+	fputc(']', f);
+}

@@ -195,6 +195,8 @@ void pwtool_seen_free(struct pwtool_seen *s);
 /* json_string - print s as a JSON string literal: control characters
  * escaped, bytes that are not UTF-8 as U+FFFD. */
 void json_string(FILE *f, const char *s);
+/* json_string_array - print the n strings of v as a JSON array. */
+void json_string_array(FILE *f, const char *const *v, size_t n);
 
 /*
  * The --json outcome (json.c).  pwtool_error() notes each failure's
