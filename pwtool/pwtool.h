@@ -47,6 +47,8 @@ struct pwtool {
 					 * with --json the document buffer
 					 * (json.c) that main() prints only
 					 * on success */
+	char *pg_conninfo;		/* store = postgresql (or -f URI):
+					 * file.pg_conninfo, owned, wiped */
 };
 
 /* Commands: each returns an exit code and prints its own errors. */
@@ -62,6 +64,7 @@ int cmd_realms(struct pwtool *pw);
 int cmd_import(struct pwtool *pw);
 int cmd_export(struct pwtool *pw);
 int cmd_compact(struct pwtool *pw);
+int cmd_init(struct pwtool *pw);
 int cmd_batch(struct pwtool *pw);
 
 /* pwtool_term_print - write "pwtool: " + msg + "\n" to f with every byte a
