@@ -20,7 +20,7 @@
 #include "utf8.h"
 #include "xalloc.h"
 
-/* Every statement, prepared once per connection.  $1 is always the key
+/* Every statement, prepared once per connection (at its first use).  $1 is always the key
  * where there is one; keys and records travel as parameters, never as
  * SQL text. */
 static const struct {
@@ -55,15 +55,17 @@ static const struct {
 #define ST_RECORDS	7
 	{ "authd_records", "SELECT record FROM authd_users", 0 },
 #define ST_LOCK_TIMEOUT	8
-	{ "authd_lock_timeout", "SELECT set_config('lock_timeout', $1, true)",
+	{ "authd_lock_timeout", "SELECT set_config('lock_timeout', $1, false)",
 	  1 },
 };
-#define N_STATEMENTS	(sizeof(statements) / sizeof(statements[0]))
 
 struct store_pg {
 	char *conninfo;
 	PGconn *conn;
-	bool prepared;
+	/* statements prepared on conn, by bit: each is prepared at its first
+	 * use, so that a one-shot pwtool pays for the one or two it runs */
+	unsigned int prepared;
+	long long lock_timeout_ms;	/* set on conn; -1 not yet */
 	bool snapshot;		/* a REPEATABLE READ transaction is open */
 	bool pinned;
 	bool in_txn;		/* a writer's transaction is open */
@@ -122,6 +124,7 @@ store_pg_new(const char *conninfo)
 	struct store_pg *pg = xcalloc(1, sizeof(*pg));
 
 	pg->conninfo = xstrdup(conninfo);
+	pg->lock_timeout_ms = -1;
 	return pg;
 }
 
@@ -131,7 +134,9 @@ disconnect(struct store_pg *pg)
 	if (pg->conn != NULL)
 		PQfinish(pg->conn);
 	pg->conn = NULL;
-	pg->prepared = pg->snapshot = pg->in_txn = false;
+	pg->prepared = 0;
+	pg->lock_timeout_ms = -1;
+	pg->snapshot = pg->in_txn = false;
 }
 
 void
@@ -153,17 +158,15 @@ notice_drop(void *ctx, const char *msg)
 	(void)msg;
 }
 
-/* connect_pg - a connection with every statement prepared; a broken one
- * is dropped and made again (outside a transaction: inside one, the
- * transaction is lost and the caller must fail). */
+/* connect_pg - a connection; a broken one is dropped and made again
+ * (outside a transaction: inside one, the transaction is lost and the
+ * caller fails). */
 static bool
 connect_pg(struct store_pg *pg, const char **error_r)
 {
 	/* The connection string's own settings win over the fallback. */
 	const char *keys[] = { "fallback_application_name", "dbname", NULL };
 	const char *values[] = { "authd", pg->conninfo, NULL };
-	size_t i;
-
 	if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
 		return true;
 	disconnect(pg);
@@ -178,22 +181,27 @@ connect_pg(struct store_pg *pg, const char **error_r)
 		return false;
 	}
 	PQsetNoticeProcessor(pg->conn, notice_drop, NULL);
-	for (i = 0; i < N_STATEMENTS; i++) {
-		PGresult *res = PQprepare(pg->conn, statements[i].name,
-					  statements[i].sql,
-					  statements[i].nparams, NULL);
-		bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-
-		if (!ok)
-			*error_r = res_err(res, pg->conn);
-		PQclear(res);
-		if (!ok) {
-			disconnect(pg);
-			return false;
-		}
-	}
-	pg->prepared = true;
 	return true;
+}
+
+/* prepare - statement st on the connection, once. */
+static bool
+prepare(struct store_pg *pg, int st, const char **error_r)
+{
+	PGresult *res;
+	bool ok;
+
+	if (pg->prepared & (1u << st))
+		return true;
+	res = PQprepare(pg->conn, statements[st].name, statements[st].sql,
+			statements[st].nparams, NULL);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		*error_r = res_err(res, pg->conn);
+	PQclear(res);
+	if (ok)
+		pg->prepared |= 1u << st;
+	return ok;
 }
 
 /* simple - a statement without parameters (BEGIN, COMMIT...). */
@@ -216,10 +224,14 @@ static PGresult *
 run(struct store_pg *pg, int st, const char *const *params,
     const int *lengths, const int *formats, const char **error_r)
 {
-	PGresult *res = PQexecPrepared(pg->conn, statements[st].name,
-				       statements[st].nparams, params, lengths,
-				       formats, 1);
-	ExecStatusType s = PQresultStatus(res);
+	PGresult *res;
+	ExecStatusType s;
+
+	if (!prepare(pg, st, error_r))
+		return NULL;
+	res = PQexecPrepared(pg->conn, statements[st].name,
+			     statements[st].nparams, params, lengths, formats, 1);
+	s = PQresultStatus(res);
 
 	if (s == PGRES_TUPLES_OK || s == PGRES_COMMAND_OK)
 		return res;
@@ -411,6 +423,7 @@ bool
 store_pg_begin(struct store_pg *pg, unsigned int lock_timeout,
 	       const char **error_r)
 {
+	long long want = lock_timeout == 0 ? 1 : (long long)lock_timeout * 1000;
 	char ms[32];
 	const char *params[1] = { ms };
 	PGresult *res;
@@ -424,16 +437,20 @@ store_pg_begin(struct store_pg *pg, unsigned int lock_timeout,
 		return false;
 	pg->pinned = false;
 	end_snapshot(pg);
+	/* For the connection's life, not per transaction: one round trip
+	 * less per commit.  lock_timeout 0 waits for ever in PostgreSQL;
+	 * here 0 is one try. */
+	if (pg->lock_timeout_ms != want) {
+		(void)snprintf(ms, sizeof(ms), "%lldms", want);
+		if ((res = run(pg, ST_LOCK_TIMEOUT, params, NULL, NULL,
+			       error_r)) == NULL)
+			return false;
+		PQclear(res);
+		pg->lock_timeout_ms = want;
+	}
 	if (!simple(pg, "BEGIN", error_r))
 		return false;
 	pg->in_txn = true;
-	/* lock_timeout 0 waits for ever in PostgreSQL; here 0 is one try. */
-	(void)snprintf(ms, sizeof(ms), "%llums", lock_timeout == 0 ? 1ULL :
-		       (unsigned long long)lock_timeout * 1000);
-	if ((res = run(pg, ST_LOCK_TIMEOUT, params, NULL, NULL, error_r)) ==
-	    NULL)
-		goto fail;
-	PQclear(res);
 	if ((res = store_row(pg, ST_LOCK, error_r)) == NULL)
 		goto fail;
 	pg->has_secret = !PQgetisnull(res, 0, 0);
@@ -690,28 +707,8 @@ store_pg_init(struct store_pg *pg, const char *sql, int *from_r,
 	bool ok;
 
 	*from_r = 0;
-	if (!connect_pg(pg, error_r)) {
-		/* connect_pg prepares on tables a new database lacks */
-		if (pg->conn == NULL && strstr(*error_r, "pwtool init") == NULL)
-			return false;
-	}
-	if (pg->conn == NULL) {
-		/* connect without preparing: the schema is what we make */
-		const char *keys[] = { "fallback_application_name", "dbname",
-				       NULL };
-		const char *values[] = { "authd", pg->conninfo, NULL };
-
-		pg->conn = PQconnectdbParams(keys, values, 1);
-		if (pg->conn != NULL)
-			PQsetNoticeProcessor(pg->conn, notice_drop, NULL);
-		if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
-			*error_r = set_err("postgresql store", pg->conn != NULL ?
-					   PQerrorMessage(pg->conn) :
-					   "out of memory");
-			disconnect(pg);
-			return false;
-		}
-	}
+	if (!connect_pg(pg, error_r))
+		return false;
 	if (!simple(pg, "BEGIN", error_r))
 		goto fail;
 	/* Two pwtool init at once: the second waits, then finds it made. */
