@@ -101,10 +101,12 @@ pg_createdb() {
 	pg_psql postgres -c "CREATE DATABASE \"$1\" ENCODING 'UTF8' TEMPLATE template0"
 }
 
+# -c fast: the base backup starts with a checkpoint, by default a spread one
+# that takes minutes.
 pg_add_standby() {
 	PG_STANDBY_PORT=$(_pg_free_port)
 	_pg_as "$PG_BIN/pg_basebackup" -h "$PG_DIR" -p "$PG_PORT" -U "$PG_SUPER" \
-		-D "$PG_DIR/standby" -R -X stream --no-sync >/dev/null
+		-D "$PG_DIR/standby" -R -X stream -c fast --no-sync >/dev/null
 	_pg_start_cluster "$PG_DIR/standby" "$PG_STANDBY_PORT"
 }
 
