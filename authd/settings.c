@@ -124,6 +124,15 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 		*errmsg_r = xasprintf("%s: %s", key, why);
 		goto fail;
 	}
+	if (store.pg) {
+		/* Lookups would block the event loop on the network: authd
+		 * reads a PostgreSQL store only once they run off it (issue
+		 * 13, phase 2).  pwtool reads and writes it already. */
+		*errmsg_r = xstrdup("store = postgresql: authd does not read "
+				    "a PostgreSQL store yet (pwtool does); "
+				    "use store = gdbm");
+		goto fail;
+	}
 	s->store_path = store.path;
 	s->rules = store.rules;
 	s->hash = store.hash;

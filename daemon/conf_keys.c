@@ -16,6 +16,13 @@ const struct config_key conf_keys[] = {
 	/* Bytes of change log before it is folded into a new base; 0: 1/64
 	 * of the base, at least 256 KiB (userdb.h). */
 	{ "store_log_max", CONFIG_UINT, "0", 0, 1UL << 40, NULL },
+	/* Which store: GDBM files at store_path, or a PostgreSQL database
+	 * that many nodes share (userdb/store_pg.h).  Its connection string
+	 * (libpq keywords or a postgresql:// URI) is given inline, or in a
+	 * file that only root may read, since it may hold a password. */
+	{ "store", CONFIG_ENUM, "gdbm", 0, 0, "gdbm|postgresql" },
+	{ "store_pg_conninfo", CONFIG_STR, "", 0, 0, NULL },
+	{ "store_pg_conninfo_file", CONFIG_STR, "", 0, 0, NULL },
 	/* Names. */
 	{ "default_realm", CONFIG_STR, "", 0, 0, NULL },
 	{ "username_fold_case", CONFIG_BOOL, "yes", 0, 0, NULL },

@@ -567,7 +567,7 @@ cmd_batch(struct pwtool *pw)
 	memset(&b, 0, sizeof(b));
 	b.pw = pw;
 	b.writer = userdb_writer_new(&pw->file);
-	pw->reader = userdb_new(pw->file.path);
+	pw->reader = userdb_reader_new(&pw->file);
 	in = xcalloc(1, sizeof(*in));
 	while (batch_read_line(in, &line, &len, &too_long)) {
 		b.line++;

@@ -16,8 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "build_config.h"
 #include "pwtool.h"
 #include "secret.h"
+#include "store_pg.h"
 #include "xalloc.h"
 
 #define IMPORT_LINE_MAX		(USERDB_KEY_MAX + 1 + USERDB_RECORD_MAX)
@@ -64,7 +66,7 @@ open_snapshot(struct pwtool *pw, struct userdb **db_r, char ***keys,
 		 * another -c) must not mistake it for an empty store. */
 		return pwtool_error(PWTOOL_STORE, "%s: no such store (pwtool "
 				    "add or import creates it)", pw->file.path);
-	*db_r = userdb_new(pw->file.path);
+	*db_r = userdb_reader_new(&pw->file);
 	if (!userdb_keys(*db_r, keys, n, &why)) {
 		/* why points into the reader: report before freeing it */
 		int code = pwtool_error(PWTOOL_STORE, "%s", why);
@@ -502,4 +504,58 @@ cmd_compact(struct pwtool *pw)
 		fputs("{\"ok\":true,\"command\":\"compact\",\"status\":\"ok\"}\n",
 		      pw->out);
 	return PWTOOL_OK;
+}
+
+/* cmd_init - create or upgrade a PostgreSQL store's tables from
+ * sql/schema.sql (FILE, by default the installed copy).  Only on request:
+ * no other command creates or changes a schema (a wrong connection
+ * string must not leave tables in some other database). */
+int
+cmd_init(struct pwtool *pw)
+{
+	const char *path = pw->nargs > 0 ? pw->args[0] : AUTHD_SCHEMA_PATH;
+	const char *why;
+	char *sql;
+	size_t len = 0;
+	FILE *f;
+	int from, code = PWTOOL_OK;
+
+	if (pw->nargs > 1)
+		return pwtool_error(PWTOOL_USAGE, "init takes at most one FILE");
+	if (pw->file.pg_conninfo == NULL)
+		return pwtool_error(PWTOOL_USAGE, "init: only a store = "
+				    "postgresql has a schema (a GDBM store is "
+				    "made by its first add or import)");
+	if ((f = fopen(path, "re")) == NULL)
+		return pwtool_error(PWTOOL_CONFIG, "%s: %s", path,
+				    strerror(errno));
+	/* A schema is a few KiB; 1 MiB is room for many upgrades. */
+	sql = xmalloc((1u << 20) + 1);
+	len = fread(sql, 1, 1u << 20, f);
+	if (ferror(f) || !feof(f)) {
+		code = pwtool_error(PWTOOL_CONFIG, "%s: %s", path, ferror(f) ?
+				    "read error" : "longer than 1 MiB");
+		goto out;
+	}
+	sql[len] = '\0';
+	if (!userdb_schema_init(&pw->file, sql, &from, &why)) {
+		code = pwtool_error(PWTOOL_STORE, "%s", why);
+		goto out;
+	}
+	if (pw->json)
+		fprintf(pw->out, "{\"ok\":true,\"command\":\"init\","
+			"\"from\":%d,\"version\":%d}\n", from,
+			STORE_PG_SCHEMA_VERSION);
+	else if (from == STORE_PG_SCHEMA_VERSION)
+		fprintf(pw->out, "schema version %d is current\n", from);
+	else if (from == 0)
+		fprintf(pw->out, "schema version %d created\n",
+			STORE_PG_SCHEMA_VERSION);
+	else
+		fprintf(pw->out, "schema upgraded from version %d to %d\n",
+			from, STORE_PG_SCHEMA_VERSION);
+out:
+	fclose(f);
+	free(sql);
+	return code;
 }

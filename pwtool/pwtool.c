@@ -21,8 +21,10 @@
 #include "privs.h"
 #include "pwtool.h"
 #include "conf_keys.h"
+#include "secret.h"
 #include "store_conf.h"
 #include "utf8.h"
+#include "xalloc.h"
 
 static const struct {
 	const char *name, *alias;
@@ -44,6 +46,7 @@ static const struct {
 	{ "compact", NULL, cmd_compact, 0, true },
 	{ "batch", NULL, cmd_batch, 0, true },
 	{ "import-sasldb", NULL, cmd_import_sasldb, -1, true },
+	{ "init", NULL, cmd_init, -1, true },
 };
 
 static const char usage_text[] =
@@ -66,9 +69,12 @@ static const char usage_text[] =
 	      "  import-sasldb [FILE]\n"
 	      "                  add the users of a Cyrus sasldb2 (default\n"
 	      "                  /etc/sasldb2), hashing their passwords\n"
+	      "  init [FILE]     create or upgrade a PostgreSQL store's schema\n"
+	      "                  (default " AUTHD_SCHEMA_PATH ")\n"
 	      "options:\n"
 	      "  -c, --config FILE     configuration (default " AUTHD_CONFIG_PATH ")\n"
-	      "  -f, --file STORE      store file (default: store_path)\n"
+	      "  -f, --file STORE      GDBM store file or postgresql:// URI\n"
+	      "                        (default: store, store_path)\n"
 	      "  -u, --realm REALM     realm for a USER without @REALM\n"
 	      "  -p, --pipe            read the password from standard input\n"
 	      "      --password-fd N   read the password from descriptor N\n"
@@ -168,9 +174,9 @@ pwtool_name_parse(struct pwtool *pw, const char *arg, size_t len,
 bool
 pwtool_store_missing(struct pwtool *pw)
 {
-	struct stat st;
-
-	return stat(pw->file.path, &st) < 0 && errno == ENOENT;
+	/* -1 (cannot tell) is not missing: the command then meets and
+	 * reports the reason (no server, no schema). */
+	return userdb_store_missing(&pw->file) == 1;
 }
 
 int
@@ -188,7 +194,7 @@ pwtool_lookup(struct pwtool *pw, const struct userdb_name *name,
 	if (pw->reader != NULL)
 		return userdb_lookup(pw->reader, name->key, name->key_len, rec,
 				     why_r);
-	db = userdb_new(pw->file.path);
+	db = userdb_reader_new(&pw->file);
 	r = userdb_lookup(db, name->key, name->key_len, rec, why_r);
 	if (r < 0) {
 		/* Keep the message: it points into the reader. */
@@ -199,6 +205,14 @@ pwtool_lookup(struct pwtool *pw, const struct userdb_name *name,
 	}
 	userdb_free(db);
 	return r;
+}
+
+/* is_pg_uri - -f names a PostgreSQL store by a libpq URI. */
+static bool
+is_pg_uri(const char *s)
+{
+	return strncmp(s, "postgresql://", 13) == 0 ||
+	       strncmp(s, "postgres://", 11) == 0;
 }
 
 /* settings_apply - fill the tool's parameters from the configuration. */
@@ -220,6 +234,19 @@ settings_apply(struct pwtool *pw, const char *store_arg)
 	if (why != NULL)
 		return pwtool_error(PWTOOL_CONFIG, "pwtool_default_mechs: %s", why);
 	pw->file.path = store_arg != NULL ? store_arg : us.path;
+	if (store_arg != NULL && is_pg_uri(store_arg)) {
+		pw->pg_conninfo = xstrdup(store_arg);
+	} else if (store_arg == NULL && us.pg) {
+		if ((pw->pg_conninfo = userdb_conf_conninfo(&us, &why)) == NULL)
+			return pwtool_error(PWTOOL_CONFIG, "%s: %s",
+					    us.pg_conninfo[0] != '\0' ?
+					    "store_pg_conninfo" :
+					    "store_pg_conninfo_file", why);
+		/* Messages name the store, never the connection string,
+		 * which may hold a password. */
+		pw->file.path = "postgresql store";
+	}
+	pw->file.pg_conninfo = pw->pg_conninfo;
 	pw->file.mode = (mode_t)config_uint(pw->cfg, "store_mode");
 	pw->file.mode_set = config_is_set(pw->cfg, "store_mode");
 	pw->file.lock_timeout = (unsigned int)config_uint(pw->cfg,
@@ -252,6 +279,9 @@ store_mode_check(struct pwtool *pw, bool writes)
 	const char *path = pw->file.path;
 	struct stat st;
 
+	/* A database's rights are its GRANTs, not a file mode. */
+	if (pw->file.pg_conninfo != NULL)
+		return PWTOOL_OK;
 	if (writes && pw->file.mode_set && (pw->file.mode & 0007) != 0) {
 		if (!pw->force)
 			return pwtool_error(PWTOOL_CONFIG, "store_mode %04o gives "
@@ -569,6 +599,8 @@ main(int argc, char **argv)
 			userdb_compact_if_due(&pw.file);
 	}
 	config_free(pw.cfg);
+	if (pw.pg_conninfo != NULL)
+		secret_free_str(pw.pg_conninfo);
 done:
 	if (pw.json)
 		json_outcome(&pw, &doc, commands[i].name, batch_ran, code);

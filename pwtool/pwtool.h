@@ -51,6 +51,8 @@ struct pwtool {
 #define PWTOOL_REALM_MAPS_MAX	64
 	const char *realm_maps[PWTOOL_REALM_MAPS_MAX];
 	int n_realm_maps;
+	char *pg_conninfo;		/* store = postgresql (or -f URI):
+					 * file.pg_conninfo, owned, wiped */
 };
 
 /* Commands: each returns an exit code and prints its own errors. */
@@ -66,6 +68,7 @@ int cmd_realms(struct pwtool *pw);
 int cmd_import(struct pwtool *pw);
 int cmd_export(struct pwtool *pw);
 int cmd_compact(struct pwtool *pw);
+int cmd_init(struct pwtool *pw);
 int cmd_batch(struct pwtool *pw);
 int cmd_import_sasldb(struct pwtool *pw);
 

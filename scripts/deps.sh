@@ -38,6 +38,11 @@ EXIM_LIB_PKGS="libc6 libcrypt1 libdb5.3 libgnutls-dane0 libgnutls30 libidn12
 # (db5.3_load) is small: bench/store.sh builds its 1,000,000-user sasldb
 # with it, so it is installed here too.
 BENCH_PKGS="db5.3-util"
+# The PostgreSQL store (issue 13): libpq-dev to build userdb/store_pg.c;
+# postgresql (Debian 12: postgresql-15) for suite pg, whose private
+# servers tests/pg/pglib.sh starts with /usr/lib/postgresql/15/bin/initdb
+# (the package's own cluster is not used: policy-rc.d keeps it stopped).
+PG_PKGS="libpq-dev postgresql"
 # Suite package (tests/package/package.sh): dpkg-buildpackage with
 # debhelper, lintian; systemd for systemd-sysusers in the packages'
 # postinst and for systemd-analyze.
@@ -54,7 +59,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 missing=()
-for p in $BUILD_PKGS $TEST_PKGS $PEER_PKGS $EXIM_LIB_PKGS $BENCH_PKGS $PACKAGE_PKGS; do
+for p in $BUILD_PKGS $TEST_PKGS $PEER_PKGS $EXIM_LIB_PKGS $BENCH_PKGS $PG_PKGS $PACKAGE_PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing+=("$p")
 done

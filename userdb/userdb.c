@@ -28,6 +28,7 @@
 #include "digest.h"
 #include "scram_iters.h"
 #include "secret.h"
+#include "store_pg.h"
 #include "storelog.h"
 #include "userdb.h"
 #include "xalloc.h"
@@ -56,6 +57,7 @@ struct view {
 
 struct userdb {
 	char *path;
+	struct store_pg *pg;	/* store = postgresql: all calls go there */
 	struct view v;
 	bool pinned;
 	uint64_t opens;		/* views opened so far */
@@ -67,6 +69,7 @@ struct userdb {
 
 struct userdb_writer {
 	struct userdb_file_params p;
+	struct store_pg *pg;	/* store = postgresql */
 	char *lock_path, *compact_path, *manifest_tmp;
 	int lock_fd;
 	bool locked;
@@ -77,6 +80,7 @@ struct userdb_writer {
 
 struct userdb_txn {
 	struct userdb_writer *w;
+	struct store_pg *pg;	/* the writer's, when store = postgresql */
 	bool own_writer;	/* userdb_txn_begin: freed with the txn */
 	struct ovmap pending;	/* the batch: key -> new value or deleted */
 	/* USERDB_ITERS_KEY, kept up to date by put and delete; when it was
@@ -667,11 +671,55 @@ userdb_new(const char *path)
 	return db;
 }
 
+struct userdb *
+userdb_reader_new(const struct userdb_file_params *p)
+{
+	struct userdb *db = userdb_new(p->path);
+
+	if (p->pg_conninfo != NULL)
+		db->pg = store_pg_new(p->pg_conninfo);
+	return db;
+}
+
+int
+userdb_store_missing(const struct userdb_file_params *p)
+{
+	struct store_pg *pg;
+	struct stat st;
+	int r;
+
+	if (p->pg_conninfo == NULL)
+		return stat(p->path, &st) < 0 && errno == ENOENT;
+	pg = store_pg_new(p->pg_conninfo);
+	r = store_pg_missing(pg);
+	store_pg_free(pg);
+	return r;
+}
+
+bool
+userdb_schema_init(const struct userdb_file_params *p, const char *sql,
+		   int *from_r, const char **error_r)
+{
+	struct store_pg *pg;
+	bool ok;
+
+	if (p->pg_conninfo == NULL) {
+		*error_r = set_err(p->path, "a GDBM store has no schema (its "
+				   "first add or import creates it)");
+		return false;
+	}
+	pg = store_pg_new(p->pg_conninfo);
+	ok = store_pg_init(pg, sql, from_r, error_r);
+	store_pg_free(pg);
+	return ok;
+}
+
 void
 userdb_free(struct userdb *db)
 {
 	if (db == NULL)
 		return;
+	store_pg_free(db->pg);
 	view_close(&db->v);
 	free(db->path);
 	free(db);
@@ -717,6 +765,8 @@ reader_refresh(struct userdb *db, const char **error_r)
 void
 userdb_pin(struct userdb *db, bool on)
 {
+	if (db->pg != NULL)
+		store_pg_pin(db->pg, on);
 	db->pinned = on;
 }
 
@@ -729,6 +779,8 @@ userdb_lookup(struct userdb *db, const char *key, size_t key_len,
 	bool owned;
 	int r;
 
+	if (db->pg != NULL)
+		return store_pg_lookup(db->pg, key, key_len, rec, error_r);
 	userdb_record_init(rec);
 	if (!reader_refresh(db, error_r))
 		return -1;
@@ -776,6 +828,8 @@ userdb_keys(struct userdb *db, char ***keys_r, size_t *n_r,
 {
 	struct keys_ctx k = { NULL, 0, 1024 };
 
+	if (db->pg != NULL)
+		return store_pg_keys(db->pg, keys_r, n_r, error_r);
 	if (!reader_refresh(db, error_r))
 		return false;
 	k.keys = xmalloc(k.cap * sizeof(char *));
@@ -807,6 +861,8 @@ userdb_secret(struct userdb *db, unsigned char out[USERDB_SECRET_LEN])
 	size_t len;
 	bool owned, ok;
 
+	if (db->pg != NULL)
+		return store_pg_secret(db->pg, out);
 	if (!reader_refresh(db, &why))
 		return false;
 	if (view_fetch(&db->v, USERDB_SECRET_KEY,
@@ -826,6 +882,8 @@ userdb_scram_iters(struct userdb *db, struct scram_iters *out)
 	size_t len;
 	bool owned;
 
+	if (db->pg != NULL)
+		return store_pg_scram_iters(db->pg, out);
 	if (!reader_refresh(db, &why))
 		return false;
 	if (!db->iters_ok || db->iters_opens != db->opens ||
@@ -856,6 +914,8 @@ userdb_writer_new(const struct userdb_file_params *p)
 	struct userdb_writer *w = xcalloc(1, sizeof(*w));
 
 	w->p = *p;
+	if (p->pg_conninfo != NULL)
+		w->pg = store_pg_new(p->pg_conninfo);
 	w->lock_path = xasprintf("%s.lock", p->path);
 	w->compact_path = xasprintf("%s.compact", p->path);
 	w->manifest_tmp = xasprintf("%s.new", p->path);
@@ -869,6 +929,7 @@ userdb_writer_free(struct userdb_writer *w)
 {
 	if (w == NULL)
 		return;
+	store_pg_free(w->pg);
 	view_close(&w->v);
 	if (w->lock_fd >= 0)
 		close(w->lock_fd);	/* releases the flock */
@@ -1344,6 +1405,16 @@ userdb_writer_begin(struct userdb_writer *w, const char **error_r)
 		*error_r = set_err(w->p.path, "a transaction is already open");
 		return NULL;
 	}
+	if (w->pg != NULL) {
+		if (!store_pg_begin(w->pg, w->p.lock_timeout, error_r))
+			return NULL;
+		txn = xcalloc(1, sizeof(*txn));
+		txn->w = w;
+		txn->pg = w->pg;
+		ovmap_init(&txn->pending);
+		w->in_txn = true;
+		return txn;
+	}
 	if (!writer_lock(w, error_r))
 		return NULL;
 	if (!writer_sync(w, error_r)) {
@@ -1490,6 +1561,8 @@ userdb_txn_get(struct userdb_txn *txn, const char *key,
 	bool owned;
 	int r;
 
+	if (txn->pg != NULL)
+		return store_pg_txn_get(txn->pg, key, rec, error_r);
 	userdb_record_init(rec);
 	r = txn_fetch(txn, key, strlen(key), &val, &len, &owned);
 	if (r < 0)
@@ -1507,8 +1580,11 @@ userdb_txn_exists(struct userdb_txn *txn, const char *key)
 	const char *val;
 	size_t len;
 	bool owned;
-	int r = txn_fetch(txn, key, strlen(key), &val, &len, &owned);
+	int r;
 
+	if (txn->pg != NULL)
+		return store_pg_txn_exists(txn->pg, key);
+	r = txn_fetch(txn, key, strlen(key), &val, &len, &owned);
 	if (r > 0)
 		fetch_release(val, len, owned);
 	return r > 0;
@@ -1550,6 +1626,8 @@ userdb_txn_put_raw(struct userdb_txn *txn, const char *key, const char *value,
 {
 	size_t key_len = strlen(key);
 
+	if (txn->pg != NULL)
+		return store_pg_txn_put_raw(txn->pg, key, value, len, error_r);
 	if (key_len == 0 || key_len > STORELOG_KEY_MAX ||
 	    len > STORELOG_VALUE_MAX) {
 		*error_r = set_err("store write", "key or record too long");
@@ -1581,8 +1659,11 @@ userdb_txn_delete(struct userdb_txn *txn, const char *key,
 	const char *val;
 	size_t len;
 	bool owned;
-	int r = txn_fetch(txn, key, strlen(key), &val, &len, &owned);
+	int r;
 
+	if (txn->pg != NULL)
+		return store_pg_txn_delete(txn->pg, key, error_r);
+	r = txn_fetch(txn, key, strlen(key), &val, &len, &owned);
 	if (r < 0)
 		*error_r = userdb_msg;
 	if (r <= 0)
@@ -1850,6 +1931,10 @@ userdb_txn_commit(struct userdb_txn *txn, const char **error_r)
 	struct buf frame;
 	bool ok = false;
 
+	if (txn->pg != NULL) {
+		ok = store_pg_commit(txn->pg, error_r);
+		goto out;
+	}
 	if (!txn_ensure_secret(txn, error_r) || !txn_write_iters(txn, error_r))
 		goto out;
 	if (txn->spill != NULL) {
@@ -1904,8 +1989,11 @@ userdb_compact_if_due(const struct userdb_file_params *p)
 	char *bp, *lp;
 	ssize_t n;
 	bool due;
-	int fd = open(p->path, O_RDONLY | O_CLOEXEC);
+	int fd;
 
+	if (p->pg_conninfo != NULL)
+		return;		/* no log to fold */
+	fd = open(p->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	n = read(fd, head, sizeof(head));
@@ -1926,6 +2014,8 @@ userdb_compact_if_due(const struct userdb_file_params *p)
 void
 userdb_txn_abort(struct userdb_txn *txn)
 {
+	if (txn->pg != NULL)
+		store_pg_abort(txn->pg);
 	txn_end(txn);
 }
 
@@ -1973,6 +2063,12 @@ userdb_compact(const struct userdb_file_params *p, bool wait,
 	int cfd, r;
 	bool ok = false;
 
+	if (w->pg != NULL) {
+		ok = store_pg_vacuum(w->pg, error_r);
+		free(tmp);
+		userdb_writer_free(w);
+		return ok;
+	}
 	view_init(&v);
 	cfd = open(w->compact_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (cfd < 0) {

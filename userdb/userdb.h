@@ -66,6 +66,13 @@
  * the users per SCRAM iteration count (scram_iters.h); every commit
  * rewrites it.
  */
+/*
+ * A second store: PostgreSQL (store = postgresql).  The same API and the
+ * same records in a database that many hosts share (store_pg.h,
+ * sql/schema.sql); a reader or writer whose userdb_file_params carry a
+ * connection string (pg_conninfo) goes there, and everything said above
+ * of files does not apply to it.
+ */
 #ifndef AUTHD_USERDB_H
 #define AUTHD_USERDB_H
 
@@ -120,7 +127,29 @@ struct userdb_file_params {
 	gid_t gid;		/* (gid_t)-1: likewise */
 	unsigned int lock_timeout;	/* seconds to wait for another writer */
 	uint64_t log_max;		/* store_log_max: 0 automatic */
+	/* store = postgresql: the libpq connection string or URI; the
+	 * store is then that database (store_pg.h), path only names it in
+	 * messages, and the file fields above do not apply.  NULL: the
+	 * GDBM files at path. */
+	const char *pg_conninfo;
 };
+
+/* userdb_reader_new - a reader for the store p names (GDBM or
+ * PostgreSQL); userdb_new(p->path) for a GDBM store. */
+struct userdb *userdb_reader_new(const struct userdb_file_params *p);
+
+/* userdb_store_missing - 1 when the store has had no commit yet (no file
+ * at path; a PostgreSQL schema whose store has no secret yet), 0 when it
+ * has, -1 when that cannot be told (no server, no schema: the next call
+ * reports why). */
+int userdb_store_missing(const struct userdb_file_params *p);
+
+/* userdb_schema_init - pwtool init: create (or upgrade) a PostgreSQL
+ * store's tables from sql, the text of sql/schema.sql, in one
+ * transaction; *from_r is the version found (0: none).  False for a GDBM
+ * store, which needs no schema. */
+bool userdb_schema_init(const struct userdb_file_params *p, const char *sql,
+			int *from_r, const char **error_r);
 
 /* userdb_txn_begin - lock the store and start a batch.  NULL with
  * *error_r on failure (lock timeout, I/O error...).  A one-shot writer:

@@ -19,6 +19,20 @@ set -euo pipefail
 : "${PWTOOL:?PWTOOL must name the pwtool binary}"
 [ -x "$PWTOOL" ] || { echo "Bail out! $PWTOOL is not executable"; exit 1; }
 
+# AUTHD_TEST_STORE=postgresql runs the same script against a private
+# PostgreSQL (tests/pg/pglib.sh, suite pg): $DB is then a postgresql://
+# URI that pwtool -f takes, on a database with the schema made by pwtool
+# init, and STORE says which store the checks run on.
+STORE=${AUTHD_TEST_STORE:-gdbm}
+case $STORE in
+gdbm|postgresql) ;;
+*) echo "Bail out! AUTHD_TEST_STORE=$STORE: gdbm or postgresql"; exit 1 ;;
+esac
+if [ "$STORE" = postgresql ]; then
+	. "$(dirname "${BASH_SOURCE[0]}")/../pg/pglib.sh"
+	pg_require
+fi
+
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pwtool-it.XXXXXX")
 OUT=$TMP/.out
 ERR=$TMP/.err
@@ -41,6 +55,7 @@ _lib_exit() {
 	for j in $(jobs -p); do
 		kill -9 "$j" 2>/dev/null || true
 	done
+	[ "$STORE" = postgresql ] && pg_cleanup
 	rm -rf "$TMP"
 	exit "$rc"
 }
@@ -58,6 +73,78 @@ write_conf() {
 	EOF
 }
 write_conf
+
+# Stores by name, the same calls on both stores: NAME is $TMP/NAME.db on
+# GDBM, database NAME on PostgreSQL (schema made by pwtool init, as an
+# admin would).  The script's store is "users".
+#   store_use NAME       point $DB at store NAME (made empty if new)
+#   store_reset          make $DB's store empty, as if never written
+#   store_save COPY / store_restore COPY   keep and put back its state
+#   store_is_new         $DB's store has had no commit yet
+#   store_sha            a digest of $DB's whole state (every record, the
+#                        secret, the histogram; and on PostgreSQL the
+#                        change counter, as a GDBM file's bytes would)
+STORE_NAME=users
+store_use() {
+	STORE_NAME=$1
+	if [ "$STORE" = gdbm ]; then
+		DB=$TMP/$1.db
+		return 0
+	fi
+	DB=$(pg_uri "$1")
+	if [ -z "$(pg_psql postgres -At -c "SELECT 1 FROM pg_database WHERE datname = '$1'")" ]; then
+		pg_createdb "$1"
+		"$PWTOOL" -c "$CONF" -f "$DB" init \
+			"$(dirname "${BASH_SOURCE[0]}")/../../sql/schema.sql" >/dev/null
+	fi
+}
+store_reset() {
+	if [ "$STORE" = gdbm ]; then
+		rm -f "$DB" "$DB.lock"
+	else
+		pg_psql "$STORE_NAME" -c "TRUNCATE authd_users; UPDATE authd_store SET secret = NULL, scram_iters = NULL"
+	fi
+}
+store_save() {
+	if [ "$STORE" = gdbm ]; then
+		cp -p "$DB" "$TMP/$1.db"
+	else
+		pg_psql postgres -c "DROP DATABASE IF EXISTS \"$1\"" \
+			-c "CREATE DATABASE \"$1\" TEMPLATE \"$STORE_NAME\""
+	fi
+}
+store_restore() {
+	if [ "$STORE" = gdbm ]; then
+		cp -p "$TMP/$1.db" "$DB"
+	else
+		pg_psql postgres -c "DROP DATABASE \"$STORE_NAME\"" \
+			-c "CREATE DATABASE \"$STORE_NAME\" TEMPLATE \"$1\""
+	fi
+}
+store_sha() {
+	if [ "$STORE" = gdbm ]; then
+		sha "$DB"
+	else
+		pg_psql "$STORE_NAME" -At -c "SELECT md5(coalesce((SELECT string_agg(key || ':' || encode(record, 'hex'), ',' ORDER BY key) FROM authd_users), '') || '/' || (SELECT coalesce(encode(secret, 'hex'), '') || coalesce(encode(scram_iters, 'hex'), '') || changes FROM authd_store))"
+	fi
+}
+# store_is_new - $DB's store has had no commit (GDBM: no file; the
+# PostgreSQL store: no secret yet, see store_pg_missing).
+store_is_new() {
+	if [ "$STORE" = gdbm ]; then
+		test ! -e "$DB"
+	else
+		test "$(pg_psql "$STORE_NAME" -At -c "SELECT secret IS NULL FROM authd_store")" = t
+	fi
+}
+[ "$STORE" = postgresql ] && pg_start
+store_use users
+
+# gdbm_only - true on the GDBM store: checks of files (modes, copies,
+# leftovers) that a database does not have.
+gdbm_only() {
+	[ "$STORE" = gdbm ]
+}
 
 # pw ARGS... - pwtool on the private configuration and store.
 pw() {

@@ -39,7 +39,7 @@ check test "${BCRYPT:0:4}" = '$2b$'
 # verifier stored.
 import_one() {
 	local name=$1 rest=$2 password=$3 want=$4 what=$5
-	rm -f "$DB" "$DB.lock"
+	store_reset
 	printf '%s:%s\n' "$name" "$rest" >"$TMP/one.txt"
 	desc "import $what"
 	expect_rc 0 pw import "$TMP/one.txt"
@@ -81,12 +81,12 @@ import_one user@example.org ":$SCRAM256" pencil scram-sha-256:4096 "{SCRAM-SHA-2
 import_one user@example.org ":SCRAM-SHA-256\$4096:W22ZaJ0SNY7soEsUEjb6gQ==\$WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY=:wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU=" \
 	pencil scram-sha-256:4096 "RFC 5803 SCRAM-SHA-256"
 desc "the DIGEST-MD5 hash is bound to its user: another user with it fails"
-rm -f "$DB"
+store_reset
 printf 'bob@example.org::%s\n' "$DIGEST" | pw import >/dev/null 2>&1
 expect_rc 1 pw check -p bob@example.org <<<"secret"
 
 # Several verifiers in one line, tab-separated too.
-rm -f "$DB"
+store_reset
 printf 'multi@example.org:disabled,created=1000000000,changed=1000000001:%s\t%s %s\n' \
 	"$SHA512" "$SCRAM256" "$CRAM" >"$TMP/multi.txt"
 desc "a line with flags and three verifiers imports"
@@ -101,7 +101,7 @@ expect_rc 0 pw export
 expect_out "^multi@example.org:disabled,created=1000000000,changed=1000000001:\{CRYPT\}\\\$6\\\$[^ ]+ \{SCRAM-SHA-256\}4096,W22ZaJ0SNY7soEsUEjb6gQ==,[^ ]+ \{CRAM-MD5\}cd3ba7"
 
 # --- export / import round trip --------------------------------------------------
-rm -f "$DB"
+store_reset
 expect_rc 0 pw add -p -m all rt-all <<<"secret"
 expect_rc 0 pw add -p -m cleartext,scram-sha-1 --disabled rt-clear <<<$'p\xc3\xa4ss:w@rd with spaces'
 expect_rc 0 pw add -p -u other.test rt-other <<<"secret"
@@ -113,7 +113,7 @@ cp "$OUT" "$TMP/export1.txt"
 check test "$(grep -vc '^#' "$TMP/export1.txt")" -eq 4
 desc "export has a header comment"
 check grep -q '^# authd user export, format 1' "$TMP/export1.txt"
-DB=$TMP/copy.db
+store_use copy
 desc "import of the export into a fresh store"
 expect_rc 0 pw import "$TMP/export1.txt"
 expect_err '4 added, 0 replaced'
@@ -126,7 +126,7 @@ expect_rc 7 pw check -p rt-clear <<<$'p\xc3\xa4ss:w@rd with spaces'
 expect_rc 0 pw unlock rt-clear
 expect_rc 0 pw check -p rt-clear <<<$'p\xc3\xa4ss:w@rd with spaces'
 expect_rc 0 pw check -p rt-other@other.test <<<"secret"
-DB=$TMP/users.db
+store_use users
 
 # --- export to a file ----------------------------------------------------------
 desc "export to a FILE"
@@ -162,8 +162,8 @@ expect_rc 6 pw export "$TMP/no/such/dir/x.txt"
 # --- bad import lines: all or nothing ----------------------------------------------
 expect_rc 0 pw export
 cp "$OUT" "$TMP/before.txt"
-cp -p "$DB" "$TMP/ref.db"
-before_sha=$(sha "$DB")
+store_save ref
+before_sha=$(store_sha)
 GOOD1="new1@example.org::$CRAM"
 GOOD2="new2@example.org::{PLAIN}secret"
 LONG="long@example.org::{PLAIN.B64}$(head -c 9000 /dev/zero | tr '\0' Q)"
@@ -174,14 +174,14 @@ bad_import() {
 	shift 3
 	# Every case starts from the same store, so one failure cannot
 	# cascade into the next cases.
-	cp -p "$TMP/ref.db" "$DB"
+	store_restore ref
 	desc "bad import ($what): exit 6"
 	expect_rc 6 pw import "$@" "$TMP/bad.txt"
 	desc "bad import ($what): the message names line $lineno"
 	expect_err "^pwtool: $TMP/bad.txt:$lineno: .*$re"
 	expect_err 'nothing imported'
 	desc "bad import ($what): the store file is byte-identical"
-	check test "$(sha "$DB")" = "$before_sha"
+	check test "$(store_sha)" = "$before_sha"
 	desc "bad import ($what): the export is unchanged"
 	expect_rc 0 pw export
 	check cmp "$TMP/before.txt" "$OUT"
@@ -265,13 +265,13 @@ bad_import "bad line, --dry-run" 2 'expected USER' --dry-run
 desc "a bad line from stdin names stdin:LINE"
 expect_rc 6 pw import <"$TMP/bad.txt"
 expect_err '^pwtool: stdin:2: expected USER'
-check test "$(sha "$DB")" = "$before_sha"
+check test "$(store_sha)" = "$before_sha"
 desc "an import FILE that is a directory exits 6"
 expect_rc 6 pw import "$TMP"
-check test "$(sha "$DB")" = "$before_sha"
+check test "$(store_sha)" = "$before_sha"
 desc "an import FILE that does not exist exits 6"
 expect_rc 6 pw import "$TMP/no-such-import.txt"
-check test "$(sha "$DB")" = "$before_sha"
+check test "$(store_sha)" = "$before_sha"
 
 # Line endings and blank lines are fine.
 # A line of exactly IMPORT_LINE_MAX (509 + 1 + 8192) bytes is not "too
@@ -286,7 +286,7 @@ check test "$(grep -c 'too long' "$ERR")" -eq 0
 bad_lines "${prefix}Q$fill"
 bad_import "an 8703-byte line" 3 'line too long'
 
-cp -p "$TMP/ref.db" "$DB"
+store_restore ref
 desc "CRLF lines, blank lines and comments import"
 expect_rc 0 pw import < <(printf '# comment\r\n\r\n%s\r\n\n%s\r\n' "$GOOD1" "$GOOD2")
 expect_err '2 added, 0 replaced'
@@ -297,23 +297,23 @@ expect_rc 0 pw check -p new2 <<<"secret"
 # --- --replace, --dry-run, --json -----------------------------------------------------
 expect_rc 0 pw export
 cp "$OUT" "$TMP/before.txt"
-before_sha=$(sha "$DB")
+before_sha=$(store_sha)
 printf 'new1@example.org::{PLAIN}replaced\nfresh@example.org::{PLAIN}fresh\n' >"$TMP/rep.txt"
 desc "--dry-run reports the counts"
 expect_rc 0 pw import --dry-run --replace "$TMP/rep.txt"
 expect_err 'dry run, nothing written: 1 added, 1 replaced'
 desc "--dry-run writes nothing"
-check test "$(sha "$DB")" = "$before_sha"
+check test "$(store_sha)" = "$before_sha"
 expect_rc 3 pw check -p fresh <<<"fresh"
 expect_rc 0 pw check -p new1 <<<"secret"
 desc "-n is --dry-run, with --json"
 expect_rc 0 pw import -n --json --replace "$TMP/rep.txt"
 json_check 'd == {"added": 1, "replaced": 1, "dry_run": True}'
-check test "$(sha "$DB")" = "$before_sha"
+check test "$(store_sha)" = "$before_sha"
 desc "without --replace the existing user is an error"
 expect_rc 6 pw import "$TMP/rep.txt"
 expect_err 'rep.txt:1: new1@example.org: user exists'
-check test "$(sha "$DB")" = "$before_sha"
+check test "$(store_sha)" = "$before_sha"
 desc "--replace updates the existing user and adds the new one"
 expect_rc 0 pw import --replace "$TMP/rep.txt"
 expect_err '1 added, 1 replaced'
@@ -333,7 +333,7 @@ expect_rc 0 pw import --json "$TMP/empty.txt"
 json_check 'd == {"added": 0, "replaced": 0, "dry_run": False}'
 
 # --- list and realms --------------------------------------------------------------------
-rm -f "$DB"
+store_reset
 cat >"$TMP/lr.txt" <<EOF
 zed@example.org::{PLAIN}x
 amy@example.org:disabled:{PLAIN}x

@@ -40,7 +40,7 @@ expect_rc 2 pw add --password-fd -1 alice <<<"secret"
 desc "--password-fd with an empty value exits 2"
 expect_rc 2 pw add --password-fd '' alice <<<"secret"
 desc "nothing was created by the usage errors"
-check test ! -e "$DB"
+check store_is_new
 
 desc "options may follow the command"
 expect_rc 0 pw add carl0 -p -m cram-md5 <<<"secret"
@@ -50,7 +50,7 @@ expect_rc 0 pw -p add -- -dash <<<"secret"
 expect_rc 0 pw -p check -- -dash@example.org <<<"secret"
 expect_rc 0 pw list
 expect_out '^-dash@example.org$'
-rm -f "$DB" "$DB.lock"
+store_reset
 
 desc "--help exits 0 and prints the usage on stdout"
 expect_rc 0 "$PWTOOL" --help
@@ -103,7 +103,7 @@ bad_conf no-equals $'default_realm example.org' \
 bad_conf no-key $' = example.org' \
 	'1: missing key before "="'
 desc "nothing was created by the bad configurations"
-check test ! -e "$DB"
+check store_is_new
 
 printf 'default_realm = bad realm\n' >"$TMP/badrealm.conf"
 desc "an invalid default_realm exits 8"
@@ -131,7 +131,7 @@ printf 'default_realm = example.org\npassword_scheme = bcrypt\npassword_cost = 3
 desc "bcrypt with cost 3 exits 8"
 expect_rc 8 "$PWTOOL" -c "$TMP/cost.conf" -f "$DB" add -p alice <<<"secret"
 desc "nothing was created by the refused configurations"
-check test ! -e "$DB"
+check store_is_new
 printf 'default_realm = example.org\npassword_scheme = bcrypt\npassword_cost = 4\n' >"$TMP/bcrypt.conf"
 desc "password_scheme = bcrypt makes bcrypt hashes"
 expect_rc 0 "$PWTOOL" -c "$TMP/bcrypt.conf" -f "$DB" add -p -m plain alice0 <<<"secret"

@@ -109,6 +109,8 @@ check "man pages installed (authd, pwtool, authd-test, libauthd, a function link
 	test -e /usr/share/man/man8/authd.8.gz -a -e /usr/share/man/man8/pwtool.8.gz \
 	-a -e /usr/share/man/man1/authd-test.1.gz -a -e /usr/share/man/man3/libauthd.3.gz \
 	-a -e /usr/share/man/man3/authd_session_new.3.gz
+check "the PostgreSQL schema is where pwtool init looks by default" \
+	test -s /usr/share/authd-sasl/schema.sql
 
 # A first user, as the README says, then the packaged daemon by hand.
 check "pwtool add a first user" sh -c \

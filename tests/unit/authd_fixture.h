@@ -86,7 +86,7 @@ fixture_store_commit(const struct fixture_store *st, const char *key,
 		     const struct userdb_record *rec)
 {
 	struct userdb_file_params p = { st->path, 0600, true, (uid_t)-1,
-					(gid_t)-1, 5, 0 };
+					(gid_t)-1, 5, 0, NULL };
 	struct userdb_txn *txn;
 	const char *why;
 

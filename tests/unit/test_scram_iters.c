@@ -18,7 +18,7 @@ static bool
 batch(const char *path, const char *const *keys, unsigned int iterations)
 {
 	struct userdb_file_params p = { path, 0600, true, (uid_t)-1,
-					(gid_t)-1, 5, 0 };
+					(gid_t)-1, 5, 0, NULL };
 	struct userdb_txn *txn;
 	struct userdb_record rec;
 	const char *why;
@@ -90,7 +90,7 @@ store(void)
 	 * hand (the one place that writes a base in place). */
 	{
 		struct userdb_file_params p = { path, 0600, true, (uid_t)-1,
-						(gid_t)-1, 5, 0 };
+						(gid_t)-1, 5, 0, NULL };
 		char gen_path[4200], man[64] = "";
 		const char *why;
 		FILE *mf;

@@ -13,7 +13,7 @@ static bool
 commit_raw(const char *path, const char *key)
 {
 	struct userdb_file_params p = { path, 0600, true, (uid_t)-1,
-					(gid_t)-1, 5, 0 };
+					(gid_t)-1, 5, 0, NULL };
 	struct userdb_txn *txn;
 	const char *why;
 

@@ -22,7 +22,7 @@ static struct userdb_file_params
 params(void)
 {
 	struct userdb_file_params p = { path, 0600, true, (uid_t)-1,
-					(gid_t)-1, 5, 0 };
+					(gid_t)-1, 5, 0, NULL };
 	return p;
 }
 

@@ -1,0 +1,89 @@
+/*
+ * store_pg - the credential store in PostgreSQL (store = postgresql):
+ * the userdb API of userdb.h over libpq, on the tables of sql/schema.sql.
+ * userdb.c dispatches to it when a reader or writer is given a connection
+ * string (userdb_file_params.pg_conninfo); nothing else calls it.
+ *
+ * Same records, same answers: a row of authd_users holds the bytes
+ * record.c encodes for the key name.c makes, so lookups, listings,
+ * exports and verifiers are byte for byte those of the GDBM store.
+ * A writer's transaction is one SQL transaction that first locks the one
+ * row of authd_store (FOR UPDATE, waiting at most store_lock_timeout), so
+ * writers take turns as on the GDBM store's flock: "exists" checks, the
+ * SCRAM histogram and the secret stay right with concurrent writers.
+ * Every statement is prepared, with the key and the record as parameters;
+ * nothing is ever interpolated into SQL.
+ *
+ * Blocking: every call waits for the server.  pwtool may; authd may not
+ * (it refuses store = postgresql until its lookups run off the loop).
+ *
+ * Untrusted input: what the server sends back (records are decoded by
+ * record.c, which checks every byte; the secret and histogram are
+ * checked for length and decoded by scram_iters.c).
+ */
+#ifndef AUTHD_USERDB_STORE_PG_H
+#define AUTHD_USERDB_STORE_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "record.h"
+#include "userdb.h"
+
+/* The schema version this program reads and writes (sql/schema.sql). */
+#define STORE_PG_SCHEMA_VERSION	1
+
+struct store_pg;
+struct scram_iters;
+
+/* store_pg_new - a handle on the database conninfo names (a libpq
+ * connection string or URI, copied); it connects at first use, and again
+ * after the connection broke. */
+struct store_pg *store_pg_new(const char *conninfo);
+void store_pg_free(struct store_pg *pg);
+
+/* Readers: as userdb_lookup, userdb_pin, userdb_secret,
+ * userdb_scram_iters and userdb_keys.  userdb_keys starts a snapshot
+ * (REPEATABLE READ) that a pin keeps for the lookups that follow, so a
+ * listing or an export is one state of the store. */
+int store_pg_lookup(struct store_pg *pg, const char *key, size_t key_len,
+		    struct userdb_record *rec, const char **error_r);
+void store_pg_pin(struct store_pg *pg, bool on);
+bool store_pg_secret(struct store_pg *pg, unsigned char out[USERDB_SECRET_LEN]);
+bool store_pg_scram_iters(struct store_pg *pg, struct scram_iters *out);
+bool store_pg_keys(struct store_pg *pg, char ***keys_r, size_t *n_r,
+		   const char **error_r);
+
+/* Writers: one transaction open per handle at a time.  begin waits up
+ * to lock_timeout seconds for another writer (0: one try). */
+bool store_pg_begin(struct store_pg *pg, unsigned int lock_timeout,
+		    const char **error_r);
+int store_pg_txn_get(struct store_pg *pg, const char *key,
+		     struct userdb_record *rec, const char **error_r);
+int store_pg_txn_exists(struct store_pg *pg, const char *key);
+bool store_pg_txn_put_raw(struct store_pg *pg, const char *key,
+			  const char *value, size_t len, const char **error_r);
+int store_pg_txn_delete(struct store_pg *pg, const char *key,
+			const char **error_r);
+/* store_pg_commit - the secret when the store has none, the histogram,
+ * the change counter (whose update NOTIFYs authd_store), then COMMIT. */
+bool store_pg_commit(struct store_pg *pg, const char **error_r);
+void store_pg_abort(struct store_pg *pg);
+
+/* store_pg_missing - 1 when the store has had no commit yet (the secret
+ * is unset, as a GDBM store that does not exist), 0 when it has, -1 when
+ * it cannot tell (no server, no schema: the next call says why). */
+int store_pg_missing(struct store_pg *pg);
+
+/* store_pg_vacuum - pwtool compact: VACUUM (ANALYZE) the store's tables
+ * (there is no log to fold; this gives back the space of old rows). */
+bool store_pg_vacuum(struct store_pg *pg, const char **error_r);
+
+/* store_pg_init - create the schema from the text of sql/schema.sql
+ * (sql, NUL-terminated) in one transaction when the database has none,
+ * or upgrade one of an older version; a database of a later version is
+ * refused.  *from_r: the version found (0: none). */
+bool store_pg_init(struct store_pg *pg, const char *sql, int *from_r,
+		   const char **error_r);
+
+#endif
