@@ -99,9 +99,18 @@ pid_file = $run/smtpd.pid
 CONF
 "$top/build/smtpd/authd-smtpd" -c "$run/smtpd.conf"
 
+# Where the daemons' lines went: syslog when a syslog daemon (or journald)
+# listens on /dev/log, else the daemons fell back to this terminal.
+if [ -S /dev/log ]; then
+	auth_log="logging to syslog (facility auth; journalctl -t authd)"
+	smtp_log="logging to syslog (facility mail)"
+else
+	auth_log="logging to this terminal (no syslog daemon on /dev/log)"
+	smtp_log="logging to this terminal"
+fi
 cat <<TXT
 
-authd is running (pid $(cat "$sock/authd.pid")), socket $sock/mux, logging to syslog (facility auth)
+authd is running (pid $(cat "$sock/authd.pid")), socket $sock/mux, $auth_log
 the demo store is $run/users.db, config $run/authd.conf
   user $demo_user, password $demo_pass (all verifiers, so every mechanism works)
 
@@ -123,7 +132,7 @@ done
 cat <<TXT
 
 authd-smtpd is running (pid $(cat "$run/smtpd.pid")) on 127.0.0.1:2525 (relay) and :2587
-(submission), logging to syslog (facility mail); its next hop, smtp-sink on
+(submission), $smtp_log; its next hop, smtp-sink on
 127.0.0.1:2526, writes every message it gets to $run/mail/.
 TXT
 printf '  relay after STARTTLS + AUTH PLAIN: '
