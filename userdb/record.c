@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "codec.h"
+#include "digest.h"
 #include "record.h"
 #include "secret.h"
 #include "xalloc.h"
@@ -529,4 +530,15 @@ userdb_mechs_format(unsigned int mechs, struct buf *out)
 			sep = " ";
 		}
 	}
+}
+
+const char *
+userdb_record_decode_fp(const char *data, size_t len,
+			struct userdb_record *rec)
+{
+	const char *why = userdb_record_decode(data, len, rec);
+
+	if (why == NULL && !digest_sha256_buf(data, len, rec->fingerprint))
+		why = "SHA-256 is not available";
+	return why;
 }

@@ -82,6 +82,10 @@ void userdb_record_clear(struct userdb_record *rec);
  * failure the record is cleared. */
 const char *userdb_record_decode(const char *data, size_t len,
 				 struct userdb_record *rec);
+/* userdb_record_decode_fp - userdb_record_decode, then the fingerprint of
+ * the bytes (rec->fingerprint), as both stores read a record. */
+const char *userdb_record_decode_fp(const char *data, size_t len,
+				    struct userdb_record *rec);
 /* userdb_record_encode - append the canonical GDBM value to out. */
 void userdb_record_encode(const struct userdb_record *rec, struct buf *out);
 

@@ -257,10 +257,8 @@ static int
 decode(const char *val, size_t len, struct userdb_record *rec,
        const char **error_r)
 {
-	const char *why = userdb_record_decode(val, len, rec);
+	const char *why = userdb_record_decode_fp(val, len, rec);
 
-	if (why == NULL && !digest_sha256_buf(val, len, rec->fingerprint))
-		why = "SHA-256 is not available";
 	if (why != NULL) {
 		*error_r = set_err("damaged record", why);
 		return -1;
