@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "secret.h"
 #include "stats.h"
+#include "storepool.h"
 #include "throttle.h"
 #include "userdb.h"
 #include "worker.h"
@@ -49,6 +50,10 @@ struct check {
 	char client_addr[LOG_FIELD];	/* client without ";port" */
 	char source[SOURCE_MAX];	/* the queue's source (check.h) */
 	struct worker_pool *pool;	/* the pool the job went to */
+	struct storepool_fetch *fetch;	/* the store lookup in flight */
+	char server[STOREPOOL_SERVER_MAX];	/* the store server that
+						 * answered, "" for GDBM */
+	bool fetch_done;		/* the record came from the pool */
 	char *pw;
 	size_t pw_len;
 	struct userdb_name name;
@@ -104,6 +109,10 @@ deliver(struct check *c)
 }
 
 static bool finish(struct check *c);
+static bool checked_record(struct check *c);
+static void client_addr_of(const struct auth_request *r, char *out,
+			   size_t size);
+static storepool_cb fetched;
 
 static void
 delay_fired(struct loop_timer *t)
@@ -125,6 +134,17 @@ deadline_fired(struct loop_timer *t)
 	if (c->state != ST_WORKING || c->cancelled)
 		return;
 	stats.reply_max++;
+	if (c->fetch != NULL) {
+		/* The store has not answered (a server that hangs, or a long
+		 * queue): a temporary failure, and its answer is not waited
+		 * for. */
+		storepool_cancel(c->fetch);
+		c->fetch = NULL;
+		c->result = AUTH_TEMPFAIL;
+		c->reason = "store did not answer within auth_reply_max";
+		(void)finish(c);
+		return;
+	}
 	if (worker_cancel(c->pool, &c->job)) {
 		/* Still queued: out of the queue, and no worker spends a
 		 * hash on a request that is answered already. */
@@ -155,17 +175,21 @@ log_result(const struct check *c, uint64_t delay)
 			 c->client, c->result == AUTH_OK ? "ok" :
 			 c->result == AUTH_FAIL ? c->reason : "tempfail");
 	else if (c->result == AUTH_OK)
-		log_info("%s: user=%s service=%s client=%s result=ok%s", c->via,
-			 who, c->service, c->client, c->cached ? " cached=yes" : "");
+		log_info("%s: user=%s service=%s client=%s result=ok%s%s%s",
+			 c->via, who, c->service, c->client,
+			 c->cached ? " cached=yes" : "",
+			 c->server[0] != '\0' ? " store=" : "", c->server);
 	else if (c->result == AUTH_FAIL)
 		log_notice("%s: user=%s service=%s client=%s result=fail "
-			   "reason=\"%s\" delay=%llums", c->via, who, c->service,
-			   c->client, c->reason,
-			   (unsigned long long)delay);
+			   "reason=\"%s\" delay=%llums%s%s", c->via, who,
+			   c->service, c->client, c->reason,
+			   (unsigned long long)delay,
+			   c->server[0] != '\0' ? " store=" : "", c->server);
 	else
 		log_warnx("%s: user=%s service=%s client=%s result=tempfail "
-			  "reason=\"%s\"", c->via, who, c->service, c->client,
-			  c->reason);
+			  "reason=\"%s\"%s%s", c->via, who, c->service,
+			  c->client, c->reason,
+			  c->server[0] != '\0' ? " store=" : "", c->server);
 }
 
 /* log_refused - a check refused for want of room in the queue.  Not one
@@ -346,14 +370,7 @@ check_new(const struct auth_request *r)
 	log_safe(r->client ? r->client : "", r->client ? r->client_len : 0,
 		       c->client, sizeof(c->client));
 	c->client_known = c->client[0] != '\0';
-	/* libsasl2 sends "ip;port": the port changes with every connection,
-	 * so the address alone identifies the client for the throttle. */
-	if (r->client != NULL) {
-		const char *semi = memchr(r->client, ';', r->client_len);
-		size_t n = semi != NULL ? (size_t)(semi - r->client) : r->client_len;
-
-		log_safe(r->client, n, c->client_addr, sizeof(c->client_addr));
-	}
+	client_addr_of(r, c->client_addr, sizeof(c->client_addr));
 	if (!c->client_known)
 		snprintf(c->client, sizeof(c->client), "-");
 	if (s->pam_service[0] != '\0')
@@ -366,35 +383,67 @@ check_new(const struct auth_request *r)
 	return c;
 }
 
-/* source_of - the queue's source of c (check.h, "Queue"): the client
+/* client_addr_of - r's client address without ";port", made safe. */
+static void
+client_addr_of(const struct auth_request *r, char *out, size_t size)
+{
+	const char *semi;
+	size_t n;
+
+	if (r->client == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	/* libsasl2 sends "ip;port": the port changes with every connection,
+	 * so the address alone identifies the client for the throttle. */
+	semi = memchr(r->client, ';', r->client_len);
+	n = semi != NULL ? (size_t)(semi - r->client) : r->client_len;
+	log_safe(r->client, n, out, size);
+}
+
+/* source_from - the queue's source (check.h, "Queue"): the client
  * address (an IPv6 one as its /64), else the requester, else "-". */
 static void
-source_of(struct check *c, const struct auth_request *r)
+source_from(const char *client_addr, const char *peer, char *out,
+	    size_t size)
 {
 	unsigned char a[16];
 	char net[INET6_ADDRSTRLEN];
 	static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0,
 						    0, 0, 0xff, 0xff };
 
-	if (c->client_addr[0] != '\0') {
+	if (client_addr[0] != '\0') {
 		/* One host or site: an IPv6 client may pick any address of
 		 * its /64, so the /64 is the source. */
-		if (inet_pton(AF_INET6, c->client_addr, a) == 1 &&
+		if (inet_pton(AF_INET6, client_addr, a) == 1 &&
 		    memcmp(a, v4mapped, sizeof(v4mapped)) != 0) {
 			memset(a + 8, 0, 8);
 			if (inet_ntop(AF_INET6, a, net, sizeof(net)) != NULL) {
-				snprintf(c->source, sizeof(c->source),
-					 "net %s/64", net);
+				snprintf(out, size, "net %s/64", net);
 				return;
 			}
 		}
-		snprintf(c->source, sizeof(c->source), "addr %s",
-			 c->client_addr);
-	} else if (r->peer != NULL) {
-		snprintf(c->source, sizeof(c->source), "%s", r->peer);
+		snprintf(out, size, "addr %s", client_addr);
+	} else if (peer != NULL) {
+		snprintf(out, size, "%s", peer);
 	} else {
-		snprintf(c->source, sizeof(c->source), "-");
+		snprintf(out, size, "-");
 	}
+}
+
+static void
+source_of(struct check *c, const struct auth_request *r)
+{
+	source_from(c->client_addr, r->peer, c->source, sizeof(c->source));
+}
+
+void
+check_source(const struct auth_request *r, char *buf, size_t size)
+{
+	char addr[LOG_FIELD];
+
+	client_addr_of(r, addr, sizeof(addr));
+	source_from(addr, r->peer, buf, size);
 }
 
 /* realm_refuses - auth_realm_mechanisms forbids r->mech in the realm of
@@ -424,6 +473,8 @@ check_report(const struct auth_request *r, const struct userdb_name *name,
 		snprintf(c->id, sizeof(c->id), "%s", c->login_log);
 	}
 	c->result = result;
+	if (r->store_server != NULL)
+		snprintf(c->server, sizeof(c->server), "%s", r->store_server);
 	snprintf(c->reason_buf, sizeof(c->reason_buf), "%s",
 		 reason != NULL ? reason : "");
 	/* The mechanism has already done its work (the same work for every
@@ -496,12 +547,27 @@ check_start(const struct auth_request *r)
 		c->reason = REFUSED_REASON;
 		return finish(c) ? NULL : c;
 	}
+	if (be == &backend_store && storepool_active() &&
+	    !storepool_has_room(c->source)) {
+		c->refused = true;
+		c->result = AUTH_TEMPFAIL;
+		c->reason = REFUSED_REASON;
+		return finish(c) ? NULL : c;
+	}
 	c->pw = xmalloc(r->password_len + 1);
 	memcpy(c->pw, r->password, r->password_len);
 	c->pw[r->password_len] = '\0';
 	c->pw_len = r->password_len;
 	c->job.complete = job_complete;
 	c->job.run = run;
+	if (be == &backend_store && storepool_active()) {
+		/* The record comes back through fetched(), on the loop; the
+		 * deadline runs from now, as for a hash. */
+		loop_timer_set(authd.loop, &c->timer, s->reply_max);
+		c->fetch = storepool_fetch(&c->name, c->source, s->reply_max,
+					   fetched, c);
+		return c;
+	}
 	if (be->lookup_credentials != NULL) {
 		c->found = be->lookup_credentials(&c->name, &c->rec, &why);
 		if (c->found < 0) {
@@ -511,6 +577,18 @@ check_start(const struct auth_request *r)
 			return finish(c) ? NULL : c;
 		}
 	}
+	return checked_record(c) ? NULL : c;
+}
+
+/* checked_record - with the user's record in hand (or none): the cache,
+ * a cheap verifier on the loop, else a worker.  Returns true if the check
+ * was answered (c is gone or delaying), false if a worker has it. */
+static bool
+checked_record(struct check *c)
+{
+	const struct authd_settings *s = authd.set;
+	const struct backend *be = c->backend;
+
 	if (authd.cache != NULL &&
 	    (be->lookup_credentials == NULL ||
 	     (c->found == 1 && !(c->rec.flags & USERDB_FLAG_DISABLED)))) {
@@ -520,7 +598,8 @@ check_start(const struct auth_request *r)
 			stats.cache_hits++;
 			c->cached = true;
 			c->result = AUTH_OK;
-			return finish(c) ? NULL : c;
+			(void)finish(c);
+			return true;
 		}
 		stats.cache_misses++;
 	}
@@ -536,14 +615,51 @@ check_start(const struct auth_request *r)
 			     USERDB_V_SCRAM_SHA1)) &&
 	    userdb_verify(&c->rec, &c->name, c->pw, c->pw_len)) {
 		c->result = AUTH_OK;
-		return finish(c) ? NULL : c;
+		(void)finish(c);
+		return true;
 	}
-	loop_timer_set(authd.loop, &c->timer, s->reply_max);
+	if (c->fetch_done) {
+		/* The deadline set before the lookup still runs; the hash
+		 * queue may have filled meanwhile. */
+		if (!worker_has_room(c->pool, c->source)) {
+			c->refused = true;
+			c->result = AUTH_TEMPFAIL;
+			c->reason = REFUSED_REASON;
+			(void)finish(c);
+			return true;
+		}
+	} else {
+		loop_timer_set(authd.loop, &c->timer, s->reply_max);
+	}
 	/* A refusal (a lighter source pushed this one's oldest out since
 	 * worker_has_room, or took the room) comes back through
 	 * job_complete, from the loop. */
 	worker_submit_from(c->pool, &c->job, c->source);
-	return c;
+	return false;
+}
+
+/* fetched - the store pool's answer (storepool.h), on the loop. */
+static void
+fetched(void *ctx, int found, struct userdb_record *rec, const char *why,
+	const char *server)
+{
+	struct check *c = ctx;
+
+	c->fetch = NULL;
+	c->fetch_done = true;
+	snprintf(c->server, sizeof(c->server), "%s", server);
+	if (found < 0) {
+		/* Never "unknown user": the store could not say. */
+		c->result = AUTH_TEMPFAIL;
+		snprintf(c->reason_buf, sizeof(c->reason_buf), "%s", why);
+		c->reason = c->reason_buf;
+		(void)finish(c);
+		return;
+	}
+	c->found = found;
+	c->rec = *rec;
+	userdb_record_init(rec);
+	(void)checked_record(c);
 }
 
 void
@@ -557,6 +673,15 @@ check_cancel(struct check *c)
 		return;
 	}
 	c->cancelled = true;	/* job_complete frees it */
+	if (c->fetch != NULL) {
+		/* The store lookup's answer is not waited for. */
+		storepool_cancel(c->fetch);
+		c->fetch = NULL;
+		c->result = AUTH_TEMPFAIL;
+		c->reason = "client went away during the store lookup";
+		(void)finish(c);
+		return;
+	}
 	if (worker_cancel(c->pool, &c->job)) {
 		/* No worker had it yet: nothing was checked, so nothing is
 		 * counted; the slot in the queue is free at once. */

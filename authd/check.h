@@ -5,7 +5,9 @@
  *
  * Sequence (loop thread unless noted):
  *   1. normalise the name (userdb/name.h) and check the password's shape;
- *   2. store back-end: look the user up (cheap); a cache hit answers now;
+ *   2. store back-end: look the user up (cheap on GDBM; with store =
+ *      postgresql a round trip on the store pool, storepool.h, in its
+ *      turn in the same kind of fair queue); a cache hit answers now;
  *   3. otherwise a worker verifies (store: the strongest verifier, or a
  *      dummy of the same cost for an unknown user; PAM: the PAM stack),
  *      in its turn in the pool's fair queue (see "Queue" below);
@@ -66,12 +68,18 @@ struct auth_request {
 	bool no_delay;			/* trusted client asked: no failure delay */
 	const char *mech;		/* SASL mechanism, NULL on the mux socket:
 					 * checked against auth_realm_mechanisms */
+	const char *store_server;	/* check_report: the PostgreSQL server
+					 * the mechanism's record came from, for
+					 * the log; NULL otherwise */
 	/* called once with the result (unless cancelled); the check and
 	 * everything it points to is freed right after it returns */
 	void (*done)(void *ctx, enum auth_result result,
 		     const struct userdb_name *name);
 	void *ctx;
 };
+
+/* check_source - the queue's source of r (see "Queue") into buf. */
+void check_source(const struct auth_request *r, char *buf, size_t size);
 
 /* auth_check_start - copy the request and start it.  Returns a handle for
  * check_cancel() (valid until done() is called). */

@@ -23,6 +23,7 @@
 #include "peer.h"
 #include "policy.h"
 #include "secret.h"
+#include "storepool.h"
 #include "xalloc.h"
 
 #include "authp.h"
@@ -68,6 +69,13 @@ struct sasl_req {
 	struct userdb_name name;
 	bool name_ok;
 	size_t charged;			/* counted in the memory budget */
+	/* MECH_LOOKUP: the store lookup in flight and the step's input,
+	 * kept to run the step again with the record (mech.h) */
+	struct mech_prefetch pre;
+	struct storepool_fetch *fetch;
+	unsigned char *pend_in;
+	size_t pend_len;
+	bool pend_first;
 };
 
 struct auth_conn {
@@ -112,6 +120,7 @@ check_ended(struct sasl_req *r)
 	struct auth_conn *c = r->conn;
 
 	r->check = NULL;
+	r->fetch = NULL;
 	c->nchecks--;
 	if (c->choked && c->nchecks < authd.set->queue_per_source) {
 		c->choked = false;
@@ -138,6 +147,13 @@ req_free(struct sasl_req *r)
 		check_cancel(r->check);
 		check_ended(r);
 	}
+	if (r->fetch != NULL) {
+		storepool_cancel(r->fetch);
+		check_ended(r);
+	}
+	if (r->pend_in != NULL)
+		secret_free(r->pend_in, r->pend_len + 1);
+	userdb_record_clear(&r->pre.rec);
 	if (r->state != NULL)
 		r->mech->state_free(r->state);
 	free(r->authzid);
@@ -318,18 +334,80 @@ request_of(struct sasl_req *r, const char *login, size_t login_len)
 	return ar;
 }
 
+/* mech_fetched - the record a step asked for (MECH_LOOKUP) is here: run
+ * the step again with the same input. */
+static void
+mech_fetched(void *ctx, int found, struct userdb_record *rec,
+	     const char *why, const char *server)
+{
+	struct sasl_req *r = ctx;
+	unsigned char *in = r->pend_in;
+	size_t len = r->pend_len;
+
+	(void)why;		/* the mechanism says "store error" */
+	check_ended(r);
+	r->pend_in = NULL;
+	r->pre.ready = true;
+	r->pre.found = found;
+	r->pre.rec = *rec;
+	userdb_record_init(rec);
+	snprintf(r->pre.server, sizeof(r->pre.server), "%s", server);
+	req_step(r, in, len, r->pend_first);	/* r may be gone after */
+	secret_free(in, len + 1);
+}
+
+/* lookup_start - MECH_LOOKUP: fetch the record off the loop, in the
+ * request's turn among its source's (check.h, "Queue"). */
+static void
+lookup_start(struct sasl_req *r, const unsigned char *in, size_t len,
+	     bool first)
+{
+	struct auth_request ar = request_of(r, "", 0);
+	char source[384];
+
+	check_source(&ar, source, sizeof(source));
+	r->pend_in = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(r->pend_in, in, len);
+	r->pend_in[len] = '\0';
+	r->pend_len = len;
+	r->pend_first = first;
+	r->st = RQ_BUSY;
+	r->fetch = storepool_fetch(&r->pre.name, source, authd.set->reply_max,
+				   mech_fetched, r);
+	r->conn->nchecks++;
+}
+
 static void
 req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 {
-	struct mech_ctx mctx = { r->service };
+	struct mech_ctx mctx = { r->service,
+				 storepool_active() ? &r->pre : NULL };
 	struct mech_out out;
 	struct auth_request ar;
 	struct check *chk;
 	enum mech_status st;
+	bool rerun = r->pre.ready;
+	char server[sizeof(r->pre.server)];
 
 	mech_out_init(&out);
 	st = r->mech->step(r->state, &mctx, in, len, first, &out);
+	/* The fetched record served this one run only (a step that asks
+	 * leaves the name it wants in r->pre). */
+	snprintf(server, sizeof(server), "%s", rerun ? r->pre.server : "");
+	if (rerun) {
+		userdb_record_clear(&r->pre.rec);
+		memset(&r->pre, 0, sizeof(r->pre));
+	}
+	if (st == MECH_LOOKUP && rerun) {
+		/* Cannot happen (the same input asks for the same name); never
+		 * loop on it. */
+		st = mech_tempfail(&out, "mechanism asked the store twice");
+	}
 	switch (st) {
+	case MECH_LOOKUP:
+		lookup_start(r, in, len, first);
+		break;
 	case MECH_CONTINUE: {
 		size_t n = codec_b64_encoded_len(out.challenge.len);
 		char *b64 = xmalloc(n + 1);
@@ -378,6 +456,8 @@ req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 		}
 		r->st = RQ_BUSY;
 		ar = request_of(r, r->login, strlen(r->login));
+		if (server[0] != '\0')
+			ar.store_server = server;
 		if (!out.name_ok) {
 			ar.login = "(unknown)";
 			ar.login_len = 9;
@@ -512,7 +592,7 @@ cmd_auth(struct auth_conn *c, char **f, size_t *lens, int n)
 			  "auth_no_penalty_users/groups ignored");
 	loop_timer_init(&r->timer, req_timeout);
 	{
-		struct mech_ctx mctx = { r->service };
+		struct mech_ctx mctx = { r->service, NULL };
 
 		r->state = m->state_new(&mctx);
 	}

@@ -48,6 +48,8 @@
 #include "sandbox.h"
 #include "stats.h"
 #include "conf_keys.h"
+#include "secret.h"
+#include "storepool.h"
 #include "throttle.h"
 #include "userdb.h"
 #include "worker.h"
@@ -309,7 +311,9 @@ static const char *const restart_keys[] = {
 	"socket_dir_mode", "pid_file", "user", "group", "chroot",
 	"log_facility", "log_target", "auth_backend", "auth_workers",
 	"pam_workers", "pam_groups", "password_scheme", "password_cost",
-	"sandbox", "control_socket", "control_group", NULL,
+	"sandbox", "control_socket", "control_group", "store",
+	"store_pg_conninfo", "store_pg_conninfo_file", "store_pg_connections",
+	NULL,
 };
 
 /* reload - SIGHUP: re-read the file; apply what can change at run time
@@ -356,13 +360,16 @@ reload(void)
 	cache_changed = s->cache != old->cache || s->cache_ttl != old->cache_ttl ||
 			s->cache_size != old->cache_size;
 	authd.set = s;
-	if (strcmp(s->store_path, old->store_path) != 0) {
+	s->store = old->store;
+	s->store_pg_connections = old->store_pg_connections;
+	if (!s->store.pg && strcmp(s->store_path, old->store_path) != 0) {
 		userdb_free(authd.db);
 		authd.db = userdb_new(inside_chroot(s->store_path));
 	}
 	if (cache_changed)
 		make_cache();
 	limit_queues(s);
+	storepool_limit(s->queue_max, s->queue_per_source);
 	conn_budget_set(s->memory_max);
 	/* The unprivileged daemon may still raise its soft limit up to the
 	 * hard one, and says so if that is not enough. */
@@ -438,6 +445,15 @@ enter_sandbox(const struct authd_settings *s)
 			 "may run any program)");
 		return;
 	}
+	if (s->store.pg) {
+		/* libpq opens TCP sockets, resolves names, reads its TLS files
+		 * and service file when it reconnects: more than the kit's
+		 * allow-list, and a missed call would kill authd at the first
+		 * fail-over. */
+		log_info("sandbox: off with store = postgresql (libpq "
+			 "reconnects with calls the allow-list does not have)");
+		return;
+	}
 	if ((n = sandbox_enter(NULL, &error)) < 0)
 		fatalx(1, "%s (sandbox = no starts without it)", error);
 	log_info("sandbox: on, no_new_privs and %d system calls%s; any "
@@ -452,7 +468,8 @@ main(int argc, char **argv)
 	struct authd_settings *s;
 	struct privs privs;
 	bool debug = false, foreground = false, check_only = false;
-	char *error = NULL;
+	char *error = NULL, *pg_conninfo = NULL;
+	const char *why;
 	int c, pid_fd, ready_fd = -1;
 	gid_t sock_gid;
 	uid_t sock_uid;
@@ -626,6 +643,10 @@ main(int argc, char **argv)
 				  "chroot %s: authd cannot remove them when it "
 				  "stops", s->socket_dir, pid_path, chroot_dir);
 	}
+	/* Read as root, before the drop: the file may be root's alone. */
+	if (s->store.pg &&
+	    (pg_conninfo = userdb_conf_conninfo(&s->store, &why)) == NULL)
+		fatalx(1, "%s", why);
 	privs_drop(&privs, chroot_dir);
 	proc_pid_file_moved(privs_chroot_path(chroot_dir, pid_path));
 	/* The drop resets the dumpable flag to fs.suid_dumpable: set it
@@ -641,11 +662,14 @@ main(int argc, char **argv)
 	 * microsecond): one check per loop wake-up missed commits that ended
 	 * between two requests handled in the same wake-up (the proof tests
 	 * saw 42-344 of 10,000 changes answered from the older state). */
-	authd.db = userdb_new(inside_chroot(s->store_path));
-	{
+	if (s->store.pg) {
+		storepool_start(pg_conninfo, s->store_pg_connections);
+		secret_free_str(pg_conninfo);
+		pg_conninfo = NULL;
+	} else {
 		struct userdb_record rec;
-		const char *why;
 
+		authd.db = userdb_new(inside_chroot(s->store_path));
 		userdb_record_init(&rec);
 		if (s->backend->lookup_credentials != NULL &&
 		    userdb_lookup(authd.db, "", 0, &rec, &why) < 0)
@@ -661,15 +685,17 @@ main(int argc, char **argv)
 	if (s->backend->may_block)
 		authd.pam_pool = worker_pool_new(authd.loop, s->pam_workers, "pam");
 	limit_queues(s);
+	storepool_limit(s->queue_max, s->queue_per_source);
 	if (!listener_start(mux_listener, authd.loop) ||
 	    !listener_start(auth_listener, authd.loop) ||
 	    (control_listener != NULL &&
 	     !listener_start(control_listener, authd.loop)))
 		fatal(1, "epoll add of a listening socket");
 	enter_sandbox(s);
-	log_info("ready: %s/mux and %s/auth, back-end %s, %u hash workers, "
-		 "cache %s, mechanisms %s", s->socket_dir, s->socket_dir,
-		 s->backend->name, s->workers,
+	log_info("ready: %s/mux and %s/auth, back-end %s, store %s, %u hash "
+		 "workers, cache %s, mechanisms %s", s->socket_dir,
+		 s->socket_dir, s->backend->name,
+		 s->store.pg ? "postgresql" : "gdbm", s->workers,
 		 s->cache ? "on" : "off", config_str(s->cfg, "auth_mechanisms"));
 	proc_ready(ready_fd);
 	log_ready();
@@ -692,6 +718,7 @@ main(int argc, char **argv)
 	listener_close(control_listener, authd.loop, true);
 	worker_pool_free(authd.hash_pool);
 	worker_pool_free(authd.pam_pool);
+	storepool_stop();
 	if (privs_chroot_path(chroot_dir, pid_path) != NULL &&
 	    unlink(inside_chroot(pid_path)) < 0 && errno != ENOENT)
 		log_warn("unlink %s", pid_path);

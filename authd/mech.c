@@ -13,6 +13,7 @@
 #include "mech.h"
 #include "policy.h"
 #include "secret.h"
+#include "storepool.h"
 #include "userdb.h"
 #include "xalloc.h"
 
@@ -99,15 +100,31 @@ mech_find(const char *name)
 }
 
 int
-mech_lookup(const char *login, size_t len, struct userdb_name *name,
-	    struct userdb_record *rec, const char **why_r)
+mech_lookup(const struct mech_ctx *ctx, const char *login, size_t len,
+	    struct userdb_name *name, struct userdb_record *rec,
+	    const char **why_r)
 {
+	struct mech_prefetch *pre = ctx->pre;
+
 	userdb_record_init(rec);
 	if ((*why_r = userdb_name_parse(login, len, NULL, 0, &authd.set->rules,
 					name)) != NULL)
 		return -2;
-	/* Stored verifiers live in the store whatever auth_backend says. */
-	return backend_store.lookup_credentials(name, rec, why_r);
+	if (pre == NULL)
+		/* Stored verifiers live in the store whatever auth_backend
+		 * says. */
+		return backend_store.lookup_credentials(name, rec, why_r);
+	if (pre->ready && pre->name.key_len == name->key_len &&
+	    memcmp(pre->name.key, name->key, name->key_len) == 0) {
+		/* The step run again: the record fetched for it. */
+		*rec = pre->rec;
+		userdb_record_init(&pre->rec);
+		*why_r = "store error";
+		return pre->found;
+	}
+	pre->name = *name;
+	pre->asked = true;
+	return MECH_LOOKUP_PENDING;
 }
 
 void
@@ -154,7 +171,8 @@ mech_salt_key(void)
 	static bool from_store;
 	unsigned char secret[USERDB_SECRET_LEN];
 
-	if (authd.db != NULL && userdb_secret(authd.db, secret)) {
+	if (storepool_active() ? storepool_secret(secret) :
+	    authd.db != NULL && userdb_secret(authd.db, secret)) {
 		/* Rebuilt only when the secret is not the one in use. */
 		if (!from_store || !secret_equal(secret, current,
 						 sizeof(current))) {

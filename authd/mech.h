@@ -11,7 +11,12 @@
  *   MECH_DONE      the mechanism decided (out->result) itself, from the
  *                  stored verifier; out->final holds server data to send
  *                  before OK (DIGEST-MD5 rspauth, SCRAM v=), if any;
- *   MECH_MALFORMED the response breaks the mechanism's syntax.
+ *   MECH_MALFORMED the response breaks the mechanism's syntax;
+ *   MECH_LOOKUP    the store is read off the loop (storepool.h) and the
+ *                  step needs the record of ctx->pre->name: the caller
+ *                  fetches it into ctx->pre and runs the same step again
+ *                  with the same input.  A step therefore asks the store
+ *                  (mech_lookup) before it changes its state.
  * Untrusted input: every response byte.
  */
 #ifndef AUTHD_MECH_H
@@ -27,10 +32,22 @@
 #include "record.h"
 #include "userdb.h"
 
-enum mech_status { MECH_CONTINUE, MECH_PASSWORD, MECH_DONE, MECH_MALFORMED };
+enum mech_status {
+	MECH_CONTINUE, MECH_PASSWORD, MECH_DONE, MECH_MALFORMED, MECH_LOOKUP
+};
+
+/* A record fetched off the loop for a step run again (MECH_LOOKUP). */
+struct mech_prefetch {
+	bool asked, ready;
+	struct userdb_name name;	/* asked: the name the step needs */
+	int found;			/* ready: 1, 0 or -1 */
+	struct userdb_record rec;	/* ready and found: the record */
+	char server[128];		/* ready: who answered, for the log */
+};
 
 struct mech_ctx {
 	const char *service;		/* the request's service= */
+	struct mech_prefetch *pre;	/* NULL: the store is read on the loop */
 };
 
 struct mech_out {
@@ -74,10 +91,13 @@ const struct mech *const *mech_list(size_t *n_r);
  * NULL or a static reason that names the key. */
 const char *mech_enable(const char *list, const char *realm_list);
 /* mech_lookup - normalise (login, len) and fetch its record through the
- * loop's store reader.  Returns 1 found, 0 unknown, -1 store error, -2 a
- * malformed name (no such user can exist). */
-int mech_lookup(const char *login, size_t len, struct userdb_name *name,
-		struct userdb_record *rec, const char **why_r);
+ * loop's store reader, or take the one fetched off the loop.  Returns 1
+ * found, 0 unknown, -1 store error, -2 a malformed name (no such user can
+ * exist), MECH_LOOKUP_PENDING when the step must return MECH_LOOKUP. */
+#define MECH_LOOKUP_PENDING	(-3)
+int mech_lookup(const struct mech_ctx *ctx, const char *login, size_t len,
+		struct userdb_name *name, struct userdb_record *rec,
+		const char **why_r);
 /* mech_out_init / mech_out_clear - manage a step's output. */
 void mech_out_init(struct mech_out *out);
 void mech_out_clear(struct mech_out *out);

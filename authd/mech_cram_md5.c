@@ -52,7 +52,6 @@ cram_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	int r;
 	bool ok;
 
-	(void)ctx;
 	if (first) {
 		/* RFC 2195: the server speaks first; an initial response is a
 		 * protocol error (an empty one is taken as none, as Dovecot
@@ -71,7 +70,9 @@ cram_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 		return MECH_MALFORMED;
 	out->login = xstrndup((const char *)in, ulen);
 	out->login_len = ulen;
-	r = mech_lookup((const char *)in, ulen, &out->name, &rec, &why);
+	r = mech_lookup(ctx, (const char *)in, ulen, &out->name, &rec, &why);
+	if (r == MECH_LOOKUP_PENDING)
+		return MECH_LOOKUP;
 	if (r == -1) {
 		out->result = AUTH_TEMPFAIL;
 		out->reason = "store error";

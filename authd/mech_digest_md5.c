@@ -149,7 +149,11 @@ digest_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 		 r.realm != NULL && strchr(r.username, '@') == NULL ? r.realm : "");
 	out->login = xstrdup(r.username);
 	out->login_len = strlen(r.username);
-	found = mech_lookup(login, strlen(login), &out->name, &rec, &why);
+	found = mech_lookup(ctx, login, strlen(login), &out->name, &rec, &why);
+	if (found == MECH_LOOKUP_PENDING) {
+		digest_md5_response_free(&r);
+		return MECH_LOOKUP;
+	}
 	if (found == -1) {
 		digest_md5_response_free(&r);
 		out->result = AUTH_TEMPFAIL;

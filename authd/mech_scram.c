@@ -37,6 +37,7 @@
 #include "secret.h"
 #include "userdb.h"
 #include "xalloc.h"
+#include "storepool.h"
 
 /* The client nonce's longest accepted length.  RFC 5802 sets none, but
  * real clients send 24 to 32 characters, and the nonce is kept twice
@@ -123,7 +124,8 @@ fake_verifier(struct scram_state *s, const char *who, struct scram_verifier *v)
 	if (!digest_hmac(mech_salt_key(), s->h == SCRAM_SHA1 ? '1' : '2', who,
 		  strlen(who), NULL, 0, mac))
 		panic("SCRAM salt: HMAC-SHA-256 failed");
-	if (authd.db == NULL || !userdb_scram_iters(authd.db, &it))
+	if (storepool_active() ? !storepool_scram_iters(&it) :
+	    authd.db == NULL || !userdb_scram_iters(authd.db, &it))
 		scram_iters_init(&it);
 	memset(v, 0, sizeof(*v));
 	v->iterations = scram_iters_pick(&it, s->h, mac + 16, fallback);
@@ -134,8 +136,8 @@ fake_verifier(struct scram_state *s, const char *who, struct scram_verifier *v)
 }
 
 static enum mech_status
-client_first(struct scram_state *s, const char *in, size_t len,
-	     struct mech_out *out)
+client_first(struct scram_state *s, const struct mech_ctx *ctx,
+	     const char *in, size_t len, struct mech_out *out)
 {
 	struct scram_client_first cf;
 	struct userdb_record rec;
@@ -163,11 +165,17 @@ client_first(struct scram_state *s, const char *in, size_t len,
 		return mech_fail(out, "SCRAM channel binding requested but not "
 				 "offered");
 	}
+	/* Asked before the state changes: a step run again (MECH_LOOKUP)
+	 * starts from the same state. */
+	found = mech_lookup(ctx, cf.user, strlen(cf.user), &s->name, &rec, &why);
+	if (found == MECH_LOOKUP_PENDING) {
+		scram_client_first_free(&cf);
+		return MECH_LOOKUP;
+	}
 	s->typed = xstrdup(cf.user);
 	s->gs2_header = cf.gs2_header;
 	s->client_first_bare = cf.bare;
 	s->authzid = cf.authzid;
-	found = mech_lookup(cf.user, strlen(cf.user), &s->name, &rec, &why);
 	if (found == -1) {
 		free(cf.user);
 		free(cf.nonce);
@@ -282,7 +290,7 @@ scram_step(void *state, const struct mech_ctx *ctx, const unsigned char *in,
 	if (first && in == NULL)
 		return MECH_CONTINUE;	/* empty challenge: send client-first */
 	if (s->step == 0)
-		return client_first(s, (const char *)in, len, out);
+		return client_first(s, ctx, (const char *)in, len, out);
 	return client_final(s, (const char *)in, len, out);
 }
 

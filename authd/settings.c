@@ -124,15 +124,12 @@ authd_settings_load(struct config *cfg, char **errmsg_r)
 		*errmsg_r = xasprintf("%s: %s", key, why);
 		goto fail;
 	}
-	if (store.pg) {
-		/* Lookups would block the event loop on the network: authd
-		 * reads a PostgreSQL store only once they run off it (issue
-		 * 13, phase 2).  pwtool reads and writes it already. */
-		*errmsg_r = xstrdup("store = postgresql: authd does not read "
-				    "a PostgreSQL store yet (pwtool does); "
-				    "use store = gdbm");
-		goto fail;
-	}
+	/* The connection string itself is read once, at start-up, by
+	 * main.c: a store_pg_conninfo_file only root may read is out of
+	 * reach of the reload, which runs unprivileged. */
+	s->store = store;
+	s->store_pg_connections = (unsigned int)config_uint(cfg,
+		"store_pg_connections");
 	s->store_path = store.path;
 	s->rules = store.rules;
 	s->hash = store.hash;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "name.h"
 #include "password.h"
+#include "store_conf.h"
 
 struct backend;
 
@@ -25,6 +26,8 @@ struct authd_settings {
 	const char *socket_dir;
 	const char *pid_file;
 	const char *store_path;
+	struct userdb_conf store;	/* store =, store_pg_* (store_conf.h) */
+	unsigned int store_pg_connections;
 	struct userdb_name_rules rules;
 	struct userdb_hash_params hash;
 	const struct backend *backend;	/* auth_backend */

@@ -23,6 +23,9 @@ const struct config_key conf_keys[] = {
 	{ "store", CONFIG_ENUM, "gdbm", 0, 0, "gdbm|postgresql" },
 	{ "store_pg_conninfo", CONFIG_STR, "", 0, 0, NULL },
 	{ "store_pg_conninfo_file", CONFIG_STR, "", 0, 0, NULL },
+	/* authd's connections to it: lookups run on that many threads, one
+	 * connection each (authd/storepool.h). */
+	{ "store_pg_connections", CONFIG_UINT, "4", 1, 64, NULL },
 	/* Names. */
 	{ "default_realm", CONFIG_STR, "", 0, 0, NULL },
 	{ "username_fold_case", CONFIG_BOOL, "yes", 0, 0, NULL },

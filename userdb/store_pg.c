@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 #include <openssl/rand.h>
@@ -57,6 +58,12 @@ static const struct {
 #define ST_LOCK_TIMEOUT	8
 	{ "authd_lock_timeout", "SELECT set_config('lock_timeout', $1, false)",
 	  1 },
+	/* authd's lookup: the record and the change counter in one round
+	 * trip, so that a reader learns of a change (a new secret, a new
+	 * SCRAM histogram) without asking for it on every check. */
+#define ST_GET_COUNTED	9
+	{ "authd_get_counted", "SELECT s.changes, u.record FROM authd_store s "
+	  "LEFT JOIN authd_users u ON u.key = $1 WHERE s.id = 1", 1 },
 };
 
 struct store_pg {
@@ -74,7 +81,22 @@ struct store_pg {
 	struct scram_iters iters;
 	bool iters_known;
 	bool has_secret;
+	/* store_pg_daemon: a failed connection is not tried again before
+	 * retry_at (milliseconds, CLOCK_MONOTONIC), the wait doubling from
+	 * BACKOFF_MIN_MS to BACKOFF_MAX_MS; the last failure is kept for
+	 * the answers given meanwhile. */
+	bool daemon;
+	unsigned int backoff_ms;
+	uint64_t retry_at;
+	char last_err[256];
+	unsigned long connects;	/* connections made, for store_pg_server */
 };
+
+/* A server that is back is used again within BACKOFF_MAX_MS: the issue's
+ * "correct within a second of the server's return", with room for the
+ * check that then runs. */
+#define BACKOFF_MIN_MS	25
+#define BACKOFF_MAX_MS	400
 
 /* As in userdb.c: one thread-local message, valid until the next error
  * on the thread, so that a caller may free the handle and still print
@@ -158,18 +180,40 @@ notice_drop(void *ctx, const char *msg)
 	(void)msg;
 }
 
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* connect_pg - a connection; a broken one is dropped and made again
  * (outside a transaction: inside one, the transaction is lost and the
- * caller fails). */
+ * caller fails).  A daemon's handle waits out its back-off first. */
 static bool
 connect_pg(struct store_pg *pg, const char **error_r)
 {
-	/* The connection string's own settings win over the fallback. */
-	const char *keys[] = { "fallback_application_name", "dbname", NULL };
-	const char *values[] = { "authd", pg->conninfo, NULL };
+	/* The connection string's own settings win over these fallbacks
+	 * (they come before it).  A daemon gives up on a host that does not
+	 * answer after 2 s (libpq's default is to wait for ever): the check
+	 * in hand is answered with a temporary failure anyway. */
+	const char *keys[] = { "fallback_application_name", "connect_timeout",
+			       "dbname", NULL };
+	const char *values[] = { "authd", "2", pg->conninfo, NULL };
 	if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
 		return true;
 	disconnect(pg);
+	if (pg->daemon && pg->backoff_ms > 0 && now_ms() < pg->retry_at) {
+		*error_r = set_err("postgresql store", pg->last_err);
+		return false;
+	}
+	if (!pg->daemon) {
+		keys[1] = "dbname";
+		values[1] = pg->conninfo;
+		keys[2] = NULL;
+	}
 	pg->conn = PQconnectdbParams(keys, values, 1);
 	if (pg->conn == NULL) {
 		*error_r = set_err("postgresql store", "out of memory");
@@ -177,9 +221,17 @@ connect_pg(struct store_pg *pg, const char **error_r)
 	}
 	if (PQstatus(pg->conn) != CONNECTION_OK) {
 		*error_r = set_err("postgresql store", PQerrorMessage(pg->conn));
+		(void)snprintf(pg->last_err, sizeof(pg->last_err), "%s",
+			       *error_r + strlen("postgresql store: "));
+		pg->backoff_ms = pg->backoff_ms == 0 ? BACKOFF_MIN_MS :
+				 pg->backoff_ms * 2 > BACKOFF_MAX_MS ?
+				 BACKOFF_MAX_MS : pg->backoff_ms * 2;
+		pg->retry_at = now_ms() + pg->backoff_ms;
 		disconnect(pg);
 		return false;
 	}
+	pg->backoff_ms = 0;
+	pg->connects++;
 	PQsetNoticeProcessor(pg->conn, notice_drop, NULL);
 	return true;
 }
@@ -317,6 +369,101 @@ store_pg_lookup(struct store_pg *pg, const char *key, size_t key_len,
 		return -1;
 	end_snapshot(pg);
 	return fetch(pg, key, key_len, rec, error_r);
+}
+
+void
+store_pg_daemon(struct store_pg *pg)
+{
+	pg->daemon = true;
+}
+
+/* counted - one try of authd's lookup on the connection there is. */
+static int
+counted(struct store_pg *pg, const char *k, struct userdb_record *rec,
+	long long *changes_r, const char **error_r)
+{
+	const char *params[1] = { k };
+	PGresult *res;
+	const unsigned char *c;
+	uint64_t v = 0;
+	int r = 0, i;
+
+	if ((res = run(pg, ST_GET_COUNTED, params, NULL, NULL,
+		       error_r)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
+		PQclear(res);
+		*error_r = set_err("postgresql store", "authd_store has no row "
+				   "(recreate the schema with: pwtool init)");
+		return -1;
+	}
+	c = (const unsigned char *)PQgetvalue(res, 0, 0);
+	for (i = 0; i < 8; i++)
+		v = v << 8 | c[i];
+	*changes_r = (long long)v;
+	if (!PQgetisnull(res, 0, 1)) {
+		r = decode(PQgetvalue(res, 0, 1),
+			   (size_t)PQgetlength(res, 0, 1), rec, error_r);
+		secret_wipe(PQgetvalue(res, 0, 1),
+			    (size_t)PQgetlength(res, 0, 1));
+	}
+	PQclear(res);
+	return r;
+}
+
+int
+store_pg_lookup_counted(struct store_pg *pg, const char *key,
+			size_t key_len, struct userdb_record *rec,
+			long long *changes_r, const char **error_r)
+{
+	char k[USERDB_KEY_MAX + 1];
+	bool was_up;
+	int r;
+
+	userdb_record_init(rec);
+	*changes_r = -1;
+	/* A name no row can have is still asked for (with an empty key), so
+	 * that it costs the round trip a real one does. */
+	if (key_ok(key, key_len)) {
+		memcpy(k, key, key_len);
+		k[key_len] = '\0';
+	} else {
+		k[0] = '\0';
+	}
+	was_up = pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK;
+	if (!connect_pg(pg, error_r))
+		return -1;
+	end_snapshot(pg);
+	r = counted(pg, k, rec, changes_r, error_r);
+	/* A connection the server dropped (a restart, a fail-over, an idle
+	 * timeout) is made again at once, once: the first check after the
+	 * server's return must not fail for a connection of before. */
+	if (r < 0 && was_up && PQstatus(pg->conn) != CONNECTION_OK) {
+		disconnect(pg);
+		if (!connect_pg(pg, error_r))
+			return -1;
+		r = counted(pg, k, rec, changes_r, error_r);
+	}
+	return r;
+}
+
+unsigned long
+store_pg_server(struct store_pg *pg, char *buf, size_t size)
+{
+	const char *host, *port, *standby;
+
+	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
+		(void)snprintf(buf, size, "-");
+		return pg->connects;
+	}
+	host = PQhost(pg->conn);
+	port = PQport(pg->conn);
+	standby = PQparameterStatus(pg->conn, "in_hot_standby");
+	(void)snprintf(buf, size, "%s:%s%s", host != NULL ? host : "?",
+		       port != NULL ? port : "?",
+		       standby != NULL && strcmp(standby, "on") == 0 ?
+		       " (standby)" : "");
+	return pg->connects;
 }
 
 void

@@ -14,8 +14,9 @@
  * Every statement is prepared, with the key and the record as parameters;
  * nothing is ever interpolated into SQL.
  *
- * Blocking: every call waits for the server.  pwtool may; authd may not
- * (it refuses store = postgresql until its lookups run off the loop).
+ * Blocking: every call waits for the server.  pwtool may; authd calls
+ * it only from its store pool's threads (authd/storepool.h), one handle
+ * each.
  *
  * Untrusted input: what the server sends back (records are decoded by
  * record.c, which checks every byte; the secret and histogram are
@@ -53,6 +54,24 @@ bool store_pg_secret(struct store_pg *pg, unsigned char out[USERDB_SECRET_LEN]);
 bool store_pg_scram_iters(struct store_pg *pg, struct scram_iters *out);
 bool store_pg_keys(struct store_pg *pg, char ***keys_r, size_t *n_r,
 		   const char **error_r);
+
+/* store_pg_daemon - the handle serves a daemon (authd): connecting
+ * gives up after 2 s unless the connection string says otherwise, and
+ * after a failure the next try waits 25 ms, doubling up to 400 ms (the
+ * calls meanwhile fail at once with the last reason). */
+void store_pg_daemon(struct store_pg *pg);
+/* store_pg_lookup_counted - authd's lookup: as store_pg_lookup, with the
+ * store's change counter in *changes_r, in one round trip.  A
+ * connection the server dropped is made again and the lookup tried once
+ * more before it fails. */
+int store_pg_lookup_counted(struct store_pg *pg, const char *key,
+			    size_t key_len, struct userdb_record *rec,
+			    long long *changes_r, const char **error_r);
+/* store_pg_server - "host:port" of the current connection, with
+ * " (standby)" on a hot standby, or "-" without one, into buf; returns the
+ * number of connections made so far (a change means a new server may
+ * answer). */
+unsigned long store_pg_server(struct store_pg *pg, char *buf, size_t size);
 
 /* Writers: one transaction open per handle at a time.  begin waits up
  * to lock_timeout seconds for another writer (0: one try). */

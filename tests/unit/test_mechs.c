@@ -52,7 +52,7 @@
 		 USERDB_V_CRAM_MD5 | USERDB_V_DIGEST_MD5 | \
 		 USERDB_V_DIGEST_MD5_ADDR)
 
-static const struct mech_ctx ctx = { SERVICE };
+static const struct mech_ctx ctx = { SERVICE, NULL };
 
 /* ------------------------------------------------------------------ */
 /* One exchange between a libauthd client and a server mechanism.      */

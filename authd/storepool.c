@@ -1,0 +1,298 @@
+/*
+ * storepool - the store read off the event loop.  See storepool.h.
+ * Untrusted input: the server's answers, decoded by userdb/store_pg.c.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "secret.h"
+#include "server.h"
+#include "store_pg.h"
+#include "storepool.h"
+#include "worker.h"
+#include "xalloc.h"
+
+#define ROW_EVERY_MS	1000	/* secret and histogram: read at most this often */
+
+struct storepool_fetch {
+	struct job job;			/* first: the pool's */
+	char key[USERDB_KEY_MAX + 1];
+	size_t key_len;
+	uint64_t deadline_ms;
+	storepool_cb *cb;		/* NULL once cancelled */
+	void *ctx;
+	/* the answer, filled on the worker */
+	int found;
+	struct userdb_record rec;
+	char why[320];
+	char server[STOREPOOL_SERVER_MAX];
+	bool new_connection;		/* this lookup made the connection */
+	/* the store's row, when this lookup read it again */
+	bool row, has_secret, has_iters;
+	long long changes;
+	unsigned char secret[USERDB_SECRET_LEN];
+	struct scram_iters iters;
+};
+
+/* One per pool thread, made at its first lookup, freed when it ends. */
+struct thread_state {
+	struct store_pg *pg;
+	long long seen_changes;		/* -1: no row read yet */
+	uint64_t row_at;
+	unsigned long connects;
+};
+
+static struct worker_pool *pool;
+static char *conninfo;			/* read by the threads, never changed */
+static pthread_key_t thread_key;
+
+/* The loop's copy of the store's row. */
+static struct {
+	bool known;
+	long long changes;
+	bool has_secret, has_iters;
+	unsigned char secret[USERDB_SECRET_LEN];
+	struct scram_iters iters;
+} row;
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool
+storepool_active(void)
+{
+	return pool != NULL;
+}
+
+static void
+thread_state_free(void *p)
+{
+	struct thread_state *t = p;
+
+	store_pg_free(t->pg);
+	free(t);
+}
+
+static struct thread_state *
+thread_state(void)
+{
+	struct thread_state *t = pthread_getspecific(thread_key);
+
+	if (t == NULL) {
+		t = xcalloc(1, sizeof(*t));
+		t->pg = store_pg_new(conninfo);
+		store_pg_daemon(t->pg);
+		t->seen_changes = -1;
+		if (pthread_setspecific(thread_key, t) != 0)
+			panic("pthread_setspecific");
+	}
+	return t;
+}
+
+/* read_row - the secret and histogram into f, when the counter moved
+ * since this thread last read them (and a second has passed: a batch of
+ * thousands of changes must not cost thousands of extra reads; both
+ * serve only the made-up answers for unknown users). */
+static void
+read_row(struct thread_state *t, struct storepool_fetch *f,
+	 long long changes)
+{
+	uint64_t now = mono_ms();
+
+	if (changes == t->seen_changes ||
+	    (t->seen_changes >= 0 && now - t->row_at < ROW_EVERY_MS))
+		return;
+	f->has_secret = store_pg_secret(t->pg, f->secret);
+	f->has_iters = store_pg_scram_iters(t->pg, &f->iters);
+	if (!f->has_iters)
+		return;		/* the server went away meanwhile: next time */
+	f->row = true;
+	f->changes = changes;
+	t->seen_changes = changes;
+	t->row_at = now;
+}
+
+/* run - on a pool thread: one lookup. */
+static void
+run(struct job *job)
+{
+	struct storepool_fetch *f = (struct storepool_fetch *)job;
+	struct thread_state *t = thread_state();
+	const char *why = NULL;
+	long long changes;
+	unsigned long n;
+
+	if (mono_ms() > f->deadline_ms) {
+		f->found = -1;
+		snprintf(f->why, sizeof(f->why),
+			 "overloaded: store lookup waited too long");
+		snprintf(f->server, sizeof(f->server), "-");
+		return;
+	}
+	f->found = store_pg_lookup_counted(t->pg, f->key, f->key_len, &f->rec,
+					   &changes, &why);
+	if (f->found < 0)
+		snprintf(f->why, sizeof(f->why), "%s", why);
+	n = store_pg_server(t->pg, f->server, sizeof(f->server));
+	if (n != t->connects) {
+		t->connects = n;
+		f->new_connection = true;
+	}
+	if (f->found >= 0)
+		read_row(t, f, changes);
+}
+
+static void
+fetch_free(struct storepool_fetch *f)
+{
+	userdb_record_clear(&f->rec);
+	secret_wipe(f, sizeof(*f));
+	free(f);
+}
+
+/* complete - on the loop: keep the row, say which server answers, hand
+ * the answer over. */
+static void
+complete(struct job *job)
+{
+	struct storepool_fetch *f = (struct storepool_fetch *)job;
+
+	if (job->refused) {
+		f->found = -1;
+		snprintf(f->why, sizeof(f->why), "overloaded: no room in the "
+			 "store queue (auth_queue_max, auth_queue_per_source)");
+		snprintf(f->server, sizeof(f->server), "-");
+	}
+	if (f->row && (!row.known || f->changes >= row.changes)) {
+		row.known = true;
+		row.changes = f->changes;
+		row.has_secret = f->has_secret;
+		if (f->has_secret)
+			memcpy(row.secret, f->secret, sizeof(row.secret));
+		row.has_iters = f->has_iters;
+		row.iters = f->iters;
+	}
+	if (f->new_connection && f->found >= 0)
+		log_info("postgresql store: connected to %s", f->server);
+	if (f->cb != NULL)
+		f->cb(f->ctx, f->found, &f->rec, f->why, f->server);
+	fetch_free(f);
+}
+
+void
+storepool_start(const char *info, unsigned int n)
+{
+	struct store_pg *pg;
+	char server[STOREPOOL_SERVER_MAX];
+	struct userdb_record rec;
+	const char *why = NULL;
+	long long changes;
+
+	if (pthread_key_create(&thread_key, thread_state_free) != 0)
+		panic("pthread_key_create");
+	conninfo = xstrdup(info);
+	/* Start-up may block: one lookup says whether the server is there
+	 * and fills the row before the first client asks. */
+	pg = store_pg_new(conninfo);
+	store_pg_daemon(pg);
+	if (store_pg_lookup_counted(pg, "", 0, &rec, &changes, &why) < 0) {
+		log_warnx("%s; every check fails temporarily until the server "
+			  "answers", why);
+	} else {
+		(void)store_pg_server(pg, server, sizeof(server));
+		row.has_secret = store_pg_secret(pg, row.secret);
+		row.has_iters = store_pg_scram_iters(pg, &row.iters);
+		row.known = row.has_iters;
+		row.changes = changes;
+		log_info("postgresql store: %s answers (change %lld)", server,
+			 changes);
+	}
+	userdb_record_clear(&rec);
+	store_pg_free(pg);
+	pool = worker_pool_new(authd.loop, n, "store");
+}
+
+void
+storepool_limit(unsigned int max, unsigned int per_source)
+{
+	if (pool != NULL)
+		worker_pool_limit(pool, max, per_source);
+}
+
+void
+storepool_stop(void)
+{
+	if (pool == NULL)
+		return;
+	worker_pool_free(pool);
+	pool = NULL;
+	secret_free_str(conninfo);
+	conninfo = NULL;
+	secret_wipe(&row, sizeof(row));
+	/* The threads are gone and their states freed; the key goes too. */
+	(void)pthread_key_delete(thread_key);
+}
+
+bool
+storepool_has_room(const char *source)
+{
+	return worker_has_room(pool, source);
+}
+
+struct storepool_fetch *
+storepool_fetch(const struct userdb_name *name, const char *source,
+		unsigned int budget_ms, storepool_cb *cb, void *ctx)
+{
+	struct storepool_fetch *f = xcalloc(1, sizeof(*f));
+
+	memcpy(f->key, name->key, name->key_len);
+	f->key[name->key_len] = '\0';
+	f->key_len = name->key_len;
+	f->deadline_ms = mono_ms() + budget_ms;
+	f->cb = cb;
+	f->ctx = ctx;
+	f->job.run = run;
+	f->job.complete = complete;
+	userdb_record_init(&f->rec);
+	worker_submit_from(pool, &f->job, source);
+	return f;
+}
+
+void
+storepool_cancel(struct storepool_fetch *f)
+{
+	if (f == NULL)
+		return;
+	if (worker_cancel(pool, &f->job))
+		fetch_free(f);		/* never ran: nobody else has it */
+	else
+		f->cb = NULL;		/* complete() frees it */
+}
+
+bool
+storepool_secret(unsigned char out[USERDB_SECRET_LEN])
+{
+	if (!row.has_secret)
+		return false;
+	memcpy(out, row.secret, USERDB_SECRET_LEN);
+	return true;
+}
+
+bool
+storepool_scram_iters(struct scram_iters *out)
+{
+	if (!row.has_iters)
+		return false;
+	*out = row.iters;
+	return true;
+}

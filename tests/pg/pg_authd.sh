@@ -1,0 +1,221 @@
+#!/bin/bash
+# pg_authd.sh - authd on a PostgreSQL store (store = postgresql), against
+# a private server (pglib.sh): both sockets and every mechanism answer as
+# on GDBM; hostile names and services reach the server only as
+# parameters; two authd nodes on one database both honour a pwtool change
+# at their next request (the cache included); the server stopped under
+# load gives temporary failures and never a NO for a right password, and
+# full service within a second of its return; a server down at start-up;
+# reads from a hot standby while the primary is down; the log names the
+# server that answered.
+set -euo pipefail
+export AUTHD_TEST_STORE=postgresql
+. "$(dirname "$0")/../daemon/dlib.sh"
+
+# The daemon runs as nobody and reaches the server's socket directory.
+chmod 0755 "$PG_DIR"
+CONNINFO=$(pg_conninfo users)
+pg_conf() {
+	write_dconf "store = postgresql" "store_pg_conninfo = $1" \
+		"scram_iterations = 4096" "auth_cache = yes" \
+		"auth_mechanisms = PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256" \
+		"${@:2}"
+}
+pg_conf "$CONNINFO"
+
+add_user alice 'Secret-1' -m all
+add_user bob 'bob-pw'
+add_user carol 'carol-pw' -m scram
+users_before=$(pg_psql users -At -c "SELECT count(*) FROM authd_users")
+
+start_authd
+desc "authd starts on store = postgresql and says so"
+expect_log 'ready: .*store postgresql'
+desc "the start-up lookup names the server that answered"
+expect_log "postgresql store: $PG_DIR:$PG_PORT answers"
+
+# --- the same answers as on GDBM ------------------------------------------
+auth 0 alice 'Secret-1'
+auth 1 alice 'wrong'
+auth 1 nobody-here 'Secret-1'
+auth 0 bob 'bob-pw' -r example.org
+desc "each check's log line names the store server"
+expect_log "user=alice@example.org .*result=ok store=$PG_DIR:$PG_PORT"
+desc "a pool connection's first answer is logged"
+expect_log "postgresql store: connected to $PG_DIR:$PG_PORT"
+
+A=$SOCKDIR/auth
+authm() {
+	local want=$1 mech=$2 user=$3 pass=$4 rc=0
+	shift 4
+	_take_desc "auth socket: $mech $user with '$pass' gets rc $want"
+	local d=$_D
+	"$AUTHTEST" auth -f "$A" -m "$mech" -u "$user" -p "$pass" "$@" >"$OUT" 2>&1 || rc=$?
+	if [ "$rc" = "$want" ]; then pass "$d"; else fail "$d"; diag "$OUT" output; fi
+}
+for m in PLAIN LOGIN CRAM-MD5 DIGEST-MD5 SCRAM-SHA-1 SCRAM-SHA-256; do
+	authm 0 "$m" alice 'Secret-1'
+	authm 1 "$m" alice 'nope'
+	authm 1 "$m" nobody-here 'Secret-1'
+done
+authm 0 SCRAM-SHA-256 carol 'carol-pw'
+desc "a mechanism's log line names the store server too"
+expect_log "auth: user=alice@example.org .*result=ok store=$PG_DIR:$PG_PORT"
+
+# --- hostile names, realms and services ------------------------------------
+# Each reaches a prepared statement as a parameter, or is refused by the
+# name rules first: a NO (never an error, never a row touched).
+for u in "x' OR '1'='1" "alice@example.org' --" "a'; DROP TABLE authd_users; --" \
+	'alice"@example.org' "\\'; SELECT pg_sleep(5); --"; do
+	auth 1 "$u" 'Secret-1'
+	authm 1 PLAIN "$u" 'Secret-1'
+	authm 1 SCRAM-SHA-256 "$u" 'Secret-1'
+done
+auth 1 alice 'Secret-1' -r "example.org' OR '1'='1"
+auth 1 alice 'Secret-1' -r "x'; DELETE FROM authd_users; --"
+auth 0 alice 'Secret-1' -s "smtp'; DELETE FROM authd_users; --"
+authm 0 PLAIN alice 'Secret-1' -s "imap' OR 1=1 --"
+desc "after the injection attempts every row is still there"
+check test "$(pg_psql users -At -c "SELECT count(*) FROM authd_users")" = "$users_before"
+desc "and the schema is intact"
+check test "$(pg_psql users -At -c "SELECT count(*) FROM authd_store")" = 1
+
+# --- two nodes on one database ---------------------------------------------
+CONF1=$CONF
+SOCK1=$SOCK
+CONF2=$TMP/node2.conf
+SOCK2DIR=$TMP/sock2
+sed -e "s|^socket_dir = .*|socket_dir = $SOCK2DIR|" "$CONF1" >"$CONF2"
+echo "pid_file = $TMP/node2.pid" >>"$CONF2"
+"$AUTHD" -c "$CONF2" -d 2>>"$TMP/node2.log" &
+NODE2=$!
+AUTHD_PIDS+=("$NODE2")
+wait_socket "$NODE2" "$SOCK2DIR/mux" || { echo "Bail out! node 2 did not start"; diag "$TMP/node2.log" log; exit 1; }
+on() {	# on NODE WANT USER PASS - one mux check on node 1 or 2
+	local sock=$SOCK1 rc=0
+	[ "$1" = 2 ] && sock=$SOCK2DIR/mux
+	"$AUTHTEST" mux -f "$sock" -u "$3" -p "$4" >/dev/null 2>&1 || rc=$?
+	desc "node $1: $3 with '$4' gets rc $2"
+	check test "$rc" = "$2"
+}
+# Both nodes have the old password cached now.
+on 1 0 alice 'Secret-1'
+on 2 0 alice 'Secret-1'
+on 1 0 alice 'Secret-1'
+on 2 0 alice 'Secret-1'
+desc "the cache answered the repeated checks"
+check test "$(grep -c 'user=alice@example.org .*result=ok cached=yes' "$TMP/node2.log")" -ge 1
+printf 'Secret-2\n' | pw -p passwd -m all alice >/dev/null
+on 1 1 alice 'Secret-1'
+on 2 1 alice 'Secret-1'
+on 1 0 alice 'Secret-2'
+on 2 0 alice 'Secret-2'
+pw lock alice >/dev/null
+on 1 1 alice 'Secret-2'
+on 2 1 alice 'Secret-2'
+pw unlock alice >/dev/null
+on 2 0 alice 'Secret-2'
+pw delete bob >/dev/null
+on 1 1 bob 'bob-pw'
+on 2 1 bob 'bob-pw'
+desc "node 2's SCRAM sees the new password too"
+authm_on2() { "$AUTHTEST" auth -f "$SOCK2DIR/auth" -m SCRAM-SHA-256 -u alice -p "$1" >/dev/null 2>&1; }
+check authm_on2 'Secret-2'
+desc "and refuses the old one"
+check_not() { ! "$@"; }
+check check_not authm_on2 'Secret-1'
+_kill_pid "$NODE2"
+
+# --- the server stopped under load -----------------------------------------
+# Two clients check a right password in a loop while the server is
+# stopped for about 1.5 s and started again.  Every answer is OK or a
+# temporary failure (authd-test: 2, an empty mux reply); none is NO.
+LOADDIR=$TMP/load
+mkdir "$LOADDIR"
+load() {
+	local n=0 rc
+	while [ ! -e "$LOADDIR/stop" ]; do
+		rc=0
+		"$AUTHTEST" mux -f "$SOCK1" -u alice -p 'Secret-2' >/dev/null 2>&1 || rc=$?
+		echo "$rc" >>"$LOADDIR/rc.$1"
+		n=$((n + 1))
+	done
+}
+load a & LA=$!
+load b & LB=$!
+sleep 1
+pg_stop_primary
+sleep 1.5
+pg_start_primary
+_now_us
+t_back=$_NOW
+# full service: poll until the first OK
+back_ms=-1
+for ((i = 0; i < 60; i++)); do
+	if "$AUTHTEST" mux -f "$SOCK1" -u alice -p 'Secret-2' >/dev/null 2>&1; then
+		_now_us
+		back_ms=$(((_NOW - t_back) / 1000))
+		break
+	fi
+	sleep 0.05
+done
+sleep 1
+touch "$LOADDIR/stop"
+wait "$LA" "$LB" || true
+cat "$LOADDIR"/rc.* >"$LOADDIR/all"
+n_ok=$(grep -cx 0 "$LOADDIR/all" || true)
+n_no=$(grep -cx 1 "$LOADDIR/all" || true)
+n_temp=$(grep -cx 2 "$LOADDIR/all" || true)
+echo "# under load: $n_ok OK, $n_temp temporary failures, $n_no NO; OK again $back_ms ms after the server's return"
+desc "no NO for a right password while the server was down ($n_no)"
+check test "$n_no" = 0
+desc "the outage was seen as temporary failures ($n_temp)"
+check test "$n_temp" -gt 0
+desc "each client's last checks, after the return, were answered OK"
+check test "$(tail -n 1 "$LOADDIR/rc.a")$(tail -n 1 "$LOADDIR/rc.b")" = 00
+desc "full service within a second of the server's return ($back_ms ms)"
+check test "$back_ms" -ge 0 -a "$back_ms" -le 1000
+auth 0 alice 'Secret-2'
+desc "the temporary failures are logged as such, with the reason"
+expect_log 'result=tempfail reason="postgresql store: '
+stop_authd
+
+# --- the server down at start-up --------------------------------------------
+pg_stop_primary
+start_authd
+desc "authd starts without its server and says what it does meanwhile"
+expect_log 'every check fails temporarily until the server answers'
+desc "a check meanwhile is a temporary failure, not NO"
+timed_auth alice 'Secret-2'
+check test "$AUTH_RC" = 2
+desc "SCRAM meanwhile: a temporary failure too (FAIL code=temp_fail)"
+"$AUTHTEST" auth -f "$A" -m SCRAM-SHA-256 -u alice -p 'Secret-2' >"$OUT" 2>&1 || true
+check grep -q 'code=temp_fail' "$OUT"
+pg_start_primary
+sleep 0.6
+auth 0 alice 'Secret-2'
+authm 0 SCRAM-SHA-256 alice 'Secret-2'
+stop_authd
+
+# --- a hot standby ----------------------------------------------------------
+pg_add_standby
+pg_conf "host=$PG_DIR,$PG_DIR port=$PG_PORT,$PG_STANDBY_PORT dbname=users user=$PG_SUPER target_session_attrs=any"
+start_authd
+auth 0 alice 'Secret-2'
+pg_stop_primary
+# The pool's connections to the primary break; each reconnects to the
+# next host, the standby.
+for ((i = 0; i < 20; i++)); do
+	"$AUTHTEST" mux -f "$SOCK" -u alice -p 'Secret-2' >/dev/null 2>&1 && break
+	sleep 0.1
+done
+auth 0 alice 'Secret-2'
+auth 1 alice 'Secret-1'
+authm 0 SCRAM-SHA-256 alice 'Secret-2'
+authm 0 CRAM-MD5 alice 'Secret-2'
+desc "the log says the standby answered"
+expect_log "result=ok store=$PG_DIR:$PG_STANDBY_PORT \\(standby\\)"
+pg_start_primary
+stop_authd
+
+finish
