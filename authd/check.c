@@ -564,8 +564,8 @@ check_start(const struct auth_request *r)
 		/* The record comes back through fetched(), on the loop; the
 		 * deadline runs from now, as for a hash. */
 		loop_timer_set(authd.loop, &c->timer, s->reply_max);
-		c->fetch = storepool_fetch(&c->name, c->source, s->reply_max,
-					   fetched, c);
+		c->fetch = storepool_fetch(&c->name, c->service_raw, c->source,
+					   s->reply_max, fetched, c);
 		return c;
 	}
 	if (be->lookup_credentials != NULL) {

@@ -373,8 +373,8 @@ lookup_start(struct sasl_req *r, const unsigned char *in, size_t len,
 	r->pend_len = len;
 	r->pend_first = first;
 	r->st = RQ_BUSY;
-	r->fetch = storepool_fetch(&r->pre.name, source, authd.set->reply_max,
-				   mech_fetched, r);
+	r->fetch = storepool_fetch(&r->pre.name, r->service, source,
+				   authd.set->reply_max, mech_fetched, r);
 	r->conn->nchecks++;
 }
 

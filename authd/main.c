@@ -313,6 +313,7 @@ static const char *const restart_keys[] = {
 	"pam_workers", "pam_groups", "password_scheme", "password_cost",
 	"sandbox", "control_socket", "control_group", "store",
 	"store_pg_conninfo", "store_pg_conninfo_file", "store_pg_connections",
+	"store_pg_password_query",
 	NULL,
 };
 
@@ -663,6 +664,9 @@ main(int argc, char **argv)
 	 * between two requests handled in the same wake-up (the proof tests
 	 * saw 42-344 of 10,000 changes answered from the older state). */
 	if (s->store.pg) {
+		if (s->store.pg_password_query[0] != '\0')
+			storepool_set_query(s->store.pg_password_query,
+					    &s->rules);
 		storepool_start(pg_conninfo, s->store_pg_connections);
 		secret_free_str(pg_conninfo);
 		pg_conninfo = NULL;

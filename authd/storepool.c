@@ -22,6 +22,7 @@ struct storepool_fetch {
 	struct job job;			/* first: the pool's */
 	char key[USERDB_KEY_MAX + 1];
 	size_t key_len;
+	char service[65];
 	uint64_t deadline_ms;
 	storepool_cb *cb;		/* NULL once cancelled */
 	void *ctx;
@@ -48,6 +49,8 @@ struct thread_state {
 
 static struct worker_pool *pool;
 static char *conninfo;			/* read by the threads, never changed */
+static char *query;			/* store_pg_password_query, or NULL */
+static struct userdb_name_rules query_rules;
 static pthread_key_t thread_key;
 
 /* The loop's copy of the store's row. */
@@ -92,6 +95,8 @@ thread_state(void)
 		t = xcalloc(1, sizeof(*t));
 		t->pg = store_pg_new(conninfo);
 		store_pg_daemon(t->pg);
+		if (query != NULL)
+			store_pg_set_query(t->pg, query, &query_rules);
 		t->seen_changes = -1;
 		if (pthread_setspecific(thread_key, t) != 0)
 			panic("pthread_setspecific");
@@ -139,8 +144,9 @@ run(struct job *job)
 		snprintf(f->server, sizeof(f->server), "-");
 		return;
 	}
-	f->found = store_pg_lookup_counted(t->pg, f->key, f->key_len, &f->rec,
-					   &changes, &why);
+	f->found = store_pg_lookup_counted(t->pg, f->key, f->key_len,
+					   f->service, &f->rec, &changes,
+					   &why);
 	if (f->found < 0)
 		snprintf(f->why, sizeof(f->why), "%s", why);
 	n = store_pg_server(t->pg, f->server, sizeof(f->server));
@@ -190,6 +196,14 @@ complete(struct job *job)
 }
 
 void
+storepool_set_query(const char *sql, const struct userdb_name_rules *rules)
+{
+	free(query);
+	query = xstrdup(sql);
+	query_rules = *rules;
+}
+
+void
 storepool_start(const char *info, unsigned int n)
 {
 	struct store_pg *pg;
@@ -205,7 +219,11 @@ storepool_start(const char *info, unsigned int n)
 	 * and fills the row before the first client asks. */
 	pg = store_pg_new(conninfo);
 	store_pg_daemon(pg);
-	if (store_pg_lookup_counted(pg, "", 0, &rec, &changes, &why) < 0) {
+	if (query != NULL)
+		store_pg_set_query(pg, query, &query_rules);
+	/* With a site's query this also prepares it: a query that the
+	 * server refuses is in the log at once. */
+	if (store_pg_lookup_counted(pg, "", 0, "", &rec, &changes, &why) < 0) {
 		log_warnx("%s; every check fails temporarily until the server "
 			  "answers", why);
 	} else {
@@ -214,8 +232,12 @@ storepool_start(const char *info, unsigned int n)
 		row.has_iters = store_pg_scram_iters(pg, &row.iters);
 		row.known = row.has_iters;
 		row.changes = changes;
-		log_info("postgresql store: %s answers (change %lld)", server,
-			 changes);
+		if (query != NULL)
+			log_info("postgresql store: %s answers "
+				 "store_pg_password_query (read-only)", server);
+		else
+			log_info("postgresql store: %s answers (change %lld)",
+				 server, changes);
 	}
 	userdb_record_clear(&rec);
 	store_pg_free(pg);
@@ -238,6 +260,8 @@ storepool_stop(void)
 	pool = NULL;
 	secret_free_str(conninfo);
 	conninfo = NULL;
+	free(query);
+	query = NULL;
 	secret_wipe(&row, sizeof(row));
 	/* The threads are gone and their states freed; the key goes too. */
 	(void)pthread_key_delete(thread_key);
@@ -250,11 +274,14 @@ storepool_has_room(const char *source)
 }
 
 struct storepool_fetch *
-storepool_fetch(const struct userdb_name *name, const char *source,
-		unsigned int budget_ms, storepool_cb *cb, void *ctx)
+storepool_fetch(const struct userdb_name *name, const char *service,
+		const char *source, unsigned int budget_ms, storepool_cb *cb,
+		void *ctx)
 {
 	struct storepool_fetch *f = xcalloc(1, sizeof(*f));
 
+	snprintf(f->service, sizeof(f->service), "%s",
+		 service != NULL ? service : "");
 	memcpy(f->key, name->key, name->key_len);
 	f->key[name->key_len] = '\0';
 	f->key_len = name->key_len;

@@ -55,6 +55,10 @@ bool storepool_active(void);
  * SCRAM histogram once, blocking (start-up may), and says in the log
  * whether the server answered. */
 void storepool_start(const char *conninfo, unsigned int n);
+/* storepool_set_query - before storepool_start: read the site's own
+ * tables with sql (store_pg_password_query; userdb/store_pg.h). */
+void storepool_set_query(const char *sql,
+			 const struct userdb_name_rules *rules);
 /* storepool_limit - the queue's bounds, as worker_pool_limit. */
 void storepool_limit(unsigned int max, unsigned int per_source);
 /* storepool_stop - finish the lookups in hand; each pending callback is
@@ -63,11 +67,13 @@ void storepool_stop(void);
 
 /* storepool_has_room - whether a fetch from source would be queued. */
 bool storepool_has_room(const char *source);
-/* storepool_fetch - look up name's record for source; cb is called
+/* storepool_fetch - look up name's record (for service, which only a
+ * store_pg_password_query sees) for source; cb is called
  * exactly once, later, from the loop, unless storepool_cancel comes
  * first.  A fetch still queued budget_ms from now is answered -1 without
  * asking the server. */
 struct storepool_fetch *storepool_fetch(const struct userdb_name *name,
+					const char *service,
 					const char *source,
 					unsigned int budget_ms,
 					storepool_cb *cb, void *ctx);

@@ -236,6 +236,12 @@ settings_apply(struct pwtool *pw, const char *store_arg)
 	pw->file.path = store_arg != NULL ? store_arg : us.path;
 	if (store_arg != NULL && is_pg_uri(store_arg)) {
 		pw->pg_conninfo = xstrdup(store_arg);
+	} else if (store_arg == NULL && us.pg &&
+		   us.pg_password_query[0] != '\0') {
+		return pwtool_error(PWTOOL_CONFIG, "store_pg_password_query is "
+				    "set: the users are the site's own tables, "
+				    "which authd only reads and pwtool does not "
+				    "manage");
 	} else if (store_arg == NULL && us.pg) {
 		if ((pw->pg_conninfo = userdb_conf_conninfo(&us, &why)) == NULL)
 			return pwtool_error(PWTOOL_CONFIG, "%s: %s",

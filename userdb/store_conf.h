@@ -20,6 +20,7 @@ struct userdb_conf {
 	bool pg;
 	const char *pg_conninfo;		/* store_pg_conninfo */
 	const char *pg_conninfo_file;		/* store_pg_conninfo_file */
+	const char *pg_password_query;		/* store_pg_password_query */
 };
 
 /* userdb_conf_load - from cfg, whose strings the result points into

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "buf.h"
+#include "codec.h"
 #include "digest.h"
 #include "name.h"
 #include "scram_iters.h"
@@ -90,6 +91,11 @@ struct store_pg {
 	uint64_t retry_at;
 	char last_err[256];
 	unsigned long connects;	/* connections made, for store_pg_server */
+	/* store_pg_set_query: the site's own statement instead of the
+	 * authd schema (read-only) */
+	char *query;
+	struct userdb_name_rules rules;
+	bool query_prepared;
 };
 
 /* A server that is back is used again within BACKOFF_MAX_MS: the issue's
@@ -157,6 +163,7 @@ disconnect(struct store_pg *pg)
 		PQfinish(pg->conn);
 	pg->conn = NULL;
 	pg->prepared = 0;
+	pg->query_prepared = false;
 	pg->lock_timeout_ms = -1;
 	pg->snapshot = pg->in_txn = false;
 }
@@ -168,6 +175,7 @@ store_pg_free(struct store_pg *pg)
 		return;
 	disconnect(pg);		/* an open transaction is rolled back */
 	secret_free_str(pg->conninfo);	/* may hold a password */
+	free(pg->query);
 	free(pg);
 }
 
@@ -377,6 +385,134 @@ store_pg_daemon(struct store_pg *pg)
 	pg->daemon = true;
 }
 
+void
+store_pg_set_query(struct store_pg *pg, const char *sql,
+		   const struct userdb_name_rules *rules)
+{
+	free(pg->query);
+	pg->query = xstrdup(sql);
+	pg->rules = *rules;
+}
+
+/* site_record - a row of the site's query as a record: its password
+ * column, a {SCHEME} verifier or a bare crypt string, spelt as an import
+ * line (record.c), and its disabled column if it has one.  The
+ * fingerprint is that of the line, so the cache sees any change. */
+static int
+site_record(struct store_pg *pg, const char *key, const PGresult *res,
+	    struct userdb_record *rec, const char **error_r)
+{
+	int pcol = PQfnumber(res, "password"), dcol = PQfnumber(res, "disabled");
+	const char *pw, *flags = "", *why;
+	struct userdb_name name;
+	struct buf line;
+	size_t plen;
+
+	if (pcol < 0) {
+		*error_r = set_err("store_pg_password_query", "the query "
+				   "returns no column named password");
+		return -1;
+	}
+	if (PQgetisnull(res, 0, pcol)) {
+		*error_r = set_err("store_pg_password_query", "the password "
+				   "column is NULL");
+		return -1;
+	}
+	pw = PQgetvalue(res, 0, pcol);
+	plen = (size_t)PQgetlength(res, 0, pcol);
+	if (dcol >= 0 && !PQgetisnull(res, 0, dcol)) {
+		const char *d = PQgetvalue(res, 0, dcol);
+
+		/* boolean (t/f), or any integer (0 is no) */
+		if (strcmp(d, "t") == 0 || strcmp(d, "true") == 0 ||
+		    (d[0] >= '1' && d[0] <= '9'))
+			flags = "disabled";
+	}
+	buf_init(&line);
+	buf_printf(&line, "%s:%s:", key, flags);
+	/* Cleartext may hold spaces, which separate verifiers in a line:
+	 * it goes in as {PLAIN.B64}. */
+	if (plen > 7 && (strncmp(pw, "{PLAIN}", 7) == 0 ||
+			 (plen > 11 && strncmp(pw, "{CLEARTEXT}", 11) == 0))) {
+		size_t skip = pw[1] == 'P' ? 7 : 11;
+		size_t n = codec_b64_encoded_len(plen - skip);
+		char *b = xmalloc(n + 1);
+
+		codec_b64_encode((const unsigned char *)pw + skip, plen - skip,
+				 b);
+		buf_printf(&line, "{PLAIN.B64}%s", b);
+		secret_free(b, n + 1);
+	} else {
+		buf_append(&line, pw, plen);
+	}
+	why = userdb_line_parse(line.data, line.len, &pg->rules, &name, rec);
+	if (why == NULL && !digest_sha256_buf(line.data, line.len,
+					      rec->fingerprint))
+		why = "SHA-256 is not available";
+	secret_wipe(line.data, line.len);
+	buf_free(&line);
+	if (why != NULL) {
+		*error_r = set_err("store_pg_password_query: the password "
+				   "column", why);
+		return -1;
+	}
+	return 1;
+}
+
+/* site_lookup - one try of the site's query: $1 the whole name, $2 its
+ * local part, $3 its realm, $4 the service, all text parameters. */
+static int
+site_lookup(struct store_pg *pg, const char *k, const char *service,
+	    struct userdb_record *rec, const char **error_r)
+{
+	/* Typed, so that a query may leave any of them out. */
+	static const Oid types[4] = { 25, 25, 25, 25 };
+	char local[USERDB_KEY_MAX + 1];
+	const char *at = strrchr(k, '@');
+	const char *params[4] = { k, local, at != NULL ? at + 1 : "",
+				  service != NULL ? service : "" };
+	PGresult *res;
+	int r;
+
+	(void)snprintf(local, sizeof(local), "%.*s",
+		       (int)(at != NULL ? (size_t)(at - k) : strlen(k)), k);
+	if (!pg->query_prepared) {
+		res = PQprepare(pg->conn, "authd_password_query", pg->query, 4,
+				types);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			*error_r = res_err(res, pg->conn);
+			PQclear(res);
+			return -1;
+		}
+		PQclear(res);
+		pg->query_prepared = true;
+	}
+	res = PQexecPrepared(pg->conn, "authd_password_query", 4, params, NULL,
+			     NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		*error_r = res_err(res, pg->conn);
+		PQclear(res);
+		return -1;
+	}
+	if (PQntuples(res) == 0) {
+		r = 0;
+	} else if (PQntuples(res) > 1) {
+		/* Which row would be the user's?  Not a guess: an error the
+		 * admin sees. */
+		*error_r = set_err("store_pg_password_query", "more than one "
+				   "row for one user");
+		r = -1;
+	} else {
+		r = site_record(pg, k, res, rec, error_r);
+	}
+	for (int i = 0; i < PQntuples(res); i++)
+		for (int j = 0; j < PQnfields(res); j++)
+			secret_wipe(PQgetvalue(res, i, j),
+				    (size_t)PQgetlength(res, i, j));
+	PQclear(res);
+	return r;
+}
+
 /* counted - one try of authd's lookup on the connection there is. */
 static int
 counted(struct store_pg *pg, const char *k, struct userdb_record *rec,
@@ -413,8 +549,9 @@ counted(struct store_pg *pg, const char *k, struct userdb_record *rec,
 
 int
 store_pg_lookup_counted(struct store_pg *pg, const char *key,
-			size_t key_len, struct userdb_record *rec,
-			long long *changes_r, const char **error_r)
+			size_t key_len, const char *service,
+			struct userdb_record *rec, long long *changes_r,
+			const char **error_r)
 {
 	char k[USERDB_KEY_MAX + 1];
 	bool was_up;
@@ -434,7 +571,14 @@ store_pg_lookup_counted(struct store_pg *pg, const char *key,
 	if (!connect_pg(pg, error_r))
 		return -1;
 	end_snapshot(pg);
-	r = counted(pg, k, rec, changes_r, error_r);
+	if (pg->query != NULL) {
+		/* No change counter in a site's tables: the row is read for
+		 * every check anyway. */
+		*changes_r = 0;
+		r = site_lookup(pg, k, service, rec, error_r);
+	} else {
+		r = counted(pg, k, rec, changes_r, error_r);
+	}
 	/* A connection the server dropped (a restart, a fail-over, an idle
 	 * timeout) is made again at once, once: the first check after the
 	 * server's return must not fail for a connection of before. */
@@ -442,7 +586,9 @@ store_pg_lookup_counted(struct store_pg *pg, const char *key,
 		disconnect(pg);
 		if (!connect_pg(pg, error_r))
 			return -1;
-		r = counted(pg, k, rec, changes_r, error_r);
+		r = pg->query != NULL ?
+		    site_lookup(pg, k, service, rec, error_r) :
+		    counted(pg, k, rec, changes_r, error_r);
 	}
 	return r;
 }
@@ -497,6 +643,8 @@ store_pg_secret(struct store_pg *pg, unsigned char out[USERDB_SECRET_LEN])
 	PGresult *res;
 	bool ok;
 
+	if (pg->query != NULL)
+		return false;	/* a site's tables keep no secret */
 	if (!connect_pg(pg, &why))
 		return false;
 	end_snapshot(pg);
@@ -517,6 +665,10 @@ store_pg_scram_iters(struct store_pg *pg, struct scram_iters *out)
 	const char *why;
 	PGresult *res;
 
+	if (pg->query != NULL) {
+		scram_iters_init(out);	/* nor a histogram */
+		return true;
+	}
 	if (!connect_pg(pg, &why))
 		return false;
 	end_snapshot(pg);

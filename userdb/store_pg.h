@@ -65,8 +65,20 @@ void store_pg_daemon(struct store_pg *pg);
  * connection the server dropped is made again and the lookup tried once
  * more before it fails. */
 int store_pg_lookup_counted(struct store_pg *pg, const char *key,
-			    size_t key_len, struct userdb_record *rec,
-			    long long *changes_r, const char **error_r);
+			    size_t key_len, const char *service,
+			    struct userdb_record *rec, long long *changes_r,
+			    const char **error_r);
+/* store_pg_set_query - read a site's own tables instead of the authd
+ * schema (store_pg_password_query): lookups run sql, prepared once per
+ * connection with four text parameters - $1 the whole name as the store
+ * names users (user@realm), $2 its local part, $3 its realm, $4 the
+ * service - never interpolated.  One row per user, with a column named
+ * password (a {SCHEME} verifier as pwtool import reads them, or a bare
+ * crypt string) and optionally one named disabled (boolean or integer);
+ * no row is an unknown user, more than one an error.  There is no
+ * secret, histogram or change counter: store_pg_secret says none. */
+void store_pg_set_query(struct store_pg *pg, const char *sql,
+			const struct userdb_name_rules *rules);
 /* store_pg_server - "host:port" of the current connection, with
  * " (standby)" on a hot standby, or "-" without one, into buf; returns the
  * number of connections made so far (a change means a new server may

@@ -218,4 +218,71 @@ expect_log "result=ok store=$PG_DIR:$PG_STANDBY_PORT \\(standby\\)"
 pg_start_primary
 stop_authd
 
+# --- a site's own tables: store_pg_password_query --------------------------
+# A Postfix Admin-like table that authd only reads.  The user's parts and
+# the service reach the query as parameters $1..$4, never as SQL text.
+pg_createdb site
+crypt_erin=$(openssl passwd -6 -salt saltsalt 'erin-pw')
+# hank's verifiers are carol's as pwtool exports them ({CRYPT} and SCRAM).
+carol_v=$(pw export - | grep '^carol@' | cut -d: -f3-)
+pg_psql site -v crypt="$crypt_erin" -v verifiers="$carol_v" <<'SQL'
+CREATE TABLE mailbox (username text, domain text, password text,
+	active boolean, services text[]);
+INSERT INTO mailbox VALUES
+	('dave', 'example.org', '{PLAIN}dave pw', true, '{imap,smtp}'),
+	('erin', 'example.org', :'crypt', true, '{imap,smtp}'),
+	('frank', 'example.org', '{PLAIN}frank-pw', false, '{imap,smtp}'),
+	('gina', 'other.test', '{PLAIN}gina-pw', true, '{imap}'),
+	('twice', 'example.org', '{PLAIN}a', true, '{imap}'),
+	('twice', 'example.org', '{PLAIN}b', true, '{imap}'),
+	('hank', 'example.org', :'verifiers', true, '{imap}');
+SQL
+pg_stop_primary 2>/dev/null || true
+pg_start_primary
+QUERY='SELECT password, NOT active AS disabled FROM mailbox WHERE username = $2 AND domain = $3 AND $4 = ANY (services)'
+pg_conf "$(pg_conninfo site)" "store_pg_password_query = $QUERY"
+desc "pwtool refuses to manage a site's own tables"
+expect_rc 8 "$PWTOOL" -c "$CONF" list
+expect_err 'store_pg_password_query is set'
+start_authd
+desc "authd says it reads the site's query"
+expect_log 'answers store_pg_password_query \(read-only\)'
+auth 0 dave 'dave pw'
+auth 1 dave 'dave-pw'
+auth 0 erin 'erin-pw'
+auth 1 erin 'wrong'
+auth 1 frank 'frank-pw'
+auth 0 gina 'gina-pw' -r other.test
+auth 1 gina 'gina-pw' -r other.test -s smtp
+auth 1 nobody-here 'dave pw'
+authm 0 PLAIN dave 'dave pw'
+authm 0 CRAM-MD5 dave 'dave pw'
+# SCRAM needs a stored SCRAM verifier (deriving one from cleartext would
+# cost a PBKDF2 per login); a column may hold several verifiers.
+authm 1 SCRAM-SHA-256 dave 'dave pw'
+authm 0 SCRAM-SHA-256 hank 'carol-pw'
+authm 1 SCRAM-SHA-256 hank 'nope'
+authm 0 PLAIN hank 'carol-pw'
+authm 0 PLAIN erin 'erin-pw'
+desc "two rows for one user: a temporary failure, never a guess"
+timed_auth twice a
+check test "$AUTH_RC" = 2
+expect_log 'more than one row for one user'
+for u in "dave' OR '1'='1" "x' OR 1=1 --" "dave'; DROP TABLE mailbox; --"; do
+	auth 1 "$u" 'dave pw'
+done
+auth 1 dave 'dave pw' -r "example.org' OR '1'='1"
+auth 1 dave 'dave pw' -s "imap' OR '1'='1"
+auth 1 dave 'dave pw' -s "x'); DELETE FROM mailbox; --"
+desc "the site's table is untouched"
+check test "$(pg_psql site -At -c 'SELECT count(*) FROM mailbox')" = 7
+stop_authd
+pg_conf "$(pg_conninfo site)" "store_pg_password_query = SELECT password AS pw FROM mailbox WHERE username = \$2"
+start_authd
+desc "a query without a password column: temporary failures, and the log says why"
+timed_auth dave 'dave pw'
+check test "$AUTH_RC" = 2
+expect_log 'no column named password'
+stop_authd
+
 finish
