@@ -580,6 +580,20 @@ main(int argc, char **argv)
 				"the last component)\n", s->socket_dir, parent);
 		free(parent);
 		check_access(s, &privs, config_exists);
+		if (s->store.pg) {
+			/* The connection string must be readable as root (and
+			 * its file safe); the server is not asked: it may be
+			 * down while the file is checked. */
+			char *ci = userdb_conf_conninfo(&s->store, &why);
+
+			if (ci == NULL) {
+				fprintf(stderr, "authd: %s\n", why);
+				authd_settings_free(s);
+				config_free(overrides);
+				return 1;
+			}
+			secret_free_str(ci);
+		}
 		printf("authd: %s: configuration OK\n", config_path);
 		authd_settings_free(s);
 		config_free(overrides);

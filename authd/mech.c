@@ -189,9 +189,12 @@ mech_salt_key(void)
 	/* A store read error keeps the store's key in use; only a store
 	 * that never had a secret falls back to a per-process one. */
 	if (key == NULL) {
-		log_notice("the store has no secret yet (the next pwtool "
-			   "change adds one): meanwhile the made-up SCRAM salts "
-			   "of unknown users change when authd restarts");
+		log_notice("%s: the made-up SCRAM salts of unknown users "
+			   "change when authd restarts",
+			   authd.set->store.pg_password_query[0] != '\0' ?
+			   "a store_pg_password_query store keeps no secret" :
+			   "the store has no secret yet (the next pwtool change "
+			   "adds one)");
 		if ((key = digest_hmac_new()) == NULL)
 			panic("no random bytes or HMAC-SHA-256 for the salt key");
 	}

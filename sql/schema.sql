@@ -51,8 +51,10 @@ CREATE TABLE IF NOT EXISTS authd_store (
 INSERT INTO authd_store (id) VALUES (1) ON CONFLICT (id) DO NOTHING;
 
 -- NOTIFY authd_store, payload the new change counter, when a commit
--- lands (delivered at COMMIT, only if it commits): the hook for caches
--- on other nodes (issue 13, phase 2).
+-- lands (delivered at COMMIT, only if it commits), for whatever else
+-- watches the store.  authd does not need it: every check reads the
+-- record, whose fingerprint keeps its cache right, and the counter comes
+-- back with that read (authd/storepool.h).
 CREATE OR REPLACE FUNCTION authd_store_notify() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -23,6 +23,18 @@ pg_conf() {
 }
 pg_conf "$CONNINFO"
 
+# authd -t checks the connection string's file as pwtool does.
+printf '%s\n' "$CONNINFO" >"$TMP/conninfo"
+chmod 0644 "$TMP/conninfo"
+write_dconf "store = postgresql" "store_pg_conninfo_file = $TMP/conninfo"
+desc "authd -t refuses a connection string file others may read"
+expect_rc 1 "$AUTHD" -t -c "$CONF"
+expect_err 'store_pg_conninfo_file|0600'
+chmod 0600 "$TMP/conninfo"
+desc "and accepts it at mode 0600 (the server is not asked)"
+expect_rc 0 "$AUTHD" -t -c "$CONF"
+pg_conf "$CONNINFO"
+
 add_user alice 'Secret-1' -m all
 add_user bob 'bob-pw'
 add_user carol 'carol-pw' -m scram
