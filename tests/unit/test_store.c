@@ -1,6 +1,11 @@
 /*
  * test_store - the store's secret record (userdb.h): added by the first
  * commit, kept by later ones, never listed as a user.
+ *
+ * The same expectations on a PostgreSQL store when AUTHD_TEST_PG_STORE
+ * and AUTHD_TEST_PG_OTHER name two databases with the authd schema and no
+ * commit yet (tests/pg/unit_store.sh sets them): "path" is then only the
+ * store's name, and every call goes to the database.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,11 +14,30 @@
 #include "test.h"
 #include "userdb.h"
 
+/* pg_of - the database standing for path, or NULL on GDBM. */
+static const char *
+pg_of(const char *path)
+{
+	const char *env = getenv(strstr(path, "other") != NULL ?
+				 "AUTHD_TEST_PG_OTHER" : "AUTHD_TEST_PG_STORE");
+
+	return env != NULL && env[0] != '\0' ? env : NULL;
+}
+
+static struct userdb *
+reader(const char *path)
+{
+	struct userdb_file_params p = { path, 0600, true, (uid_t)-1,
+					(gid_t)-1, 5, 0, pg_of(path) };
+
+	return userdb_reader_new(&p);
+}
+
 static bool
 commit_raw(const char *path, const char *key)
 {
 	struct userdb_file_params p = { path, 0600, true, (uid_t)-1,
-					(gid_t)-1, 5, 0, NULL };
+					(gid_t)-1, 5, 0, pg_of(path) };
 	struct userdb_txn *txn;
 	const char *why;
 
@@ -39,8 +63,10 @@ main(void)
 
 	if (mkdtemp(dir) == NULL)
 		return 1;
+	if (pg_of("store") != NULL)
+		printf("# on PostgreSQL\n");
 	snprintf(path, sizeof(path), "%s/store.db", dir);
-	db = userdb_new(path);
+	db = reader(path);
 	CHECK(!userdb_secret(db, s1), "no store: no secret");
 
 	CHECK(commit_raw(path, "alice@example.org"), "first commit");
@@ -61,7 +87,7 @@ main(void)
 
 	snprintf(path, sizeof(path), "%s/other.db", dir);
 	CHECK(commit_raw(path, NULL), "an empty commit of a new store");
-	db = userdb_new(path);
+	db = reader(path);
 	CHECK(userdb_secret(db, s2) && memcmp(s1, s2, sizeof(s1)) != 0,
 	      "another store has its own secret");
 	CHECK(userdb_keys(db, &keys, &n, &why) && n == 0,
