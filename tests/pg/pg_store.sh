@@ -125,9 +125,11 @@ printf 'store_pg_conninfo = %s\n' "$(pg_conninfo users)" >>"$TMP/pgfile.conf"
 desc "both store_pg_conninfo and the file: refused (8)"
 expect_rc 8 "$PWTOOL" -c "$TMP/pgfile.conf" list
 expect_err 'exactly one of store_pg_conninfo and store_pg_conninfo_file'
-desc "authd refuses store = postgresql (its lookups would block; phase 2)"
-expect_rc 1 "$AUTHD" -t -c "$TMP/pg.conf"
-expect_err 'authd does not read a PostgreSQL store yet'
+desc "authd -t takes the same store = postgresql configuration"
+expect_rc 0 "$AUTHD" -t -c "$TMP/pg.conf"
+desc "authd -t refuses both keys as pwtool does"
+expect_rc 1 "$AUTHD" -t -c "$TMP/pgfile.conf"
+expect_err 'exactly one of store_pg_conninfo and store_pg_conninfo_file'
 
 # --- pwtool init ---------------------------------------------------------------
 desc "init again: the schema is current, nothing changes"
