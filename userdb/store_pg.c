@@ -206,10 +206,16 @@ connect_pg(struct store_pg *pg, const char **error_r)
 	/* The connection string's own settings win over these fallbacks
 	 * (they come before it).  A daemon gives up on a host that does not
 	 * answer after 2 s (libpq's default is to wait for ever): the check
-	 * in hand is answered with a temporary failure anyway. */
+	 * in hand is answered with a temporary failure anyway.  Over TCP, a
+	 * server that vanished without a word (a partition, a dead host) is
+	 * noticed within seconds, not the kernel's two hours, so a pool
+	 * thread does not stay stuck on it. */
 	const char *keys[] = { "fallback_application_name", "connect_timeout",
+			       "keepalives_idle", "keepalives_interval",
+			       "keepalives_count", "tcp_user_timeout",
 			       "dbname", NULL };
-	const char *values[] = { "authd", "2", pg->conninfo, NULL };
+	const char *values[] = { "authd", "2", "10", "3", "3", "10000",
+				 pg->conninfo, NULL };
 	if (pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK)
 		return true;
 	disconnect(pg);

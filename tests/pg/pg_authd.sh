@@ -190,6 +190,30 @@ check test "$back_ms" -ge 0 -a "$back_ms" -le 1000
 auth 0 alice 'Secret-2'
 desc "the temporary failures are logged as such, with the reason"
 expect_log 'result=tempfail reason="postgresql store: '
+
+# --- a server that hangs ---------------------------------------------------
+# Stopped with SIGSTOP, the server keeps its connections open and never
+# answers: a check is answered at auth_reply_max with a temporary failure
+# (the pool's lookup is abandoned, not waited for), and once the server
+# runs again so are the checks.
+stop_authd
+pg_conf "$CONNINFO" "auth_reply_max = 1s" "auth_failure_delay_max = 500ms"
+start_authd
+auth 0 alice 'Secret-2'
+kill -STOP $(pgrep -u postgres -f "postgres.*$PG_DIR/data" || true) $(pgrep -u postgres -P "$(head -1 "$PG_DIR/data/postmaster.pid")" || true)
+desc "a hung server: a temporary failure at auth_reply_max, not NO"
+timed_auth alice 'Secret-2'
+check test "$AUTH_RC" = 2
+check_ms 900 2500 "$AUTH_MS" "answered at auth_reply_max"
+expect_log 'result=tempfail reason="store did not answer within auth_reply_max"'
+kill -CONT $(pgrep -u postgres -f "postgres.*$PG_DIR/data" || true) $(pgrep -u postgres -P "$(head -1 "$PG_DIR/data/postmaster.pid")" || true)
+sleep 0.3
+auth 0 alice 'Secret-2'
+desc "reload (SIGHUP) keeps the store and its pool"
+kill -HUP "$AUTHD_PID"
+sleep 0.3
+auth 0 alice 'Secret-2'
+auth 1 alice 'Secret-1'
 stop_authd
 
 # --- the server down at start-up --------------------------------------------
