@@ -11,6 +11,7 @@
  * Untrusted input: the configuration file and the command line.
  */
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -662,7 +663,19 @@ main(int argc, char **argv)
 	if (s->store.pg &&
 	    (pg_conninfo = userdb_conf_conninfo(&s->store, &why)) == NULL)
 		fatalx(1, "%s", why);
-	privs_drop(&privs, chroot_dir);
+	{
+		/* HOME becomes the user's: libpq looks there for its client
+		 * certificate and password file, and root's home, which the
+		 * dropped user may not even stat, would fail every TLS
+		 * connection ("could not open certificate file"). */
+		struct passwd *pw = getpwuid(privs.uid);
+		char *home = pw != NULL ? xstrdup(pw->pw_dir) : NULL;
+
+		privs_drop(&privs, chroot_dir);
+		if (home == NULL || setenv("HOME", home, 1) != 0)
+			(void)unsetenv("HOME");
+		free(home);
+	}
 	proc_pid_file_moved(privs_chroot_path(chroot_dir, pid_path));
 	/* The drop resets the dumpable flag to fs.suid_dumpable: set it
 	 * again, passwords are in this process's memory. */

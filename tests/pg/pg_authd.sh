@@ -321,4 +321,32 @@ check test "$AUTH_RC" = 2
 expect_log 'no column named password'
 stop_authd
 
+# --- TLS to the server over TCP ---------------------------------------------
+# libpq's own options: a server certificate checked against the site's CA
+# and the address (sslmode=verify-full); the wrong CA is a temporary
+# failure that the log explains, never a refusal.
+pg_enable_tls
+cp "$PG_CA" "$TMP/ca.crt"
+chmod 0644 "$TMP/ca.crt"
+pg_conf "host=127.0.0.1 port=$PG_PORT dbname=users user=$PG_SUPER sslmode=verify-full sslrootcert=$TMP/ca.crt"
+start_authd
+auth 0 alice 'Secret-2'
+auth 1 alice 'Secret-1'
+authm 0 SCRAM-SHA-256 alice 'Secret-2'
+desc "over TCP with TLS, the log names the address"
+expect_log "result=ok store=127.0.0.1:$PG_PORT"
+desc "the session is TLS (pg_stat_ssl of authd's connections)"
+check test "$(pg_psql users -At -c "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'authd' AND s.ssl")" -ge 1
+stop_authd
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" \
+	-keyout "$TMP/other.key" -out "$TMP/other.crt" 2>/dev/null
+chmod 0644 "$TMP/other.crt"
+pg_conf "host=127.0.0.1 port=$PG_PORT dbname=users user=$PG_SUPER sslmode=verify-full sslrootcert=$TMP/other.crt"
+start_authd
+desc "a server certificate of another CA: a temporary failure, not NO"
+timed_auth alice 'Secret-2'
+check test "$AUTH_RC" = 2
+expect_log 'certificate verify failed'
+stop_authd
+
 finish

@@ -13,6 +13,9 @@
 #   pg_add_standby      a hot standby of the cluster (pg_basebackup -R),
 #                       started on its own port: PG_STANDBY_PORT
 #   pg_stop_primary / pg_start_primary   for failover tests
+#   pg_enable_tls       restart the primary with TLS on 127.0.0.1 too
+#                       (a new CA and a server certificate for that
+#                       address; hostssl only): PG_CA names the CA file
 #   pg_cleanup          stop every server started here, remove the
 #                       directory (lib.sh's exit trap calls it; a script
 #                       that does not source lib.sh sets its own trap)
@@ -62,7 +65,7 @@ _pg_free_port() {
 # _pg_start_cluster DATADIR PORT - start a server, wait until it answers.
 _pg_start_cluster() {
 	_pg_as "$PG_BIN/pg_ctl" -D "$1" -l "$1.log" -w -t 30 \
-		-o "-p $2 -k $PG_DIR -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+		-o "-p $2 -k $PG_DIR -c listen_addresses=${PG_LISTEN:-} -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
 		start >/dev/null || { cat "$1.log" >&2; return 1; }
 }
 
@@ -116,6 +119,28 @@ pg_stop_primary() {
 
 pg_start_primary() {
 	_pg_start_cluster "$PG_DIR/data" "$PG_PORT"
+}
+
+pg_enable_tls() {
+	local d=$PG_DIR/data
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=authd test CA" \
+		-keyout "$PG_DIR/ca.key" -out "$PG_DIR/ca.crt" 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+		-keyout "$d/server.key" -out "$PG_DIR/server.csr" 2>/dev/null
+	printf 'subjectAltName = IP:127.0.0.1\n' >"$PG_DIR/san.ext"
+	openssl x509 -req -in "$PG_DIR/server.csr" -CA "$PG_DIR/ca.crt" \
+		-CAkey "$PG_DIR/ca.key" -CAcreateserial -days 2 \
+		-extfile "$PG_DIR/san.ext" -out "$d/server.crt" 2>/dev/null
+	chmod 0600 "$d/server.key"
+	[ "$(id -u)" = 0 ] && chown postgres: "$d/server.key" "$d/server.crt"
+	chmod 0644 "$PG_DIR/ca.crt"
+	printf 'ssl = on\n' >>"$d/postgresql.conf"
+	# TCP only with TLS; the socket stays as it was.
+	printf 'hostssl all all 127.0.0.1/32 trust\n' >>"$d/pg_hba.conf"
+	pg_stop_primary
+	PG_LISTEN=127.0.0.1
+	pg_start_primary
+	PG_CA=$PG_DIR/ca.crt
 }
 
 pg_cleanup() {
