@@ -747,9 +747,11 @@ main(int argc, char **argv)
 	listener_close(mux_listener, authd.loop, true);
 	listener_close(auth_listener, authd.loop, true);
 	listener_close(control_listener, authd.loop, true);
+	/* First: a lookup that completes now may hand its check on to the
+	 * hash pool. */
+	storepool_stop();
 	worker_pool_free(authd.hash_pool);
 	worker_pool_free(authd.pam_pool);
-	storepool_stop();
 	if (privs_chroot_path(chroot_dir, pid_path) != NULL &&
 	    unlink(inside_chroot(pid_path)) < 0 && errno != ENOENT)
 		log_warn("unlink %s", pid_path);
