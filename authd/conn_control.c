@@ -24,6 +24,7 @@
 #include "peer.h"
 #include "server.h"
 #include "stats.h"
+#include "storepool.h"
 #include "throttle.h"
 #include "worker.h"
 #include "xalloc.h"
@@ -181,6 +182,15 @@ do_stats(struct buf *b)
 	line(b, "throttle.addresses %zu", sn.pen_addrs);
 	line(b, "throttle.started %llu", (unsigned long long)sn.pen_started);
 	line(b, "throttle.delayed %llu", (unsigned long long)stats.delayed);
+	line(b, "store %s", s->store.pg ? "postgresql" : "gdbm");
+	if (s->store.pg) {
+		line(b, "store.server %s", storepool_server());
+		line(b, "store.lookups %llu",
+		     (unsigned long long)stats.store_lookups);
+		line(b, "store.errors %llu",
+		     (unsigned long long)stats.store_errors);
+		line(b, "queue.store %u", storepool_queued());
+	}
 	line(b, "queue.hash %u", sn.hash_jobs);
 	line(b, "queue.pam %u", sn.pam_jobs);
 	line(b, "queue.max %u", s->queue_max);
@@ -266,6 +276,14 @@ do_metrics(struct buf *b)
 	       "Checks waiting for a worker, by pool.");
 	line(b, "authd_queue_jobs{pool=\"hash\"} %u", sn.hash_jobs);
 	line(b, "authd_queue_jobs{pool=\"pam\"} %u", sn.pam_jobs);
+	line(b, "authd_queue_jobs{pool=\"store\"} %u", storepool_queued());
+	metric(b, "store_lookups_total", "counter",
+	       "PostgreSQL store look-ups answered, by result (error: a "
+	       "temporary failure).");
+	line(b, "authd_store_lookups_total{result=\"ok\"} %llu",
+	     (unsigned long long)(stats.store_lookups - stats.store_errors));
+	line(b, "authd_store_lookups_total{result=\"error\"} %llu",
+	     (unsigned long long)stats.store_errors);
 	metric(b, "queue_max", "gauge", "auth_queue_max: the queue's bound.");
 	line(b, "authd_queue_max %u", s->queue_max);
 	metric(b, "queue_refused_total", "counter",

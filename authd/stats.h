@@ -36,6 +36,8 @@ struct authd_stats {
 	uint64_t delayed;		/* failures answered after a delay */
 	uint64_t refused;		/* no room in the queue */
 	uint64_t reply_max;		/* answered at auth_reply_max */
+	uint64_t store_lookups;		/* PostgreSQL look-ups answered */
+	uint64_t store_errors;		/* ... of which temporary failures */
 	uint64_t accepted[STATS_SOCKETS];	/* connections admitted */
 	uint64_t start_ms;		/* loop_now() at start */
 	int64_t start_time;		/* time(NULL) at start */

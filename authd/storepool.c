@@ -11,6 +11,7 @@
 #include "log.h"
 #include "secret.h"
 #include "server.h"
+#include "stats.h"
 #include "store_pg.h"
 #include "storepool.h"
 #include "worker.h"
@@ -52,6 +53,7 @@ static char *conninfo;			/* read by the threads, never changed */
 static char *query;			/* store_pg_password_query, or NULL */
 static struct userdb_name_rules query_rules;
 static pthread_key_t thread_key;
+static char last_server[STOREPOOL_SERVER_MAX] = "-";	/* loop's */
 
 /* The loop's copy of the store's row. */
 static struct {
@@ -190,6 +192,13 @@ complete(struct job *job)
 	}
 	if (f->new_connection && f->found >= 0)
 		log_info("postgresql store: connected to %s", f->server);
+	if (!job->refused) {
+		stats.store_lookups++;
+		if (f->found < 0)
+			stats.store_errors++;
+		if (f->found >= 0)
+			memcpy(last_server, f->server, sizeof(last_server));
+	}
 	if (f->cb != NULL)
 		f->cb(f->ctx, f->found, &f->rec, f->why, f->server);
 	fetch_free(f);
@@ -304,6 +313,22 @@ storepool_cancel(struct storepool_fetch *f)
 		fetch_free(f);		/* never ran: nobody else has it */
 	else
 		f->cb = NULL;		/* complete() frees it */
+}
+
+unsigned int
+storepool_queued(void)
+{
+	unsigned int jobs = 0, sources = 0;
+
+	if (pool != NULL)
+		worker_queue_stats(pool, &jobs, &sources);
+	return jobs;
+}
+
+const char *
+storepool_server(void)
+{
+	return last_server;
 }
 
 bool

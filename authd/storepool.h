@@ -80,6 +80,11 @@ struct storepool_fetch *storepool_fetch(const struct userdb_name *name,
 /* storepool_cancel - cb will not be called (NULL: nothing). */
 void storepool_cancel(struct storepool_fetch *f);
 
+/* storepool_queued - look-ups waiting for a connection; storepool_server
+ * - the server of the last look-up answered ("-" before any). */
+unsigned int storepool_queued(void);
+const char *storepool_server(void);
+
 /* storepool_secret / storepool_scram_iters - the store's, as last read
  * (userdb_secret, userdb_scram_iters); false when not known yet. */
 bool storepool_secret(unsigned char out[USERDB_SECRET_LEN]);

@@ -190,6 +190,16 @@ check test "$back_ms" -ge 0 -a "$back_ms" -le 1000
 auth 0 alice 'Secret-2'
 desc "the temporary failures are logged as such, with the reason"
 expect_log 'result=tempfail reason="postgresql store: '
+CTL=$BUILDDIR/ctl/authdctl
+stat_of() { "$CTL" -c "$CONF" stats | sed -n "s/^$1 //p"; }
+desc "authdctl stats: the store and its server"
+check test "$(stat_of store)" = postgresql
+check test "$(stat_of store.server)" = "$PG_DIR:$PG_PORT"
+desc "authdctl stats: the look-ups, and the outage's errors among them"
+check test "$(stat_of store.lookups)" -gt "$n_ok"
+check test "$(stat_of store.errors)" -ge "$n_temp"
+desc "the metrics carry them too"
+check grep -q '^authd_store_lookups_total{result="error"} [1-9]' <("$CTL" -c "$CONF" metrics)
 
 # --- a server that hangs ---------------------------------------------------
 # Stopped with SIGSTOP, the server keeps its connections open and never
