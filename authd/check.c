@@ -109,7 +109,7 @@ deliver(struct check *c)
 }
 
 static bool finish(struct check *c);
-static bool checked_record(struct check *c);
+static struct check *checked_record(struct check *c);
 static void client_addr_of(const struct auth_request *r, char *out,
 			   size_t size);
 static storepool_cb fetched;
@@ -577,13 +577,14 @@ check_start(const struct auth_request *r)
 			return finish(c) ? NULL : c;
 		}
 	}
-	return checked_record(c) ? NULL : c;
+	return checked_record(c);
 }
 
 /* checked_record - with the user's record in hand (or none): the cache,
- * a cheap verifier on the loop, else a worker.  Returns true if the check
- * was answered (c is gone or delaying), false if a worker has it. */
-static bool
+ * a cheap verifier on the loop, else a worker.  Returns c while it is
+ * alive (a worker has it, or a delay), NULL once it is answered and
+ * gone: check_start's contract. */
+static struct check *
 checked_record(struct check *c)
 {
 	const struct authd_settings *s = authd.set;
@@ -598,8 +599,7 @@ checked_record(struct check *c)
 			stats.cache_hits++;
 			c->cached = true;
 			c->result = AUTH_OK;
-			(void)finish(c);
-			return true;
+			return finish(c) ? NULL : c;
 		}
 		stats.cache_misses++;
 	}
@@ -615,8 +615,7 @@ checked_record(struct check *c)
 			     USERDB_V_SCRAM_SHA1)) &&
 	    userdb_verify(&c->rec, &c->name, c->pw, c->pw_len)) {
 		c->result = AUTH_OK;
-		(void)finish(c);
-		return true;
+		return finish(c) ? NULL : c;
 	}
 	if (c->fetch_done) {
 		/* The deadline set before the lookup still runs; the hash
@@ -625,8 +624,7 @@ checked_record(struct check *c)
 			c->refused = true;
 			c->result = AUTH_TEMPFAIL;
 			c->reason = REFUSED_REASON;
-			(void)finish(c);
-			return true;
+			return finish(c) ? NULL : c;
 		}
 	} else {
 		loop_timer_set(authd.loop, &c->timer, s->reply_max);
@@ -635,7 +633,7 @@ checked_record(struct check *c)
 	 * worker_has_room, or took the room) comes back through
 	 * job_complete, from the loop. */
 	worker_submit_from(c->pool, &c->job, c->source);
-	return false;
+	return c;
 }
 
 /* fetched - the store pool's answer (storepool.h), on the loop. */
