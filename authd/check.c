@@ -121,6 +121,22 @@ delay_fired(struct loop_timer *t)
 							   timer)));
 }
 
+/* fetch_abandon - a store look-up in flight is not waited for: the
+ * check ends now as a temporary failure (reason for the log).  False when
+ * no look-up is in flight. */
+static bool
+fetch_abandon(struct check *c, const char *reason)
+{
+	if (c->fetch == NULL)
+		return false;
+	storepool_cancel(c->fetch);
+	c->fetch = NULL;
+	c->result = AUTH_TEMPFAIL;
+	c->reason = reason;
+	(void)finish(c);
+	return true;
+}
+
 /* deadline_fired - auth_reply_max has passed and a worker is still on the
  * check (a slow PAM module, a hash queue behind a burst): the client gets
  * its temporary failure now, as promised, and the check ends in the
@@ -134,17 +150,10 @@ deadline_fired(struct loop_timer *t)
 	if (c->state != ST_WORKING || c->cancelled)
 		return;
 	stats.reply_max++;
-	if (c->fetch != NULL) {
-		/* The store has not answered (a server that hangs, or a long
-		 * queue): a temporary failure, and its answer is not waited
-		 * for. */
-		storepool_cancel(c->fetch);
-		c->fetch = NULL;
-		c->result = AUTH_TEMPFAIL;
-		c->reason = "store did not answer within auth_reply_max";
-		(void)finish(c);
+	/* The store has not answered (a server that hangs, or a long
+	 * queue): a temporary failure. */
+	if (fetch_abandon(c, "store did not answer within auth_reply_max"))
 		return;
-	}
 	if (worker_cancel(c->pool, &c->job)) {
 		/* Still queued: out of the queue, and no worker spends a
 		 * hash on a request that is answered already. */
@@ -671,15 +680,8 @@ check_cancel(struct check *c)
 		return;
 	}
 	c->cancelled = true;	/* job_complete frees it */
-	if (c->fetch != NULL) {
-		/* The store lookup's answer is not waited for. */
-		storepool_cancel(c->fetch);
-		c->fetch = NULL;
-		c->result = AUTH_TEMPFAIL;
-		c->reason = "client went away during the store lookup";
-		(void)finish(c);
+	if (fetch_abandon(c, "client went away during the store lookup"))
 		return;
-	}
 	if (worker_cancel(c->pool, &c->job)) {
 		/* No worker had it yet: nothing was checked, so nothing is
 		 * counted; the slot in the queue is free at once. */

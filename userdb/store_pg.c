@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libpq-fe.h>
 #include <openssl/rand.h>
@@ -16,6 +15,7 @@
 #include "codec.h"
 #include "digest.h"
 #include "name.h"
+#include "password.h"
 #include "scram_iters.h"
 #include "secret.h"
 #include "store_pg.h"
@@ -191,10 +191,7 @@ notice_drop(void *ctx, const char *msg)
 static uint64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return userdb_verify_clock_us() / 1000;
 }
 
 /* connect_pg - a connection; a broken one is dropped and made again
