@@ -461,6 +461,53 @@ userdb_line_parse(const char *line, size_t len,
 	return why;
 }
 
+const char *
+userdb_column_parse(const char *key, const char *col, size_t len,
+		    bool disabled, const struct userdb_name_rules *rules,
+		    struct userdb_record *rec)
+{
+	static const char *const cleartext[] = { "{PLAIN}", "{CLEARTEXT}" };
+	struct userdb_name name;
+	struct buf line;
+	const char *why;
+	size_t i;
+
+	userdb_record_init(rec);
+	if (memchr(col, '\0', len) != NULL || memchr(col, '\n', len) != NULL)
+		return "NUL or newline in the password column";
+	buf_init(&line);
+	buf_printf(&line, "%s:%s:", key, disabled ? "disabled" : "");
+	for (i = 0; i < 2; i++) {
+		size_t n = strlen(cleartext[i]);
+
+		if (len > n && strncasecmp(col, cleartext[i], n) == 0)
+			break;
+	}
+	if (i < 2) {
+		/* Cleartext may hold spaces, which separate verifiers in a
+		 * line: it goes in as {PLAIN.B64}. */
+		size_t skip = strlen(cleartext[i]);
+		size_t n = codec_b64_encoded_len(len - skip);
+		char *b = xmalloc(n + 1);
+
+		codec_b64_encode((const unsigned char *)col + skip, len - skip,
+				 b);
+		buf_printf(&line, "{PLAIN.B64}%s", b);
+		secret_free(b, n + 1);
+	} else {
+		buf_append(&line, col, len);
+	}
+	why = userdb_line_parse(line.data, line.len, rules, &name, rec);
+	if (why == NULL && !digest_sha256_buf(line.data, line.len,
+					      rec->fingerprint)) {
+		userdb_record_clear(rec);
+		why = "SHA-256 is not available";
+	}
+	secret_wipe(line.data, line.len);
+	buf_free(&line);
+	return why;
+}
+
 void
 userdb_line_encode(const char *key, const struct userdb_record *rec,
 		   struct buf *out)

@@ -95,6 +95,17 @@ const char *userdb_line_parse(const char *line, size_t len,
 			      const struct userdb_name_rules *rules,
 			      struct userdb_name *name_r,
 			      struct userdb_record *rec);
+/* userdb_column_parse - a password column of a site's own table
+ * (store_pg_password_query) as the record of key (a store key): one
+ * {SCHEME} verifier as import reads them, several separated by spaces, or
+ * a bare crypt string; {PLAIN} and {CLEARTEXT} take the rest of the
+ * column, spaces included.  disabled sets the flag.  The fingerprint is
+ * that of what was parsed, so a cache sees any change.  NULL or a static
+ * reason.  Untrusted input: the column. */
+const char *userdb_column_parse(const char *key, const char *col, size_t len,
+				bool disabled,
+				const struct userdb_name_rules *rules,
+				struct userdb_record *rec);
 /* userdb_line_encode - append "KEY:FLAGS:VERIFIERS" (no newline). */
 void userdb_line_encode(const char *key, const struct userdb_record *rec,
 			struct buf *out);

@@ -12,7 +12,6 @@
 #include <openssl/rand.h>
 
 #include "buf.h"
-#include "codec.h"
 #include "digest.h"
 #include "name.h"
 #include "password.h"
@@ -398,18 +397,15 @@ store_pg_set_query(struct store_pg *pg, const char *sql,
 }
 
 /* site_record - a row of the site's query as a record: its password
- * column, a {SCHEME} verifier or a bare crypt string, spelt as an import
- * line (record.c), and its disabled column if it has one.  The
- * fingerprint is that of the line, so the cache sees any change. */
+ * column (record.c, userdb_column_parse) and its disabled column, if it
+ * has one. */
 static int
 site_record(struct store_pg *pg, const char *key, const PGresult *res,
 	    struct userdb_record *rec, const char **error_r)
 {
 	int pcol = PQfnumber(res, "password"), dcol = PQfnumber(res, "disabled");
-	const char *pw, *flags = "", *why;
-	struct userdb_name name;
-	struct buf line;
-	size_t plen;
+	bool disabled = false;
+	const char *why;
 
 	if (pcol < 0) {
 		*error_r = set_err("store_pg_password_query", "the query "
@@ -421,39 +417,16 @@ site_record(struct store_pg *pg, const char *key, const PGresult *res,
 				   "column is NULL");
 		return -1;
 	}
-	pw = PQgetvalue(res, 0, pcol);
-	plen = (size_t)PQgetlength(res, 0, pcol);
 	if (dcol >= 0 && !PQgetisnull(res, 0, dcol)) {
 		const char *d = PQgetvalue(res, 0, dcol);
 
 		/* boolean (t/f), or any integer (0 is no) */
-		if (strcmp(d, "t") == 0 || strcmp(d, "true") == 0 ||
-		    (d[0] >= '1' && d[0] <= '9'))
-			flags = "disabled";
+		disabled = strcmp(d, "t") == 0 || strcmp(d, "true") == 0 ||
+			   (d[0] >= '1' && d[0] <= '9');
 	}
-	buf_init(&line);
-	buf_printf(&line, "%s:%s:", key, flags);
-	/* Cleartext may hold spaces, which separate verifiers in a line:
-	 * it goes in as {PLAIN.B64}. */
-	if (plen > 7 && (strncmp(pw, "{PLAIN}", 7) == 0 ||
-			 (plen > 11 && strncmp(pw, "{CLEARTEXT}", 11) == 0))) {
-		size_t skip = pw[1] == 'P' ? 7 : 11;
-		size_t n = codec_b64_encoded_len(plen - skip);
-		char *b = xmalloc(n + 1);
-
-		codec_b64_encode((const unsigned char *)pw + skip, plen - skip,
-				 b);
-		buf_printf(&line, "{PLAIN.B64}%s", b);
-		secret_free(b, n + 1);
-	} else {
-		buf_append(&line, pw, plen);
-	}
-	why = userdb_line_parse(line.data, line.len, &pg->rules, &name, rec);
-	if (why == NULL && !digest_sha256_buf(line.data, line.len,
-					      rec->fingerprint))
-		why = "SHA-256 is not available";
-	secret_wipe(line.data, line.len);
-	buf_free(&line);
+	why = userdb_column_parse(key, PQgetvalue(res, 0, pcol),
+				  (size_t)PQgetlength(res, 0, pcol), disabled,
+				  &pg->rules, rec);
 	if (why != NULL) {
 		*error_r = set_err("store_pg_password_query: the password "
 				   "column", why);

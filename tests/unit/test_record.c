@@ -85,6 +85,47 @@ static const struct {
 	{ "alice@example.org::SCRAM-SHA-3$4096:a$b:c", NULL, NULL },
 };
 
+/* columns - a site's password column (userdb_column_parse). */
+static void
+columns(void)
+{
+	struct userdb_record a, b;
+	const char *col;
+
+	col = "{PLAIN}two words";
+	CHECK(userdb_column_parse("u@example.org", col, strlen(col), false,
+				  &rules, &a) == NULL &&
+	      (a.have & USERDB_V_CLEARTEXT) && a.plain_len == 9 &&
+	      memcmp(a.plain, "two words", 9) == 0 &&
+	      !(a.flags & USERDB_FLAG_DISABLED),
+	      "{PLAIN} keeps its spaces");
+	col = "{PLAIN}two  words";
+	CHECK(userdb_column_parse("u@example.org", col, strlen(col), true,
+				  &rules, &b) == NULL &&
+	      (b.flags & USERDB_FLAG_DISABLED) &&
+	      memcmp(a.fingerprint, b.fingerprint, 32) != 0,
+	      "disabled sets the flag; another column, another fingerprint");
+	userdb_record_clear(&a);
+	userdb_record_clear(&b);
+	col = SHA512;
+	CHECK(userdb_column_parse("u@example.org", col, strlen(col), false,
+				  &rules, &a) == NULL && (a.have & USERDB_V_CRYPT) &&
+	      strcmp(a.crypt, col) == 0, "a bare crypt string");
+	userdb_record_clear(&a);
+	col = "{SHA512-CRYPT}" SHA512;
+	CHECK(userdb_column_parse("u@example.org", col, strlen(col), false,
+				  &rules, &a) == NULL && (a.have & USERDB_V_CRYPT),
+	      "a {SCHEME} verifier");
+	userdb_record_clear(&a);
+	CHECK(userdb_column_parse("u@example.org", "x\0y", 3, false, &rules,
+				  &a) != NULL, "NUL refused");
+	CHECK(userdb_column_parse("u@example.org", "plaintext", 9, false,
+				  &rules, &a) != NULL && a.have == 0,
+	      "a column without a scheme is refused, not taken as cleartext");
+	CHECK(userdb_column_parse("u@example.org", "", 0, false, &rules,
+				  &a) != NULL, "an empty column is refused");
+}
+
 int
 main(void)
 {
@@ -154,5 +195,6 @@ main(void)
 		CHECK_STR(b.data, "plain digest-md5", "mechs format");
 		buf_free(&b);
 	}
+	columns();
 	return test_done();
 }
