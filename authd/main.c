@@ -723,11 +723,11 @@ main(int argc, char **argv)
 	     !listener_start(control_listener, authd.loop)))
 		fatal(1, "epoll add of a listening socket");
 	enter_sandbox(s);
-	log_info("ready: %s/mux and %s/auth, back-end %s, store %s, %u hash "
-		 "workers, cache %s, mechanisms %s", s->socket_dir,
-		 s->socket_dir, s->backend->name,
-		 s->store.pg ? "postgresql" : "gdbm", s->workers,
-		 s->cache ? "on" : "off", config_str(s->cfg, "auth_mechanisms"));
+	log_info("ready: %s/mux and %s/auth, back-end %s, %u hash workers, "
+		 "cache %s, mechanisms %s, store %s", s->socket_dir,
+		 s->socket_dir, s->backend->name, s->workers,
+		 s->cache ? "on" : "off", config_str(s->cfg, "auth_mechanisms"),
+		 s->store.pg ? "postgresql" : "gdbm");
 	proc_ready(ready_fd);
 	log_ready();
 	{

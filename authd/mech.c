@@ -191,6 +191,7 @@ mech_salt_key(void)
 	if (key == NULL) {
 		log_notice("%s: the made-up SCRAM salts of unknown users "
 			   "change when authd restarts",
+			   authd.set->store.pg &&
 			   authd.set->store.pg_password_query[0] != '\0' ?
 			   "a store_pg_password_query store keeps no secret" :
 			   "the store has no secret yet (the next pwtool change "

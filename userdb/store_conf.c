@@ -43,11 +43,8 @@ userdb_conf_load(const struct config *cfg, struct userdb_conf *s,
 	s->pg = strcmp(config_str(cfg, "store"), "postgresql") == 0;
 	s->pg_conninfo = config_str(cfg, "store_pg_conninfo");
 	s->pg_conninfo_file = config_str(cfg, "store_pg_conninfo_file");
+	/* Like the conninfo keys, ignored unless store = postgresql. */
 	s->pg_password_query = config_str(cfg, "store_pg_password_query");
-	if (!s->pg && s->pg_password_query[0] != '\0') {
-		*key_r = "store_pg_password_query";
-		return "needs store = postgresql";
-	}
 	if (s->pg && (s->pg_conninfo[0] == '\0') ==
 	    (s->pg_conninfo_file[0] == '\0')) {
 		*key_r = "store";
