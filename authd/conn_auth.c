@@ -70,8 +70,11 @@ struct sasl_req {
 	bool name_ok;
 	size_t charged;			/* counted in the memory budget */
 	/* MECH_LOOKUP: the store lookup in flight and the step's input,
-	 * kept to run the step again with the record (mech.h) */
-	struct mech_prefetch pre;
+	 * kept to run the step again with the record (mech.h).  pre is
+	 * allocated only while a step of a PostgreSQL store runs or waits
+	 * (about 1 KiB): an open exchange on GDBM stays as small as it was,
+	 * which the memory budget counts. */
+	struct mech_prefetch *pre;
 	struct storepool_fetch *fetch;
 	unsigned char *pend_in;
 	size_t pend_len;
@@ -130,6 +133,20 @@ check_ended(struct sasl_req *r)
 
 /* --- connection --- */
 
+/* pre_free - the prefetch slot goes, with its record wiped.  Not in the
+ * memory budget: it lives only while a look-up is in flight, and those
+ * are bounded per connection by the back-pressure above. */
+static void
+pre_free(struct sasl_req *r)
+{
+	if (r->pre == NULL)
+		return;
+	userdb_record_clear(&r->pre->rec);
+	secret_wipe(r->pre, sizeof(*r->pre));
+	free(r->pre);
+	r->pre = NULL;
+}
+
 static void
 req_free(struct sasl_req *r)
 {
@@ -153,7 +170,7 @@ req_free(struct sasl_req *r)
 	}
 	if (r->pend_in != NULL)
 		secret_free(r->pend_in, r->pend_len + 1);
-	userdb_record_clear(&r->pre.rec);
+	pre_free(r);
 	if (r->state != NULL)
 		r->mech->state_free(r->state);
 	free(r->authzid);
@@ -347,11 +364,11 @@ mech_fetched(void *ctx, int found, struct userdb_record *rec,
 	(void)why;		/* the mechanism says "store error" */
 	check_ended(r);
 	r->pend_in = NULL;
-	r->pre.ready = true;
-	r->pre.found = found;
-	r->pre.rec = *rec;
+	r->pre->ready = true;
+	r->pre->found = found;
+	r->pre->rec = *rec;
 	userdb_record_init(rec);
-	snprintf(r->pre.server, sizeof(r->pre.server), "%s", server);
+	snprintf(r->pre->server, sizeof(r->pre->server), "%s", server);
 	req_step(r, in, len, r->pend_first);	/* r may be gone after */
 	secret_free(in, len + 1);
 }
@@ -373,7 +390,7 @@ lookup_start(struct sasl_req *r, const unsigned char *in, size_t len,
 	r->pend_len = len;
 	r->pend_first = first;
 	r->st = RQ_BUSY;
-	r->fetch = storepool_fetch(&r->pre.name, r->service, source,
+	r->fetch = storepool_fetch(&r->pre->name, r->service, source,
 				   authd.set->reply_max, mech_fetched, r);
 	r->conn->nchecks++;
 }
@@ -381,24 +398,25 @@ lookup_start(struct sasl_req *r, const unsigned char *in, size_t len,
 static void
 req_step(struct sasl_req *r, const unsigned char *in, size_t len, bool first)
 {
-	struct mech_ctx mctx = { r->service,
-				 storepool_active() ? &r->pre : NULL };
+	struct mech_ctx mctx = { r->service, NULL };
 	struct mech_out out;
 	struct auth_request ar;
 	struct check *chk;
 	enum mech_status st;
-	bool rerun = r->pre.ready;
-	char server[sizeof(r->pre.server)];
+	bool rerun;
+	char server[STOREPOOL_SERVER_MAX];
 
+	if (storepool_active() && r->pre == NULL)
+		r->pre = xcalloc(1, sizeof(*r->pre));
+	mctx.pre = r->pre;
+	rerun = r->pre != NULL && r->pre->ready;
 	mech_out_init(&out);
 	st = r->mech->step(r->state, &mctx, in, len, first, &out);
-	/* The fetched record served this one run only (a step that asks
-	 * leaves the name it wants in r->pre). */
-	snprintf(server, sizeof(server), "%s", rerun ? r->pre.server : "");
-	if (rerun) {
-		userdb_record_clear(&r->pre.rec);
-		memset(&r->pre, 0, sizeof(r->pre));
-	}
+	/* The fetched record served this one run only; a step that asks
+	 * leaves the name it wants in r->pre, which stays until the answer. */
+	snprintf(server, sizeof(server), "%s", rerun ? r->pre->server : "");
+	if (st != MECH_LOOKUP || rerun)
+		pre_free(r);
 	if (st == MECH_LOOKUP && rerun) {
 		/* Cannot happen (the same input asks for the same name); never
 		 * loop on it. */
