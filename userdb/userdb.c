@@ -2109,7 +2109,13 @@ userdb_compact(const struct userdb_file_params *p, bool wait,
 	gen = v.gen;
 	snap_end = v.log_end;
 	if (snap_end == STORELOG_HEADER_LEN) {
-		ok = true;	/* nothing to fold */
+		/* Nothing to fold; but a compaction killed between its switch
+		 * and its retire may have left older files, and with no change
+		 * since, no later fold would sweep them (the kill -9 proof saw
+		 * them).  Under the compaction lock no other generation is in
+		 * the making. */
+		sweep(p->path, gen);
+		ok = true;
 		goto out;
 	}
 	/* The long part, without the writer lock: readers and writers go on

@@ -313,6 +313,17 @@ check grep -qx 'generation 2' "$DB"
 expect_rc 0 pw export
 check cmp "$TMP/log.export" "$OUT"
 check test ! -e "$DB.1.gdbm" -a ! -e "$DB.1.log"
+# A compaction killed after its switch and before it retired the older
+# generation, with no change since: the next compaction has nothing to
+# fold, and still removes them.
+cp "$DB.2.gdbm" "$DB.1.gdbm"
+cp "$DB.2.log" "$DB.1.log"
+desc "older generation files and nothing to fold: the compaction still removes them"
+expect_rc 0 pw compact
+check test ! -e "$DB.1.gdbm" -a ! -e "$DB.1.log"
+check grep -qx 'generation 2' "$DB"
+expect_rc 0 pw export
+check cmp "$TMP/log.export" "$OUT"
 desc "a manifest naming a generation whose files are missing: exit 5 naming the file"
 printf 'authd-store 2\ngeneration 9\n' >"$DB"
 for args in "list" "-p check a" "-p add g" "compact"; do
