@@ -75,9 +75,10 @@ set_of(const struct cache *c, const unsigned char id_mac[32])
 	return &c->e[(h & (c->nsets - 1)) * CACHE_WAYS];
 }
 
-bool
-cache_lookup(struct cache *c, const char *id, const char *pw, size_t pw_len,
-	     const unsigned char *fp, uint64_t now)
+/* lookup - cache_lookup; any_fp: the fingerprint is not compared. */
+static bool
+lookup(struct cache *c, const char *id, const char *pw, size_t pw_len,
+       const unsigned char *fp, bool any_fp, uint64_t now)
 {
 	static const unsigned char nofp[CACHE_FP_LEN];
 	unsigned char id_mac[32], pw_mac[32];
@@ -96,7 +97,8 @@ cache_lookup(struct cache *c, const char *id, const char *pw, size_t pw_len,
 		 * does not: dropping the entry then would let anyone who
 		 * knows a user name make that user's next login pay for the
 		 * strong hash again, as often as they like. */
-		if (!secret_equal(e->fp, fp != NULL ? fp : nofp, CACHE_FP_LEN))
+		if (!any_fp &&
+		    !secret_equal(e->fp, fp != NULL ? fp : nofp, CACHE_FP_LEN))
 			secret_wipe(e, sizeof(*e));
 		else
 			hit = secret_equal(e->pw_mac, pw_mac, 32);
@@ -104,6 +106,20 @@ cache_lookup(struct cache *c, const char *id, const char *pw, size_t pw_len,
 	}
 	secret_wipe(pw_mac, sizeof(pw_mac));
 	return hit;
+}
+
+bool
+cache_lookup(struct cache *c, const char *id, const char *pw, size_t pw_len,
+	     const unsigned char *fp, uint64_t now)
+{
+	return lookup(c, id, pw, pw_len, fp, false, now);
+}
+
+bool
+cache_lookup_current(struct cache *c, const char *id, const char *pw,
+		     size_t pw_len, uint64_t now)
+{
+	return lookup(c, id, pw, pw_len, NULL, true, now);
 }
 
 void

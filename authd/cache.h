@@ -35,6 +35,11 @@ void cache_free(struct cache *c);
  * record fingerprint still matches (fp NULL: no record, TTL only). */
 bool cache_lookup(struct cache *c, const char *id, const char *pw,
 		  size_t pw_len, const unsigned char *fp, uint64_t now);
+/* cache_lookup_current - as cache_lookup, without the fingerprint: for
+ * a caller that knows no record changed since the entries were made (a
+ * PostgreSQL store whose every change empties the cache, storepool.h). */
+bool cache_lookup_current(struct cache *c, const char *id, const char *pw,
+			  size_t pw_len, uint64_t now);
 /* cache_insert - remember a success. */
 void cache_insert(struct cache *c, const char *id, const char *pw,
 		  size_t pw_len, const unsigned char *fp, uint64_t now);

@@ -54,6 +54,7 @@ struct check {
 	char server[STOREPOOL_SERVER_MAX];	/* the store server that
 						 * answered, "" for GDBM */
 	bool fetch_done;		/* the record came from the pool */
+	long long read_at;		/* ... at this change counter */
 	char *pw;
 	size_t pw_len;
 	struct userdb_name name;
@@ -255,8 +256,10 @@ finish(struct check *c)
 	const struct authd_settings *s = authd.set;
 
 	loop_timer_cancel(authd.loop, &c->timer);	/* the deadline */
+	/* A record read before a change whose notification has come since
+	 * must not enter the cache: the flush for it is past. */
 	if (c->result == AUTH_OK && authd.cache != NULL && !c->cached &&
-	    c->pw != NULL)
+	    c->pw != NULL && (!c->fetch_done || storepool_may_cache(c->read_at)))
 		cache_insert(authd.cache, c->cache_id, c->pw, c->pw_len,
 			     c->backend->lookup_credentials != NULL ?
 			     c->rec.fingerprint : NULL,
@@ -570,6 +573,16 @@ check_start(const struct auth_request *r)
 	c->job.complete = job_complete;
 	c->job.run = run;
 	if (be == &backend_store && storepool_active()) {
+		/* While the listener hears every change (storepool.h), a
+		 * cache hit needs no record. */
+		if (authd.cache != NULL && storepool_cache_trusted() &&
+		    cache_lookup_current(authd.cache, c->cache_id, c->pw,
+					 c->pw_len, c->start)) {
+			stats.cache_hits++;
+			c->cached = true;
+			c->result = AUTH_OK;
+			return finish(c) ? NULL : c;
+		}
 		/* The record comes back through fetched(), on the loop; the
 		 * deadline runs from now, as for a hash. */
 		loop_timer_set(authd.loop, &c->timer, s->reply_max);
@@ -648,12 +661,13 @@ checked_record(struct check *c)
 /* fetched - the store pool's answer (storepool.h), on the loop. */
 static void
 fetched(void *ctx, int found, struct userdb_record *rec, const char *why,
-	const char *server)
+	const char *server, long long changes)
 {
 	struct check *c = ctx;
 
 	c->fetch = NULL;
 	c->fetch_done = true;
+	c->read_at = changes;
 	snprintf(c->server, sizeof(c->server), "%s", server);
 	if (found < 0) {
 		/* Never "unknown user": the store could not say. */

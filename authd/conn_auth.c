@@ -355,13 +355,14 @@ request_of(struct sasl_req *r, const char *login, size_t login_len)
  * the step again with the same input. */
 static void
 mech_fetched(void *ctx, int found, struct userdb_record *rec,
-	     const char *why, const char *server)
+	     const char *why, const char *server, long long changes)
 {
 	struct sasl_req *r = ctx;
 	unsigned char *in = r->pend_in;
 	size_t len = r->pend_len;
 
 	(void)why;		/* the mechanism says "store error" */
+	(void)changes;		/* no cache for these mechanisms */
 	check_ended(r);
 	r->pend_in = NULL;
 	r->pre->ready = true;

@@ -314,7 +314,7 @@ static const char *const restart_keys[] = {
 	"pam_workers", "pam_groups", "password_scheme", "password_cost",
 	"sandbox", "control_socket", "control_group", "store",
 	"store_pg_conninfo", "store_pg_conninfo_file", "store_pg_connections",
-	"store_pg_password_query",
+	"store_pg_password_query", "store_pg_notify",
 	NULL,
 };
 
@@ -690,14 +690,7 @@ main(int argc, char **argv)
 	 * microsecond): one check per loop wake-up missed commits that ended
 	 * between two requests handled in the same wake-up (the proof tests
 	 * saw 42-344 of 10,000 changes answered from the older state). */
-	if (s->store.pg) {
-		if (s->store.pg_password_query[0] != '\0')
-			storepool_set_query(s->store.pg_password_query,
-					    &s->rules);
-		storepool_start(pg_conninfo, s->store_pg_connections);
-		secret_free_str(pg_conninfo);
-		pg_conninfo = NULL;
-	} else {
+	if (!s->store.pg) {
 		struct userdb_record rec;
 
 		authd.db = userdb_new(inside_chroot(s->store_path));
@@ -712,6 +705,19 @@ main(int argc, char **argv)
 	conn_budget_set(s->memory_max);
 	make_cache();
 	proc_signals(authd.loop, &signal_io, signal_event);
+	/* Threads start after proc_signals: they inherit its blocked mask,
+	 * so SIGHUP and SIGTERM reach the signalfd and never a thread whose
+	 * default action would end the process. */
+	if (s->store.pg) {
+		if (s->store.pg_password_query[0] != '\0')
+			storepool_set_query(s->store.pg_password_query,
+					    &s->rules);
+		if (config_bool(s->cfg, "store_pg_notify"))
+			storepool_listen();
+		storepool_start(pg_conninfo, s->store_pg_connections);
+		secret_free_str(pg_conninfo);
+		pg_conninfo = NULL;
+	}
 	authd.hash_pool = worker_pool_new(authd.loop, s->workers, "hash");
 	if (s->backend->may_block)
 		authd.pam_pool = worker_pool_new(authd.loop, s->pam_workers, "pam");

@@ -2,12 +2,17 @@
  * storepool - the store read off the event loop.  See storepool.h.
  * Untrusted input: the server's answers, decoded by userdb/store_pg.c.
  */
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "cache.h"
 #include "log.h"
+#include "loop.h"
 #include "password.h"
 #include "secret.h"
 #include "server.h"
@@ -33,6 +38,7 @@ struct storepool_fetch {
 	char why[320];
 	char server[STOREPOOL_SERVER_MAX];
 	bool new_connection;		/* this lookup made the connection */
+	long long read_at;		/* the change counter of the read */
 	/* the store's row, when this lookup read it again */
 	bool row, has_secret, has_iters;
 	long long changes;
@@ -54,6 +60,22 @@ static char *query;			/* store_pg_password_query, or NULL */
 static struct userdb_name_rules query_rules;
 static pthread_key_t thread_key;
 static char last_server[STOREPOOL_SERVER_MAX] = "-";	/* loop's */
+
+/* The listener and what it tells the loop: listen_ok while it listens,
+ * listen_epoch moves with every notification and every loss or return of
+ * its connection, listen_changes is the last counter known.  Its handle
+ * is shared under listen_lock: the thread waits for the socket without
+ * it, then reads the notifications holding it; the loop reads them too,
+ * at each cache hit, so that a notification the kernel has received is
+ * seen then, however late the thread would be scheduled. */
+static pthread_t listener;
+static bool listening;			/* the thread runs (loop's) */
+static atomic_bool listen_stop, listen_ok;
+static atomic_ullong listen_epoch;
+static atomic_llong listen_changes = -1;
+static pthread_mutex_t listen_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct store_pg *listen_pg;	/* under listen_lock */
+static unsigned long long seen_epoch;	/* loop's */
 
 /* The loop's copy of the store's row. */
 static struct {
@@ -154,6 +176,7 @@ run(struct job *job)
 		t->connects = n;
 		f->new_connection = true;
 	}
+	f->read_at = f->found >= 0 ? changes : -1;
 	if (f->found >= 0)
 		read_row(t, f, changes);
 }
@@ -198,8 +221,109 @@ complete(struct job *job)
 			memcpy(last_server, f->server, sizeof(last_server));
 	}
 	if (f->cb != NULL)
-		f->cb(f->ctx, f->found, &f->rec, f->why, f->server);
+		f->cb(f->ctx, f->found, &f->rec, f->why, f->server,
+		      f->read_at);
 	fetch_free(f);
+}
+
+/* listen_consume - with listen_lock held and the listener up: take the
+ * notifications that have arrived, without waiting.  False when the
+ * connection is gone (trust is withdrawn before anyone can see it). */
+static bool
+listen_consume(void)
+{
+	long long ch;
+
+	switch (store_pg_wait_notify(listen_pg, 0, &ch)) {
+	case 1:
+		if (ch > atomic_load(&listen_changes))
+			atomic_store(&listen_changes, ch);
+		atomic_fetch_add(&listen_epoch, 1);
+		return true;
+	case -1:
+		atomic_store(&listen_ok, false);
+		atomic_fetch_add(&listen_epoch, 1);
+		return false;
+	default:
+		return true;
+	}
+}
+
+/* listen_main - the listener thread: LISTEN, then wait for
+ * notifications; after a loss, listen again (the connection's own back-off
+ * paces the tries). */
+static void *
+listen_main(void *arg)
+{
+	const char *why;
+	long long ch;
+	int fd;
+
+	(void)arg;
+	while (!atomic_load(&listen_stop)) {
+		pthread_mutex_lock(&listen_lock);
+		if (!atomic_load(&listen_ok)) {
+			if (store_pg_listen(listen_pg, &ch, &why)) {
+				atomic_store(&listen_changes, ch);
+				atomic_store(&listen_ok, true);
+				atomic_fetch_add(&listen_epoch, 1);
+			}
+		}
+		fd = atomic_load(&listen_ok) ? store_pg_socket(listen_pg) : -1;
+		pthread_mutex_unlock(&listen_lock);
+		if (fd < 0) {
+			struct timespec ts = { 0, 50 * 1000000L };
+
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		{
+			struct pollfd pfd = { fd, POLLIN, 0 };
+
+			(void)poll(&pfd, 1, 200);
+		}
+		pthread_mutex_lock(&listen_lock);
+		if (atomic_load(&listen_ok))
+			(void)listen_consume();
+		pthread_mutex_unlock(&listen_lock);
+	}
+	return NULL;
+}
+
+void
+storepool_listen(void)
+{
+	listening = true;
+}
+
+bool
+storepool_cache_trusted(void)
+{
+	unsigned long long e;
+	bool ok;
+
+	if (!listening)
+		return false;
+	/* The thread holds the lock only while it reads notifications
+	 * (microseconds): if it has it now, ask the store this time. */
+	if (pthread_mutex_trylock(&listen_lock) != 0)
+		return false;
+	ok = atomic_load(&listen_ok) && listen_consume();
+	pthread_mutex_unlock(&listen_lock);
+	e = atomic_load(&listen_epoch);
+	if (e != seen_epoch) {
+		seen_epoch = e;
+		if (authd.cache != NULL)
+			(void)cache_flush(authd.cache, NULL, loop_now(authd.loop));
+	}
+	return ok;
+}
+
+bool
+storepool_may_cache(long long changes)
+{
+	return !listening ||
+	       (changes >= 0 && changes >= atomic_load(&listen_changes));
 }
 
 void
@@ -249,6 +373,14 @@ storepool_start(const char *info, unsigned int n)
 	userdb_record_clear(&rec);
 	store_pg_free(pg);
 	pool = worker_pool_new(authd.loop, n, "store");
+	if (listening && query == NULL) {
+		listen_pg = store_pg_new(conninfo);
+		store_pg_daemon(listen_pg);
+		if (pthread_create(&listener, NULL, listen_main, NULL) != 0)
+			panic("pthread_create (store listener)");
+	} else {
+		listening = false;
+	}
 }
 
 void
@@ -265,6 +397,13 @@ storepool_stop(void)
 		return;
 	worker_pool_free(pool);
 	pool = NULL;
+	if (listening) {
+		atomic_store(&listen_stop, true);
+		(void)pthread_join(listener, NULL);
+		store_pg_free(listen_pg);
+		listen_pg = NULL;
+		listening = false;
+	}
 	secret_free_str(conninfo);
 	conninfo = NULL;
 	free(query);

@@ -15,13 +15,22 @@
  * within half a second of the server's; a connection the server dropped
  * is made again at once.
  *
- * Across nodes: every check reads the record (one indexed SELECT), and
- * the credential cache only saves the hash of a record whose fingerprint
- * it has seen, so a change that pwtool made through any node is honoured
- * by every node's next request.  The same round trip returns the store's
+ * Across nodes: a check that the cache cannot answer reads the record
+ * (one indexed SELECT), and the cache only saves the hash of a record
+ * whose fingerprint it has seen.  The same round trip returns the store's
  * change counter; a thread that sees it move reads the store's secret and
  * SCRAM histogram again (at most once a second), which the loop keeps for
  * the made-up SCRAM salts and iteration counts of unknown users.
+ *
+ * Cache hits (store_pg_notify = yes, the default): one more connection
+ * LISTENs to authd_store, which every commit NOTIFYs (sql/schema.sql).
+ * While it listens, a cache hit is answered without reading the record;
+ * every notification (and every loss or return of that connection)
+ * empties the cache, and an entry is only added for a record at least as
+ * new as the last notification, so a change through any node counts on
+ * every node once its notification arrives (the time of a packet after
+ * the COMMIT).  While it cannot listen, every check reads the record.
+ * With store_pg_notify = no, every check reads it always.
  *
  * Everything here except the pool's threads runs on the loop thread.
  */
@@ -43,9 +52,11 @@ struct storepool_fetch;
 
 /* The answer of a fetch, on the loop: found 1 (*rec filled: the callee
  * takes it over and clears it), 0 unknown, -1 temporary failure (why);
- * server is the one that answered ("-" when none did). */
+ * server is the one that answered ("-" when none did); changes the
+ * store's change counter the record was read at (-1 unknown). */
 typedef void storepool_cb(void *ctx, int found, struct userdb_record *rec,
-			  const char *why, const char *server);
+			  const char *why, const char *server,
+			  long long changes);
 
 /* storepool_active - whether the store is read through the pool. */
 bool storepool_active(void);
@@ -59,6 +70,17 @@ void storepool_start(const char *conninfo, unsigned int n);
  * tables with sql (store_pg_password_query; userdb/store_pg.h). */
 void storepool_set_query(const char *sql,
 			 const struct userdb_name_rules *rules);
+/* storepool_listen - before storepool_start: start the listener
+ * (store_pg_notify = yes; not with a store_pg_password_query). */
+void storepool_listen(void);
+/* storepool_cache_trusted - loop: whether a cache hit may be answered
+ * without reading the record (the listener is up).  Empties the cache
+ * when a notification came since the last call. */
+bool storepool_cache_trusted(void);
+/* storepool_may_cache - loop: whether a record read at change counter
+ * changes may enter the cache (no notification of a later change has
+ * come yet). */
+bool storepool_may_cache(long long changes);
 /* storepool_limit - the queue's bounds, as worker_pool_limit. */
 void storepool_limit(unsigned int max, unsigned int per_source);
 /* storepool_stop - finish the lookups in hand; each pending callback is

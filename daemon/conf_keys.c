@@ -26,6 +26,9 @@ const struct config_key conf_keys[] = {
 	/* authd's connections to it: lookups run on that many threads, one
 	 * connection each (authd/storepool.h). */
 	{ "store_pg_connections", CONFIG_UINT, "4", 1, 64, NULL },
+	/* Cache hits without a read, while a LISTEN connection hears every
+	 * change (authd/storepool.h). */
+	{ "store_pg_notify", CONFIG_BOOL, "yes", 0, 0, NULL },
 	/* A site's own tables instead of the authd schema: read-only
 	 * (userdb/store_pg.h, store_pg_set_query). */
 	{ "store_pg_password_query", CONFIG_STR, "", 0, 0, NULL },

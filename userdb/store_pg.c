@@ -3,6 +3,8 @@
  * model and sql/schema.sql for the tables.  Untrusted input: the server's
  * answers (records go through record.c; lengths are checked here).
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +66,9 @@ static const struct {
 #define ST_GET_COUNTED	9
 	{ "authd_get_counted", "SELECT s.changes, u.record FROM authd_store s "
 	  "LEFT JOIN authd_users u ON u.key = $1 WHERE s.id = 1", 1 },
+#define ST_STORE_CHANGES	10
+	{ "authd_store_changes", "SELECT changes FROM authd_store WHERE id = 1",
+	  0 },
 };
 
 struct store_pg {
@@ -567,6 +572,77 @@ store_pg_lookup_counted(struct store_pg *pg, const char *key,
 		    counted(pg, k, rec, changes_r, error_r);
 	}
 	return r;
+}
+
+bool
+store_pg_listen(struct store_pg *pg, long long *changes_r,
+		const char **error_r)
+{
+	PGresult *res;
+	const unsigned char *c;
+	uint64_t v = 0;
+	int i;
+
+	if (!connect_pg(pg, error_r) || !simple(pg, "LISTEN authd_store", error_r))
+		return false;
+	/* After the LISTEN: a commit between the two is both notified and
+	 * counted, never missed. */
+	if ((res = run(pg, ST_STORE_CHANGES, NULL, NULL, NULL, error_r)) == NULL)
+		return false;
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
+		PQclear(res);
+		*error_r = set_err("postgresql store", "authd_store has no row "
+				   "(recreate the schema with: pwtool init)");
+		return false;
+	}
+	c = (const unsigned char *)PQgetvalue(res, 0, 0);
+	for (i = 0; i < 8; i++)
+		v = v << 8 | c[i];
+	*changes_r = (long long)v;
+	PQclear(res);
+	return true;
+}
+
+int
+store_pg_wait_notify(struct store_pg *pg, int timeout_ms, long long *changes_r)
+{
+	struct pollfd pfd;
+	PGnotify *n;
+	int got = 0;
+
+	if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
+		return -1;
+	pfd.fd = PQsocket(pg->conn);
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (pfd.fd < 0 || (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR))
+		return -1;
+	if ((pfd.revents & (POLLIN | POLLHUP | POLLERR)) &&
+	    (!PQconsumeInput(pg->conn) ||
+	     PQstatus(pg->conn) != CONNECTION_OK))
+		return -1;
+	*changes_r = -1;
+	while ((n = PQnotifies(pg->conn)) != NULL) {
+		char *end;
+		long long v;
+
+		errno = 0;
+		v = strtoll(n->extra, &end, 10);
+		/* The counter, or "users" for a change by hand in SQL. */
+		if (errno == 0 && end != n->extra && *end == '\0' && v >= 0 &&
+		    v > *changes_r)
+			*changes_r = v;
+		got = 1;
+		PQfreemem(n);
+	}
+	return got;
+}
+
+int
+store_pg_socket(struct store_pg *pg)
+{
+	return pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK ?
+	       PQsocket(pg->conn) : -1;
 }
 
 unsigned long

@@ -68,6 +68,19 @@ int store_pg_lookup_counted(struct store_pg *pg, const char *key,
 			    size_t key_len, const char *service,
 			    struct userdb_record *rec, long long *changes_r,
 			    const char **error_r);
+/* store_pg_listen - LISTEN authd_store on the handle's connection, then
+ * the change counter into *changes_r.  store_pg_wait_notify - wait up to
+ * timeout_ms for notifications: 1 (*changes_r the highest counter they
+ * carried, -1 if none did: a change by hand in SQL), 0 none, -1 the
+ * connection is gone (listen again). */
+bool store_pg_listen(struct store_pg *pg, long long *changes_r,
+		     const char **error_r);
+int store_pg_wait_notify(struct store_pg *pg, int timeout_ms,
+			 long long *changes_r);
+/* store_pg_socket - the connection's socket, -1 without one (to poll
+ * for notifications without holding the handle). */
+int store_pg_socket(struct store_pg *pg);
+
 /* store_pg_set_query - read a site's own tables instead of the authd
  * schema (store_pg_password_query): lookups run sql, prepared once per
  * connection with four text parameters - $1 the whole name as the store
