@@ -11,6 +11,9 @@
  *    store record, which the loop fetches anyway (microseconds).  Any
  *    change to the record changes the fingerprint, and a deleted user has
  *    no record.  Back-ends without a record (PAM) rely on the TTL alone.
+ *    A PostgreSQL store that notifies every change skips the read: each
+ *    notification empties the cache instead (cache_lookup_current,
+ *    storepool.h).
  *  - A wrong password misses without dropping the entry, so guesses
  *    cannot force the user's next login back onto the strong hash.
  *  - Only successes are stored; memory is bounded (a fixed table, 4-way
