@@ -175,7 +175,11 @@ bool
 pwtool_store_missing(struct pwtool *pw)
 {
 	/* -1 (cannot tell) is not missing: the command then meets and
-	 * reports the reason (no server, no schema). */
+	 * reports the reason (no server, no schema).  A batch asks through
+	 * its reader: on PostgreSQL a new connection per change cost more
+	 * than the change. */
+	if (pw->reader != NULL)
+		return userdb_reader_missing(pw->reader, &pw->file) == 1;
 	return userdb_store_missing(&pw->file) == 1;
 }
 

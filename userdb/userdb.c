@@ -694,6 +694,14 @@ userdb_store_missing(const struct userdb_file_params *p)
 	return r;
 }
 
+int
+userdb_reader_missing(struct userdb *db, const struct userdb_file_params *p)
+{
+	if (db->pg == NULL)
+		return userdb_store_missing(p);
+	return store_pg_missing(db->pg);
+}
+
 bool
 userdb_schema_init(const struct userdb_file_params *p, const char *sql,
 		   int *from_r, const char **error_r)

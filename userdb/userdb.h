@@ -144,6 +144,12 @@ struct userdb *userdb_reader_new(const struct userdb_file_params *p);
  * reports why). */
 int userdb_store_missing(const struct userdb_file_params *p);
 
+/* userdb_reader_missing - userdb_store_missing(p) asked through db, a
+ * reader of that store: on PostgreSQL over its connection, not a new one
+ * (pwtool batch asks before every add and passwd). */
+int userdb_reader_missing(struct userdb *db,
+			  const struct userdb_file_params *p);
+
 /* userdb_schema_init - pwtool init: create (or upgrade) a PostgreSQL
  * store's tables from sql, the text of sql/schema.sql, in one
  * transaction; *from_r is the version found (0: none).  False for a GDBM
