@@ -167,24 +167,7 @@ cd "$work"
 # --- helpers ---
 w=${#BENCH_USERS}; (( w < 4 )) && w=4
 
-# cpu_snap PID... - "pid ticks" per process, user + system clock ticks
-# (all threads: /proc/PID/stat of a thread-group leader sums them).
-cpu_snap() {
-	local p f
-	for p in "$@"; do
-		[[ -r /proc/$p/stat ]] || continue
-		read -r -a f < <(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) || continue
-		echo "$p $(( f[11] + f[12] ))"
-	done
-	return 0
-}
-# cpu_delta BEFORE AFTER - ticks the processes spent in between (one that
-# appeared meanwhile counts whole)
-cpu_delta() {
-	awk 'NR == FNR { b[$1] = $2; next } { d += $2 - (($1 in b) ? b[$1] : 0) } END { print d + 0 }' "$1" "$2"
-}
-# jget FILE KEY - a number of auth-load's JSON line
-jget() { sed -n "s/^JSON .*\"$2\":\([0-9.]*\).*/\1/p" "$1"; }
+# cpu_snap, cpu_delta, jget: bench/lib.sh
 
 # --- the machine ---
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

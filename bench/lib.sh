@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# lib.sh - helpers shared by the daemon benchmarks (mux.sh, auth.sh).
+# lib.sh - helpers shared by the daemon benchmarks (mux.sh, auth.sh, pg.sh).
 # Sourced, not run.  The sourcing script sets $me (its name, for messages)
 # and $srcdir (the source tree) before sourcing.
 # shellcheck disable=SC2154  # me, srcdir: set by the sourcing script
@@ -86,3 +86,22 @@ ratio() {
 }
 # verdict X TARGET - PASS when X >= TARGET
 verdict() { awk -v x="$1" -v t="$2" 'BEGIN { print (x >= t) ? "PASS" : "FAIL" }'; }
+
+# cpu_snap PID... - "pid ticks" per process, user + system clock ticks
+# (all threads: /proc/PID/stat of a thread-group leader sums them).
+cpu_snap() {
+	local p f
+	for p in "$@"; do
+		[[ -r /proc/$p/stat ]] || continue
+		read -r -a f < <(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+		echo "$p $(( f[11] + f[12] ))"
+	done
+	return 0
+}
+# cpu_delta BEFORE AFTER - ticks the processes spent in between (one that
+# appeared meanwhile counts whole)
+cpu_delta() {
+	awk 'NR == FNR { b[$1] = $2; next } { d += $2 - (($1 in b) ? b[$1] : 0) } END { print d + 0 }' "$1" "$2"
+}
+# jget FILE KEY - a number of a load generator's JSON line (auth-load)
+jget() { sed -n "s/^JSON .*\"$2\":\([0-9.]*\).*/\1/p" "$1"; }
