@@ -105,10 +105,23 @@ printf 'pid_file = %s\nstore_pg_notify = no\n' "$TMP/node2.pid" >>"$CONF2"
 NODE2=$!
 AUTHD_PIDS+=("$NODE2")
 wait_socket "$NODE2" "$SOCK2DIR/mux" || { echo "Bail out! node 2 did not start"; diag "$TMP/node2.log" log; exit 1; }
-on() {	# on NODE WANT USER PASS - one mux check on node 1 or 2
-	local sock=$SOCK1 rc=0
+# on NODE WANT USER PASS - a mux check on node 1 or 2.  Node 2 reads
+# the record for every check: its answer must be right at once.  Node 1
+# trusts its cache until a change's notification arrives (the time of a
+# packet, but a starved PostgreSQL backend on a loaded machine may send it
+# late): its answer must be right within a second, and an answer that
+# needed a second try is counted in LATE (reported, not a failure).
+LATE=0
+on() {
+	local sock=$SOCK1 rc=0 i
 	[ "$1" = 2 ] && sock=$SOCK2DIR/mux
-	"$AUTHTEST" mux -f "$sock" -u "$3" -p "$4" >/dev/null 2>&1 || rc=$?
+	for ((i = 0; i < 20; i++)); do
+		rc=0
+		"$AUTHTEST" mux -f "$sock" -u "$3" -p "$4" >/dev/null 2>&1 || rc=$?
+		[ "$rc" = "$2" ] || [ "$1" = 2 ] && break
+		sleep 0.05
+	done
+	[ "$i" -gt 0 ] && [ "$1" = 1 ] && LATE=$((LATE + 1))
 	desc "node $1: $3 with '$4' gets rc $2"
 	check test "$rc" = "$2"
 }
@@ -136,19 +149,25 @@ pw delete bob >/dev/null
 on 1 1 bob 'bob-pw'
 on 2 1 bob 'bob-pw'
 # Twenty rounds on the listening node: the old password is cached right
-# before each change, and must be refused at the next request after
-# pwtool returns (its notification has to beat that request).
-stale=0
+# before each change, and must be refused once the change's notification
+# has arrived (within a second; on an idle machine, at the next request).
+bad=0
 prev='Secret-2'
 for ((i = 1; i <= 20; i++)); do
-	"$AUTHTEST" mux -f "$SOCK1" -u alice -p "$prev" >/dev/null 2>&1 || stale=$((stale + 100))
+	"$AUTHTEST" mux -f "$SOCK1" -u alice -p "$prev" >/dev/null 2>&1 || bad=$((bad + 1))
 	printf 'Rot-%s\n' "$i" | pw -p passwd -m all alice >/dev/null
-	"$AUTHTEST" mux -f "$SOCK1" -u alice -p "$prev" >/dev/null 2>&1 && stale=$((stale + 1))
-	"$AUTHTEST" mux -f "$SOCK1" -u alice -p "Rot-$i" >/dev/null 2>&1 || stale=$((stale + 100))
+	for ((k = 0; k < 20; k++)); do
+		"$AUTHTEST" mux -f "$SOCK1" -u alice -p "$prev" >/dev/null 2>&1 || break
+		sleep 0.05
+	done
+	[ "$k" -gt 0 ] && LATE=$((LATE + 1))
+	[ "$k" -lt 20 ] || bad=$((bad + 1))
+	"$AUTHTEST" mux -f "$SOCK1" -u alice -p "Rot-$i" >/dev/null 2>&1 || bad=$((bad + 1))
 	prev=Rot-$i
 done
-desc "20 changes right after a cached login: never the old password, always the new ($stale)"
-check test "$stale" = 0
+desc "20 changes right after a cached login: the old password refused within a second, the new one taken ($bad wrong)"
+check test "$bad" = 0
+echo "# node 1: answers that needed a second try after a change: $LATE (0 on an idle machine)"
 printf 'Secret-2\n' | pw -p passwd -m all alice >/dev/null
 desc "node 2's SCRAM sees the new password too"
 authm_on2() { "$AUTHTEST" auth -f "$SOCK2DIR/auth" -m SCRAM-SHA-256 -u alice -p "$1" >/dev/null 2>&1; }
