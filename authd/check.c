@@ -312,6 +312,17 @@ finish(struct check *c)
 	return true;
 }
 
+/* refuse - no room in the queue: a temporary failure, never a wrong
+ * password.  Returns check_start's handle (NULL once answered). */
+static struct check *
+refuse(struct check *c)
+{
+	c->refused = true;
+	c->result = AUTH_TEMPFAIL;
+	c->reason = REFUSED_REASON;
+	return finish(c) ? NULL : c;
+}
+
 /* --- worker side --- */
 
 /* run - on a worker: the back-end's verdict.  A request that waited
@@ -506,6 +517,7 @@ check_start(const struct auth_request *r)
 	const struct backend *be = s->backend;
 	struct check *c = check_new(r);
 	const char *why;
+	bool remote;	/* the store is read off the loop (storepool.h) */
 
 	if ((why = be->resolve(r, c->service_raw, &c->name)) == NULL) {
 		c->name_ok = true;
@@ -553,26 +565,17 @@ check_start(const struct auth_request *r)
 	 * answer waits until its earlier ones are done. */
 	source_of(c, r);
 	c->pool = be->may_block ? authd.pam_pool : authd.hash_pool;
-	if (!worker_has_room(c->pool, c->source)) {
-		c->refused = true;
-		c->result = AUTH_TEMPFAIL;
-		c->reason = REFUSED_REASON;
-		return finish(c) ? NULL : c;
-	}
-	if (be == &backend_store && storepool_active() &&
-	    !storepool_has_room(c->source)) {
-		c->refused = true;
-		c->result = AUTH_TEMPFAIL;
-		c->reason = REFUSED_REASON;
-		return finish(c) ? NULL : c;
-	}
+	remote = be == &backend_store && storepool_active();
+	if (!worker_has_room(c->pool, c->source) ||
+	    (remote && !storepool_has_room(c->source)))
+		return refuse(c);
 	c->pw = xmalloc(r->password_len + 1);
 	memcpy(c->pw, r->password, r->password_len);
 	c->pw[r->password_len] = '\0';
 	c->pw_len = r->password_len;
 	c->job.complete = job_complete;
 	c->job.run = run;
-	if (be == &backend_store && storepool_active()) {
+	if (remote) {
 		/* While the listener hears every change (storepool.h), a
 		 * cache hit needs no record. */
 		if (authd.cache != NULL && storepool_cache_trusted() &&
@@ -642,12 +645,8 @@ checked_record(struct check *c)
 	if (c->fetch_done) {
 		/* The deadline set before the lookup still runs; the hash
 		 * queue may have filled meanwhile. */
-		if (!worker_has_room(c->pool, c->source)) {
-			c->refused = true;
-			c->result = AUTH_TEMPFAIL;
-			c->reason = REFUSED_REASON;
-			return finish(c) ? NULL : c;
-		}
+		if (!worker_has_room(c->pool, c->source))
+			return refuse(c);
 	} else {
 		loop_timer_set(authd.loop, &c->timer, s->reply_max);
 	}

@@ -123,7 +123,6 @@ mech_lookup(const struct mech_ctx *ctx, const char *login, size_t len,
 		return pre->found;
 	}
 	pre->name = *name;
-	pre->asked = true;
 	return MECH_LOOKUP_PENDING;
 }
 

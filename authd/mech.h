@@ -38,8 +38,8 @@ enum mech_status {
 
 /* A record fetched off the loop for a step run again (MECH_LOOKUP). */
 struct mech_prefetch {
-	bool asked, ready;
-	struct userdb_name name;	/* asked: the name the step needs */
+	bool ready;
+	struct userdb_name name;	/* the name the step asked for */
 	int found;			/* ready: 1, 0 or -1 */
 	struct userdb_record rec;	/* ready and found: the record */
 	char server[128];		/* ready: who answered, for the log */

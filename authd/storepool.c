@@ -39,9 +39,8 @@ struct storepool_fetch {
 	char server[STOREPOOL_SERVER_MAX];
 	bool new_connection;		/* this lookup made the connection */
 	long long read_at;		/* the change counter of the read */
-	/* the store's row, when this lookup read it again */
+	/* the store's row as of read_at, when this lookup read it again */
 	bool row, has_secret, has_iters;
-	long long changes;
 	unsigned char secret[USERDB_SECRET_LEN];
 	struct scram_iters iters;
 };
@@ -77,14 +76,13 @@ static pthread_mutex_t listen_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct store_pg *listen_pg;	/* under listen_lock */
 static unsigned long long seen_epoch;	/* loop's */
 
-/* The loop's copy of the store's row. */
+/* The loop's copy of the store's row (changes -1: none read yet). */
 static struct {
-	bool known;
 	long long changes;
 	bool has_secret, has_iters;
 	unsigned char secret[USERDB_SECRET_LEN];
 	struct scram_iters iters;
-} row;
+} row = { .changes = -1 };
 
 /* mono_ms - CLOCK_MONOTONIC in milliseconds (password.h's clock). */
 static uint64_t
@@ -144,7 +142,6 @@ read_row(struct thread_state *t, struct storepool_fetch *f,
 	if (!f->has_iters)
 		return;		/* the server went away meanwhile: next time */
 	f->row = true;
-	f->changes = changes;
 	t->seen_changes = changes;
 	t->row_at = now;
 }
@@ -202,9 +199,8 @@ complete(struct job *job)
 			 "store queue (auth_queue_max, auth_queue_per_source)");
 		snprintf(f->server, sizeof(f->server), "-");
 	}
-	if (f->row && (!row.known || f->changes >= row.changes)) {
-		row.known = true;
-		row.changes = f->changes;
+	if (f->row && f->read_at >= row.changes) {
+		row.changes = f->read_at;
 		row.has_secret = f->has_secret;
 		if (f->has_secret)
 			memcpy(row.secret, f->secret, sizeof(row.secret));
@@ -361,8 +357,8 @@ storepool_start(const char *info, unsigned int n)
 		(void)store_pg_server(pg, server, sizeof(server));
 		row.has_secret = store_pg_secret(pg, row.secret);
 		row.has_iters = store_pg_scram_iters(pg, &row.iters);
-		row.known = row.has_iters;
-		row.changes = changes;
+		if (row.has_iters)
+			row.changes = changes;
 		if (query != NULL)
 			log_info("postgresql store: %s answers "
 				 "store_pg_password_query (read-only)", server);
@@ -409,6 +405,7 @@ storepool_stop(void)
 	free(query);
 	query = NULL;
 	secret_wipe(&row, sizeof(row));
+	row.changes = -1;
 	/* The threads are gone and their states freed; the key goes too. */
 	(void)pthread_key_delete(thread_key);
 }

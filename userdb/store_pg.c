@@ -494,6 +494,29 @@ site_lookup(struct store_pg *pg, const char *k, const char *service,
 	return r;
 }
 
+/* changes_of - the change counter in the first column of res's one row
+ * (a binary bigint).  False with *error_r (res cleared) when there is no
+ * such row. */
+static bool
+changes_of(PGresult *res, long long *changes_r, const char **error_r)
+{
+	const unsigned char *c;
+	uint64_t v = 0;
+	int i;
+
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
+		PQclear(res);
+		*error_r = set_err("postgresql store", "authd_store has no row "
+				   "(recreate the schema with: pwtool init)");
+		return false;
+	}
+	c = (const unsigned char *)PQgetvalue(res, 0, 0);
+	for (i = 0; i < 8; i++)
+		v = v << 8 | c[i];
+	*changes_r = (long long)v;
+	return true;
+}
+
 /* counted - one try of authd's lookup on the connection there is. */
 static int
 counted(struct store_pg *pg, const char *k, struct userdb_record *rec,
@@ -501,23 +524,11 @@ counted(struct store_pg *pg, const char *k, struct userdb_record *rec,
 {
 	const char *params[1] = { k };
 	PGresult *res;
-	const unsigned char *c;
-	uint64_t v = 0;
-	int r = 0, i;
+	int r = 0;
 
 	if ((res = run(pg, ST_GET_COUNTED, params, NULL, NULL,
-		       error_r)) == NULL)
+		       error_r)) == NULL || !changes_of(res, changes_r, error_r))
 		return -1;
-	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
-		PQclear(res);
-		*error_r = set_err("postgresql store", "authd_store has no row "
-				   "(recreate the schema with: pwtool init)");
-		return -1;
-	}
-	c = (const unsigned char *)PQgetvalue(res, 0, 0);
-	for (i = 0; i < 8; i++)
-		v = v << 8 | c[i];
-	*changes_r = (long long)v;
 	if (!PQgetisnull(res, 0, 1)) {
 		r = decode(PQgetvalue(res, 0, 1),
 			   (size_t)PQgetlength(res, 0, 1), rec, error_r);
@@ -579,26 +590,14 @@ store_pg_listen(struct store_pg *pg, long long *changes_r,
 		const char **error_r)
 {
 	PGresult *res;
-	const unsigned char *c;
-	uint64_t v = 0;
-	int i;
 
 	if (!connect_pg(pg, error_r) || !simple(pg, "LISTEN authd_store", error_r))
 		return false;
 	/* After the LISTEN: a commit between the two is both notified and
 	 * counted, never missed. */
-	if ((res = run(pg, ST_STORE_CHANGES, NULL, NULL, NULL, error_r)) == NULL)
+	if ((res = run(pg, ST_STORE_CHANGES, NULL, NULL, NULL, error_r)) == NULL ||
+	    !changes_of(res, changes_r, error_r))
 		return false;
-	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 8) {
-		PQclear(res);
-		*error_r = set_err("postgresql store", "authd_store has no row "
-				   "(recreate the schema with: pwtool init)");
-		return false;
-	}
-	c = (const unsigned char *)PQgetvalue(res, 0, 0);
-	for (i = 0; i < 8; i++)
-		v = v << 8 | c[i];
-	*changes_r = (long long)v;
 	PQclear(res);
 	return true;
 }
